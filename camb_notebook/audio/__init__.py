@@ -1,0 +1,32 @@
+"""Audio in and out: probe and validate, decode, encode, align stems, measure.
+
+Arrays are float32 shaped ``(channels, samples)`` everywhere in camb_notebook.
+
+Examples
+--------
+>>> from camb_notebook import audio
+>>> sorted(audio.FORMAT_NAMES)
+['aac', 'flac', 'm4a', 'mp3', 'ogg', 'wav']
+"""
+
+from ._formats import EXTENSIONS, FORMAT_NAMES, sniff_format
+from ._io import encode, encode_preview, load, resample, save
+from ._probe import AudioInfo, Limits, probe
+from ._stems import Stems, rms_db, sdr
+
+__all__ = [
+    "EXTENSIONS",
+    "FORMAT_NAMES",
+    "AudioInfo",
+    "Limits",
+    "Stems",
+    "encode",
+    "encode_preview",
+    "load",
+    "probe",
+    "resample",
+    "rms_db",
+    "save",
+    "sdr",
+    "sniff_format",
+]

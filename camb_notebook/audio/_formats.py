@@ -1,0 +1,87 @@
+"""Which audio formats we accept, and how to tell them apart by their first bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["EXTENSIONS", "FORMAT_NAMES", "expected_formats", "sniff_format"]
+
+#: Format name → what users call it.
+FORMAT_NAMES: dict[str, str] = {
+    "flac": "FLAC",
+    "mp3": "MP3",
+    "wav": "WAV",
+    "m4a": "AAC/M4A (MP4 container)",
+    "aac": "AAC (ADTS stream)",
+    "ogg": "OGG (Vorbis or Opus)",
+}
+
+#: File extension → the formats whose content may carry it.
+EXTENSIONS: dict[str, frozenset[str]] = {
+    ".flac": frozenset({"flac"}),
+    ".mp3": frozenset({"mp3"}),
+    ".wav": frozenset({"wav"}),
+    ".wave": frozenset({"wav"}),
+    ".m4a": frozenset({"m4a"}),
+    ".mp4": frozenset({"m4a"}),
+    ".aac": frozenset({"aac", "m4a"}),
+    ".ogg": frozenset({"ogg"}),
+    ".oga": frozenset({"ogg"}),
+    ".opus": frozenset({"ogg"}),
+}
+
+EXPECTED = "expected FLAC, MP3, WAV, AAC/M4A or OGG"
+
+
+def _skip_id3(head: bytes) -> bytes:
+    """Drop a leading ID3v2 tag (its size is a 28-bit 'syncsafe' integer)."""
+    if len(head) >= 10 and head[:3] == b"ID3":
+        size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+        footer = 10 if head[5] & 0x10 else 0
+        return head[10 + size + footer :]
+    return head
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name the audio format of a file from its first bytes, or ``None``.
+
+    Parameters
+    ----------
+    head : bytes
+        The start of the file; 64 KiB is plenty (more helps past big ID3 tags).
+
+    Returns
+    -------
+    str or None
+        One of ``"flac"``, ``"mp3"``, ``"wav"``, ``"m4a"``, ``"aac"``, ``"ogg"``.
+
+    Examples
+    --------
+    >>> sniff_format(b"fLaC\\x00\\x00\\x00\\x22")
+    'flac'
+    >>> sniff_format(b"<html>") is None
+    True
+    """
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    tagged = head[:3] == b"ID3"
+    body = _skip_id3(head)
+    if body[:4] == b"fLaC":
+        return "flac"
+    if len(body) >= 2 and body[0] == 0xFF:
+        if body[1] & 0xF6 == 0xF0:  # 12-bit sync, layer 00: ADTS AAC
+            return "aac"
+        if body[1] & 0xE0 == 0xE0 and (body[1] >> 1) & 0b11:  # 11-bit sync, layer I-III
+            return "mp3"
+    if tagged and not body:
+        return "mp3"  # a tag bigger than the bytes we read: almost always MP3
+    return None
+
+
+def expected_formats(path: str | Path) -> frozenset[str] | None:
+    """The formats a file's extension promises, or ``None`` for no/unknown extension."""
+    return EXTENSIONS.get(Path(path).suffix.lower())

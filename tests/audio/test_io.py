@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camb_notebook import audio
+from camb_notebook._exceptions import AudioDecodeError, AudioFormatError, InputError
+
+from .conftest import SR, audio_exts, tone_mix
+
+
+@pytest.mark.parametrize("ext", audio_exts())
+def test_load_every_format_matches_the_signal(clips: dict[str, Path], ext: str) -> None:
+    x = tone_mix()
+    y, sr = audio.load(clips[ext], sr=SR)
+    assert sr == SR and y.dtype == np.float32 and y.shape[0] == 2
+    stems = audio.Stems.from_arrays(x, y, np.zeros_like(y), SR)  # aligns codec delay
+    lossless = ext in ("wav", "flac")
+    assert audio.sdr(x, stems.foreground) > (60 if lossless else 8)
+
+
+def test_load_bytes_and_mono(clips: dict[str, Path]) -> None:
+    y, sr = audio.load(clips["flac"].read_bytes(), mono=True)
+    assert y.shape == (1, 2 * SR) and sr == SR
+
+
+def test_load_resamples(clips: dict[str, Path]) -> None:
+    y, sr = audio.load(clips["wav"], sr=16000)
+    assert sr == 16000 and y.shape == (2, 32000)
+
+
+def test_load_rejects_non_audio(tmp_path: Path) -> None:
+    p = tmp_path / "a.wav"
+    p.write_bytes(b"hello world")
+    with pytest.raises(AudioFormatError, match="not audio"):
+        audio.load(p)
+
+
+def test_load_rejects_corrupt(tmp_path: Path) -> None:
+    p = tmp_path / "bad.mp3"
+    p.write_bytes(b"\xff\xfb\x90\x00" + b"\x00" * 10)
+    with pytest.raises(AudioDecodeError, match=r"bad\.mp3"):
+        audio.load(p)
+
+
+def test_save_flac_roundtrip_is_lossless_to_24_bits(tmp_path: Path) -> None:
+    x = tone_mix(0.5)
+    p = audio.save(tmp_path / "out" / "x.flac", x, SR)
+    y, _ = audio.load(p)
+    assert np.max(np.abs(x - y)) < 2**-22
+    assert not list(p.parent.glob("*.part"))
+
+
+def test_save_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="format='xyz'"):
+        audio.save(tmp_path / "x.xyz", tone_mix(0.1), SR)
+
+
+def test_preview_is_ogg_opus_and_compact() -> None:
+    x = tone_mix(10.0)
+    data = audio.encode_preview(x, SR, bitrate=48000)
+    assert data[:4] == b"OggS"
+    assert len(data) < 10 * 48000 / 8 * 1.2  # about the bitrate, never WAV-sized
+    y, sr = audio.load(data)
+    assert sr == 48000 and y.shape[0] == 2
+    assert abs(y.shape[1] / sr - 10.0) < 0.05
+
+
+def test_preview_of_mono_and_multichannel() -> None:
+    assert audio.encode_preview(tone_mix(1.0, channels=1), SR)[:4] == b"OggS"
+    six = np.zeros((6, SR), np.float32)
+    assert audio.encode_preview(six, SR)[:4] == b"OggS"
+
+
+def test_resample_rejects_bad_rate() -> None:
+    with pytest.raises(InputError, match="sr_in=0"):
+        audio.resample(np.zeros((1, 10), np.float32), 0, 44100)
