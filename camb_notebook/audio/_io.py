@@ -62,9 +62,7 @@ def _decode_av(data: str | BinaryIO, name: str) -> tuple[np.ndarray, int]:
             for frame in container.decode(stream):
                 if resampler is None:
                     sr = frame.sample_rate
-                    resampler = av.AudioResampler(
-                        format="fltp", layout=frame.layout.name, rate=sr
-                    )
+                    resampler = av.AudioResampler(format="fltp", layout=frame.layout.name, rate=sr)
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray())
             if resampler is not None:

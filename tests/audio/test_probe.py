@@ -114,7 +114,7 @@ def test_too_long(clips: dict[str, Path]) -> None:
 
 
 def test_too_large(clips: dict[str, Path]) -> None:
-    with pytest.raises(LimitExceededError, match="larger than the limit of 1.0 KB") as e:
+    with pytest.raises(LimitExceededError, match=r"larger than the limit of 1\.0 KB") as e:
         audio.probe(clips["wav"], audio.Limits(max_bytes=1000))
     assert e.value.exception_reason == "SOURCE_TOO_LARGE"
 
