@@ -1,0 +1,17 @@
+"""Pictures of audio separation: waveform peaks, spectrograms, masks and rich displays.
+
+The feature functions (:func:`peaks`, :func:`spectrogram_db`, :func:`spectrogram_png`,
+:func:`db_range`) need only numpy at import time; matplotlib, scipy and Pillow are
+imported when a function needs them, so ``import camb_notebook.viz`` is quick.
+"""
+
+from __future__ import annotations
+
+from camb_notebook.viz._features import db_range, peaks, spectrogram_db, spectrogram_png
+
+__all__ = [
+    "db_range",
+    "peaks",
+    "spectrogram_db",
+    "spectrogram_png",
+]
