@@ -22,7 +22,6 @@ _AV_ENCODERS: dict[str, tuple[str, str, str]] = {
     "mp3": ("mp3", "libmp3lame", "fltp"),
     "m4a": ("ipod", "aac", "fltp"),
     "ogg": ("ogg", "libopus", "flt"),
-    "vorbis": ("ogg", "vorbis", "fltp"),
 }
 _SOUNDFILE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 
@@ -183,9 +182,8 @@ def encode(audio: np.ndarray, sr: int, format: str, bitrate: int | None = None) 
 
     Parameters
     ----------
-    format : {"wav", "flac", "mp3", "m4a", "ogg", "vorbis"}
-        ``ogg`` is Ogg Opus (resampled to 48 kHz, which Opus requires);
-        ``vorbis`` is Ogg Vorbis.
+    format : {"wav", "flac", "mp3", "m4a", "ogg"}
+        ``ogg`` is Ogg Opus (resampled to 48 kHz, which Opus requires).
     bitrate : int, optional
         Bits per second for the lossy formats.
 
@@ -204,7 +202,7 @@ def encode(audio: np.ndarray, sr: int, format: str, bitrate: int | None = None) 
         return buf.getvalue()
     if format not in _AV_ENCODERS:
         raise InputError(
-            f"format={format!r} is not one we encode (choose wav, flac, mp3, m4a, ogg, vorbis)"
+            f"format={format!r} is not one we encode (choose wav, flac, mp3, m4a or ogg)"
         )
     import av
 

@@ -29,7 +29,7 @@ def rms_db(x: np.ndarray) -> float:
     if x.size == 0:
         return _SILENCE_DB
     power = float(np.mean(x * x))
-    return max(10.0 * np.log10(power), _SILENCE_DB) if power > 0 else _SILENCE_DB
+    return max(float(10.0 * np.log10(power)), _SILENCE_DB) if power > 0 else _SILENCE_DB
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:

@@ -1,0 +1,264 @@
+"""The ``camb-notebook`` command: separate, serve, report, tasks, demo.
+
+Every subcommand honours ``CAMB_API_KEY`` and ``CAMB_BASE_URL`` like the Python API:
+with neither set, work happens on the embedded local engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._exceptions import CambError
+
+__all__ = ["main"]
+
+
+class _Progress:
+    """One line per clip on stderr, rewritten in place on a terminal."""
+
+    def __init__(self, names: Sequence[str], stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.state = dict.fromkeys(names, "waiting")
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+        self.drawn = 0
+
+    def update(self, name: str, state: str) -> None:
+        with self.lock:
+            if self.state.get(name) == state:
+                return
+            self.state[name] = state
+            if self.tty:
+                if self.drawn:
+                    self.stream.write(f"\x1b[{self.drawn}F")
+                for key, value in self.state.items():
+                    self.stream.write(f"\x1b[2K{key}: {value}\n")
+                self.drawn = len(self.state)
+            else:
+                self.stream.write(f"{name}: {state}\n")
+            self.stream.flush()
+
+
+def _describe(status: Any) -> str:
+    """Turn a TaskStatus (or a string) into a short progress phrase."""
+    if isinstance(status, str):
+        return status
+    progress = getattr(status, "progress", None)
+    state = str(getattr(status, "status", "") or "").lower() or "working"
+    if state == "pending":
+        state = "separating"
+    return f"{state} {progress:.0f}%" if progress is not None else state
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from .api import Client
+
+    return Client(api_key=args.api_key, base_url=args.base_url)
+
+
+def _place(result: Any, out_dir: Path) -> list[Path]:
+    """Copy a result's stems to ``out_dir/foreground.<ext>`` and ``background.<ext>``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    placed = []
+    for name in ("foreground", "background"):
+        src = Path(getattr(result, name))
+        dst = out_dir / f"{name}{src.suffix}"
+        if src.resolve() != dst.resolve():
+            shutil.copyfile(src, dst)
+        placed.append(dst)
+    return placed
+
+
+def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple[Path, Any]]:
+    """Separate ``files`` with bounded concurrency; returns (file, result or error)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f.name for f in files]
+    progress = _Progress(names)
+    client = _client(args)
+
+    def one(path: Path) -> tuple[Path, Any]:
+        started = time.monotonic()
+        try:
+            result = client.separate(
+                path,
+                method=args.method,
+                reuse=not args.no_reuse,
+                on_progress=lambda st: progress.update(path.name, _describe(st)),
+            )
+        except CambError as exc:
+            progress.update(path.name, f"failed: {exc}")
+            return path, exc
+        progress.update(path.name, f"done in {time.monotonic() - started:.1f} s")
+        return path, result
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
+            return list(pool.map(one, files))
+    finally:
+        client.close()
+
+
+def _cmd_separate(args: argparse.Namespace) -> int:
+    files = [Path(f) for f in args.files]
+    failed = 0
+    for path, outcome in _separate_all(args, files):
+        if isinstance(outcome, Exception):
+            failed += 1
+            continue
+        for placed in _place(outcome, Path(args.out) / path.stem):
+            print(placed)
+    return 1 if failed else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    files = [Path(f) for f in args.files]
+    failed = 0
+    for path, outcome in _separate_all(args, files):
+        if isinstance(outcome, Exception):
+            failed += 1
+            continue
+        print(write_report(outcome, Path(args.out) / f"{path.stem}.html"))
+    return 1 if failed else 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .engine import serve
+
+    key = args.api_key or os.environ.get("CAMB_API_KEY")
+    serve(host=args.host, port=args.port, api_key=key, workers=args.workers)
+    return 0
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from .api import TaskStore
+
+    store = TaskStore()
+    if args.attach:
+        client = _client(args)
+        try:
+            task = client.attach(args.attach)
+            result = client.separate_task(task) if hasattr(client, "separate_task") else None
+            if result is None:
+                status = client.wait(task)
+                result = client.download(status, Path(args.out) / args.attach)
+            for placed in _place(result, Path(args.out) / args.attach):
+                print(placed)
+        finally:
+            client.close()
+        return 0
+    records = store.unfinished() if not args.all else store.all()
+    if not records:
+        print("no unfinished tasks" if not args.all else "no tasks")
+        return 0
+    for rec in records:
+        print(f"{rec.task_id}\t{rec.state}\t{rec.filename}\t{rec.base_url}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .audio import sdr
+    from .examples import example_clip, example_truth
+    from .report import write_report
+
+    out = Path(args.out)
+    clip = example_clip(out)
+    print(f"example clip: {clip}")
+    args.files = [str(clip)]
+    [(_, outcome)] = _separate_all(args, [clip])
+    if isinstance(outcome, Exception):
+        return 1
+    for placed in _place(outcome, out / clip.stem):
+        print(placed)
+    stems = outcome.stems()
+    truth = example_truth()
+    fg, bg = sdr(truth.foreground, stems.foreground), sdr(truth.background, stems.background)
+    levels = stems.levels()
+    print(f"method: {getattr(outcome, 'method', None) or 'unknown'}")
+    print(f"SDR against the true stems: foreground {fg:.2f} dB, background {bg:.2f} dB")
+    print(f"residual level: {levels['residual']:.1f} dBFS")
+    print(write_report(outcome, out / "example.html", title="camb_notebook example"))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="camb-notebook",
+        description="Separate audio into foreground and background stems with CAMB.AI's API "
+        "or the local engine (used when CAMB_API_KEY and CAMB_BASE_URL are unset).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def service_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--base-url", help="service base URL (default: $CAMB_BASE_URL)")
+        p.add_argument(
+            "--api-key",
+            help="API key (default: $CAMB_API_KEY; prefer the variable: "
+            "command lines are visible to other users)",
+        )
+        p.add_argument("--method", help="separation method on the local engine")
+        p.add_argument("--concurrency", type=int, default=2, help="clips at once (default 2)")
+        p.add_argument(
+            "--no-reuse", action="store_true", help="separate again even if a result exists"
+        )
+
+    p = sub.add_parser("separate", help="separate files into DIR/<name>/{fore,back}ground.*")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--out", default="stems", metavar="DIR", help="output folder (default stems)")
+    service_options(p)
+    p.set_defaults(run=_cmd_separate)
+
+    p = sub.add_parser("report", help="write one self-contained HTML page per clip")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--out", default="reports", metavar="DIR")
+    service_options(p)
+    p.set_defaults(run=_cmd_report)
+
+    p = sub.add_parser("serve", help="run the local engine as a shared server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8750)
+    p.add_argument("--api-key", help="required to bind beyond loopback (or $CAMB_API_KEY)")
+    p.add_argument("--workers", type=int, default=1, help="separation processes (default 1)")
+    p.set_defaults(run=_cmd_serve)
+
+    p = sub.add_parser("tasks", help="list unfinished tasks, or re-attach one and download it")
+    p.add_argument("--all", action="store_true", help="list finished tasks too")
+    p.add_argument("--attach", metavar="TASK_ID", help="wait for this task and download it")
+    p.add_argument("--out", default="stems", metavar="DIR")
+    p.add_argument("--base-url")
+    p.add_argument("--api-key")
+    p.set_defaults(run=_cmd_tasks)
+
+    p = sub.add_parser("demo", help="separate the bundled example offline and write a report")
+    p.add_argument("--out", default="demo-output", metavar="DIR")
+    service_options(p)
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a clip failed, 2 usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except CambError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
