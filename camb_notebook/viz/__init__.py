@@ -8,10 +8,24 @@ imported when a function needs them, so ``import camb_notebook.viz`` is quick.
 from __future__ import annotations
 
 from camb_notebook.viz._features import db_range, peaks, spectrogram_db, spectrogram_png
+from camb_notebook.viz._plots import (
+    STEM_COLOURS,
+    foreground_mask,
+    plot_mask,
+    plot_overview,
+    plot_spectrograms,
+    plot_waveforms,
+)
 
 __all__ = [
+    "STEM_COLOURS",
     "db_range",
+    "foreground_mask",
     "peaks",
+    "plot_mask",
+    "plot_overview",
+    "plot_spectrograms",
+    "plot_waveforms",
     "spectrogram_db",
     "spectrogram_png",
 ]

@@ -267,11 +267,14 @@ def db_range(*spectrograms: np.ndarray, dynamic_range: float = 80.0) -> tuple[fl
     return vmax - float(dynamic_range), vmax
 
 
-def _log_rows(S: np.ndarray, freqs: np.ndarray, height: int, fmin: float) -> np.ndarray:
+def _log_rows(
+    S: np.ndarray, freqs: np.ndarray, height: int, fmin: float, reduce: str = "max"
+) -> np.ndarray:
     """Resample the rows of *S* onto *height* log-spaced frequencies from *fmin* to the top.
 
-    Rows covering several bins keep the loudest (so thin high partials stay visible);
-    rows narrower than a bin interpolate between bins.
+    Rows covering several bins keep the loudest (``reduce="max"``, so thin high
+    partials stay visible) or their mean (``"mean"``, for masks); rows narrower
+    than a bin interpolate between bins.
     """
     fmax = float(freqs[-1])
     edges = np.geomspace(fmin, fmax, height + 1)
@@ -283,7 +286,12 @@ def _log_rows(S: np.ndarray, freqs: np.ndarray, height: int, fmin: float) -> np.
     if wide.any():
         # Empty rows leave idx unchanged, so each wide row ends where the next begins.
         starts = idx[:-1][wide]
-        out[wide] = np.maximum.reduceat(S[: idx[1:][wide][-1]], starts, axis=0)
+        head = S[: idx[1:][wide][-1]]
+        if reduce == "max":
+            out[wide] = np.maximum.reduceat(head, starts, axis=0)
+        else:
+            counts = np.diff(np.r_[starts, head.shape[0]])[:, None]
+            out[wide] = np.add.reduceat(head, starts, axis=0) / counts
     narrow = ~wide
     if narrow.any():
         pos = np.interp(centres[narrow], freqs, np.arange(freqs.size))
