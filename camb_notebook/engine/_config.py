@@ -1,0 +1,145 @@
+"""Settings of one engine instance: limits, queue, workers, storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._exceptions import ConfigurationError
+
+__all__ = ["EngineConfig"]
+
+_FORMATS = ("flac", "wav")
+
+
+def _default_start_method() -> str:
+    # forkserver forks workers from a clean, single-threaded server process that has
+    # pre-imported the heavy modules: fast starts, and never a fork of the threaded
+    # kernel or server. Where it does not exist (Windows, macOS quirks), spawn.
+    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
+        return "forkserver"
+    return "spawn"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Settings of a local engine.
+
+    Parameters
+    ----------
+    api_key : str or None
+        When set, every ``/apis/...`` call must carry it in ``x-api-key`` (else 401).
+        Never shown in the repr.
+    workers : int
+        Worker processes that run separations in parallel.
+    max_queue : int
+        Accepted jobs that may wait for a worker; one more submission answers 429
+        with ``Retry-After``.
+    max_duration, min_duration : float
+        Longest and shortest accepted clip, in seconds (``SOURCE_TOO_LONG``).
+    max_bytes : int
+        Largest accepted upload in bytes (``SOURCE_TOO_LARGE``); counted while the
+        upload streams in, so a larger upload is cut off, never stored whole.
+    result_ttl : float
+        Seconds a finished task and its stems stay available.
+    cleanup_interval : float
+        Seconds between sweeps that delete expired tasks and files.
+    job_timeout : float or None
+        A job running longer is killed and ends with status ``TIMEOUT``.
+    default_method : str or None
+        Separation method when the request names none; None = best available.
+    default_format : {"flac", "wav"}
+        Format of result files (both lossless; FLAC is 24-bit, WAV 32-bit float).
+    root : Path or None
+        Folder for uploads and results; None = ``cache_dir("engine")``.
+    public_url : str or None
+        Origin put in result URLs (e.g. behind a proxy); None = the request's own.
+    prewarm : bool
+        Start the worker processes in the background right after start-up instead of
+        on the first submission.
+    start_method : {"forkserver", "spawn"} or None
+        How worker processes are created (never ``fork``: the server has threads).
+    worker_nice : int
+        Niceness added to worker processes so separations yield the CPU to the
+        notebook kernel and the server (0 to disable).
+    extra_methods : Mapping[str, str]
+        More methods as ``{"name": "module:factory"}``, importable in the workers;
+        ``factory()`` returns an object with the Method protocol.
+
+    Examples
+    --------
+    >>> EngineConfig(workers=2, max_queue=8).workers
+    2
+    >>> "secret" in repr(EngineConfig(api_key="secret"))
+    False
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    workers: int = 1
+    max_queue: int = 16
+    max_duration: float = 3600.0
+    min_duration: float = 0.0
+    max_bytes: int = 2 * 1024**3
+    result_ttl: float = 24 * 3600.0
+    cleanup_interval: float = 300.0
+    job_timeout: float | None = None
+    default_method: str | None = None
+    default_format: str = "flac"
+    root: Path | None = None
+    public_url: str | None = None
+    prewarm: bool = False
+    start_method: str | None = None
+    worker_nice: int = 5
+    extra_methods: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.workers >= 1, f"workers={self.workers} must be at least 1"),
+            (self.max_queue >= 0, f"max_queue={self.max_queue} must be 0 or more"),
+            (self.max_duration > 0, f"max_duration={self.max_duration} must be positive"),
+            (self.min_duration >= 0, f"min_duration={self.min_duration} must be 0 or more"),
+            (self.max_bytes > 0, f"max_bytes={self.max_bytes} must be positive"),
+            (self.result_ttl > 0, f"result_ttl={self.result_ttl} must be positive"),
+            (self.cleanup_interval > 0, f"cleanup_interval={self.cleanup_interval} > 0"),
+            (
+                self.job_timeout is None or self.job_timeout > 0,
+                f"job_timeout={self.job_timeout} must be positive or None",
+            ),
+            (
+                self.default_format in _FORMATS,
+                f"default_format={self.default_format!r} must be one of {_FORMATS}",
+            ),
+            (
+                self.start_method in (None, "forkserver", "spawn"),
+                f"start_method={self.start_method!r} must be 'forkserver', 'spawn' or None "
+                "(fork is unsafe in a process with threads)",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigurationError(f"EngineConfig: {message}")
+        if self.root is not None:
+            object.__setattr__(self, "root", Path(self.root))
+        object.__setattr__(self, "extra_methods", dict(self.extra_methods))
+
+    @property
+    def mp_start_method(self) -> str:
+        """The multiprocessing start method actually used."""
+        return self.start_method or _default_start_method()
+
+    def storage_root(self) -> Path:
+        """The folder for uploads and results (created)."""
+        if self.root is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return self.root
+        from .._config import cache_dir
+
+        return cache_dir("engine")
+
+    def replace(self, **changes: object) -> EngineConfig:
+        """Return a copy with *changes* applied (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

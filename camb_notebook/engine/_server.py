@@ -1,0 +1,260 @@
+"""Running the engine: embedded on loopback in a background thread, or as a shared server."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ipaddress
+import secrets
+import socket
+import threading
+import time
+from typing import Any
+
+from .._exceptions import CambError, ConfigurationError, register_secret
+from ._config import EngineConfig
+
+__all__ = ["EngineHandle", "local_engine", "serve", "start_engine"]
+
+_START_TIMEOUT = 60.0
+
+
+class EngineHandle:
+    """A running engine: where it listens, its key, and how to stop it.
+
+    Attributes
+    ----------
+    base_url : str
+        ``http://HOST:PORT/apis``, the base URL for :class:`camb_notebook.api.Client`.
+    api_key : str or None
+        The key the engine requires (never shown in the repr).
+    config : EngineConfig
+
+    Examples
+    --------
+    >>> handle = start_engine(EngineConfig(api_key="k"))
+    >>> handle.base_url.startswith("http://127.0.0.1:")
+    True
+    >>> handle.stop()
+    """
+
+    def __init__(self, server: Any, thread: threading.Thread, app: Any, host: str, port: int):
+        self._server = server
+        self._thread = thread
+        self.app = app
+        self.config: EngineConfig = app.state.engine_config
+        self.api_key: str | None = self.config.api_key
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.origin = f"http://{netloc}"
+        self.base_url = f"{self.origin}/apis"
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<EngineHandle {self.base_url} {state}>"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is alive and serving."""
+        return self._thread.is_alive() and bool(self._server.started)
+
+    @property
+    def state(self) -> Any:
+        """The app's :class:`~camb_notebook.engine._app.EngineState` (tasks, runner)."""
+        return self.app.state.engine
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving, stop the workers and delete this engine's files."""
+        self._server.should_exit = True
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _uvicorn_config(app: Any, *, log_level: str, quiet: bool, **kw: Any) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        **kw,
+        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
+        log_level=log_level,
+        access_log=not quiet,
+        lifespan="on",
+        ws="none",
+        timeout_graceful_shutdown=3,
+        server_header=False,
+    )
+
+
+def start_engine(
+    config: EngineConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> EngineHandle:
+    """Start an engine in a background thread and return once it serves.
+
+    Parameters
+    ----------
+    config : EngineConfig, optional
+    host : str
+        Interface to bind; a non-loopback one needs ``config.api_key``.
+    port : int
+        0 picks a free port.
+
+    Returns
+    -------
+    EngineHandle
+
+    Raises
+    ------
+    ConfigurationError
+        A non-loopback host without an API key.
+    CambError
+        The server did not come up (the cause is chained).
+    """
+    config = config or EngineConfig()
+    _check_exposure(host, config.api_key)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, port))
+        sock.listen(256)
+        sock.set_inheritable(False)
+    except OSError:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
+
+    import uvicorn
+
+    from ._app import create_app
+
+    app = create_app(config)
+    app.state.engine_config = config
+    server = uvicorn.Server(_uvicorn_config(app, log_level="warning", quiet=True))
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # surfaced to the caller below
+            failure.append(exc)
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run, name=f"camb-engine-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            cause = failure[0] if failure else None
+            raise CambError(
+                f"the local engine did not start on {host}:{port}"
+                + (f": {cause!r}" if cause else " (see the log above)")
+            ) from cause
+        time.sleep(0.002)
+    return EngineHandle(server, thread, app, host, port)
+
+
+_EMBEDDED: EngineHandle | None = None
+_EMBEDDED_LOCK = threading.Lock()
+
+
+def local_engine() -> EngineHandle:
+    """The embedded engine of this process, started on first use.
+
+    It listens on 127.0.0.1 on a free port, requires a random per-process key, runs
+    one worker process (started in the background right away, so the first job does
+    not wait for it) and stops when the interpreter exits. Thread-safe.
+
+    Returns
+    -------
+    EngineHandle
+
+    Examples
+    --------
+    >>> engine = local_engine()
+    >>> engine is local_engine()
+    True
+    >>> engine.base_url.startswith("http://127.0.0.1:")
+    True
+    """
+    global _EMBEDDED
+    with _EMBEDDED_LOCK:
+        if _EMBEDDED is not None and _EMBEDDED.running:
+            return _EMBEDDED
+        key = secrets.token_urlsafe(32)
+        register_secret(key)
+        _EMBEDDED = start_engine(EngineConfig(api_key=key, prewarm=True))
+        return _EMBEDDED
+
+
+@atexit.register
+def _stop_embedded() -> None:
+    with contextlib.suppress(Exception):
+        if _EMBEDDED is not None:
+            _EMBEDDED.stop(timeout=5.0)
+
+
+def _check_exposure(host: str, api_key: str | None) -> None:
+    if not api_key and not _is_loopback(host):
+        raise ConfigurationError(
+            f"refusing to serve on host={host!r} without an API key: anyone on the network "
+            "could use this machine. Pass api_key=... (camb-notebook serve --api-key KEY) "
+            "or bind to 127.0.0.1",
+            host=host,
+        )
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8750,
+    api_key: str | None = None,
+    workers: int = 1,
+    *,
+    log_level: str = "info",
+    **config: Any,
+) -> None:
+    """Serve the engine in the foreground until interrupted (``camb-notebook serve``).
+
+    Parameters
+    ----------
+    host, port : str, int
+        Where to listen. Beyond loopback an *api_key* is required.
+    api_key : str, optional
+        Clients must send it as ``x-api-key``.
+    workers : int
+        Worker processes running separations in parallel.
+    log_level : str
+        uvicorn's log level.
+    **config
+        More :class:`EngineConfig` fields (``max_queue``, ``max_duration``, ``root`` …).
+
+    Raises
+    ------
+    ConfigurationError
+        A non-loopback host without an API key, or a bad setting.
+
+    Examples
+    --------
+    >>> serve("0.0.0.0", 8750)  # doctest: +SKIP
+    Traceback (most recent call last):
+    ConfigurationError: refusing to serve on host='0.0.0.0' without an API key: ...
+    """
+    _check_exposure(host, api_key)
+    engine_config = EngineConfig(api_key=api_key, workers=workers, prewarm=True, **config)
+    import uvicorn
+
+    from ._app import create_app
+
+    app = create_app(engine_config)
+    app.state.engine_config = engine_config
+    uv_config = _uvicorn_config(app, log_level=log_level, quiet=False, host=host, port=port)
+    uvicorn.Server(uv_config).run()
