@@ -410,18 +410,6 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
 
     app.include_router(api)
 
-    @app.api_route(
-        "/files/{file_id}/{name}",
-        methods=["GET", "HEAD"],
-        name="files",
-        response_class=FileResponse,
-        responses={
-            200: {"content": {"audio/flac": {}, "audio/wav": {}}},
-            206: {"description": "Partial content (Range)"},
-            404: {"description": "Unknown or expired file"},
-            416: {"description": "Range not satisfiable"},
-        },
-    )
     async def files(
         file_id: str,
         name: str,
@@ -445,6 +433,22 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
             headers={"Cache-Control": f"private, max-age={remaining}"},
         )
 
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"audio/flac": {}, "audio/wav": {}}},
+        206: {"description": "Partial content (Range)"},
+        404: {"description": "Unknown or expired file"},
+        416: {"description": "Range not satisfiable"},
+    }
+    for method in ("GET", "HEAD"):
+        app.add_api_route(
+            "/files/{file_id}/{name}",
+            files,
+            methods=[method],
+            name="files" if method == "GET" else "files_head",
+            operation_id=f"{method.lower()}_result_file",
+            response_class=FileResponse,
+            responses=responses,
+        )
     return app
 
 

@@ -1,0 +1,67 @@
+"""Tiny separation methods the engine tests register through ``EngineConfig.extra_methods``.
+
+They run inside the engine's worker processes, so they live in an importable module.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class HalfSplit:
+    """Splits the signal into two equal halves: cheap, exact and easy to check."""
+
+    name = "half"
+
+    def separate(self, audio: np.ndarray, sr: int, progress=None):
+        if progress is not None:
+            progress(0.5)
+        fg = (audio * 0.5).astype(np.float32)
+        return fg, (audio - fg).astype(np.float32)
+
+
+class Slow:
+    """Sleeps in small steps while reporting progress: for crash, timeout and queue tests."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float = 3.0) -> None:
+        self.seconds = seconds
+
+    def separate(self, audio: np.ndarray, sr: int, progress=None):
+        steps = 30
+        for i in range(steps):
+            time.sleep(self.seconds / steps)
+            if progress is not None:
+                progress((i + 1) / steps)
+        return audio.copy(), np.zeros_like(audio)
+
+
+class Broken:
+    """Returns stems of the wrong length: the engine must refuse them."""
+
+    name = "broken"
+
+    def separate(self, audio: np.ndarray, sr: int, progress=None):
+        return audio[:, :-1], audio[:, :-1]
+
+
+def half() -> HalfSplit:
+    return HalfSplit()
+
+
+def slow() -> Slow:
+    return Slow()
+
+
+def broken() -> Broken:
+    return Broken()
+
+
+METHODS = {
+    "half": "tests.engine._methods:half",
+    "slow": "tests.engine._methods:slow",
+    "broken": "tests.engine._methods:broken",
+}

@@ -1,0 +1,82 @@
+"""Engines on loopback for the engine tests, and real clips to send them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+
+from camb_notebook.engine import EngineConfig, EngineHandle, start_engine
+
+from ._methods import METHODS
+
+SR = 22050
+KEY = "engine-test-key-0123456789"
+
+
+def make_clip(seconds: float = 2.0, sr: int = SR, channels: int = 2) -> np.ndarray:
+    """A deterministic test signal (channels, n): a melody over steady noise."""
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(7)
+    melody = 0.25 * np.sin(2 * np.pi * (330 + 110 * np.floor(t * 4) % 3) * t)
+    bed = 0.05 * rng.standard_normal((channels, t.size))
+    x = melody[None, :] * np.linspace(1.0, 0.6, channels)[:, None] + bed
+    return x.astype(np.float32)
+
+
+def write_clip(path: Path, seconds: float = 2.0, sr: int = SR, channels: int = 2) -> Path:
+    sf.write(path, make_clip(seconds, sr, channels).T, sr, subtype="PCM_16")
+    return path
+
+
+def start(**changes: Any) -> EngineHandle:
+    """Start an engine with the test methods registered and the test key."""
+    config = EngineConfig(api_key=KEY, extra_methods=METHODS, **changes)
+    return start_engine(config)
+
+
+def wait_done(client: httpx.Client, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the status call until the task is no longer PENDING."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(f"/audio-separation/{task_id}")
+        assert answer.status_code == 200, answer.text
+        status = answer.json()
+        if status["status"] != "PENDING":
+            return status
+        assert time.monotonic() < deadline, f"task {task_id} still PENDING: {status}"
+        time.sleep(0.05)
+
+
+def submit(client: httpx.Client, path: Path, **data: Any) -> httpx.Response:
+    with path.open("rb") as f:
+        return client.post(
+            "/audio-separation",
+            files={"media_file": (path.name, f)},
+            data={k: str(v) for k, v in data.items()},
+        )
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[EngineHandle]:
+    """One engine per test module: 1 worker, generous limits, the test methods."""
+    handle = start(max_duration=60.0)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def client(engine: EngineHandle) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=engine.base_url, headers={"x-api-key": KEY}, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_clip(tmp_path_factory.mktemp("engine-clips") / "clip.wav")
