@@ -1,0 +1,744 @@
+"""`Client` and `AsyncClient`: thin shells that carry out the core's effects with httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Literal, TypeVar
+
+import httpx
+
+from .._exceptions import CambError, CancelledError
+from ._core import Core, ProgressCallback
+from ._effects import Effect, Flow, Gather, Notify, Send, Sleep, Stream
+from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
+from ._retry import RetryPolicy
+from ._settings import DEFAULT_TIMEOUT, resolve_settings
+from ._store import TaskStore
+from ._upload import UploadProgress, UploadSource
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+Source = str | os.PathLike[str] | bytes | BinaryIO
+#: ``separate_many``'s callback: (the path, its latest status).
+BatchProgress = Callable[[Path, TaskStatus], Any]
+
+
+class _BaseClient:
+    """Configuration shared by both clients (see :class:`Client` for the parameters)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        store: TaskStore | Literal[False] | None = None,
+        retry: RetryPolicy | None = None,
+        poll_interval: float = 1.0,
+        poll_max_interval: float = 10.0,
+        not_found_grace: float = 30.0,
+    ) -> None:
+        settings = resolve_settings(api_key, base_url)
+        self._core = Core(
+            settings,
+            retry=retry or RetryPolicy(),
+            store=(TaskStore() if store is None else store) or None,
+            poll_interval=poll_interval,
+            poll_max_interval=poll_max_interval,
+            not_found_grace=not_found_grace,
+        )
+        self._timeout = timeout
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL (paths are joined under it)."""
+        return self._core.base_url
+
+    @property
+    def store(self) -> TaskStore | None:
+        """The task store recording this client's submissions (None when disabled)."""
+        return self._core.store
+
+    @property
+    def origin(self) -> str:
+        """``"cloud"`` (CAMB.AI), ``"engine"`` (the embedded local engine) or ``"custom"``."""
+        return self._core.settings.origin
+
+    def __repr__(self) -> str:
+        key = "'***'" if self._core.settings.api_key else "None"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
+
+    @staticmethod
+    def _task(task: Task | str, base_url: str) -> Task:
+        return task if isinstance(task, Task) else Task(str(task), base_url)
+
+
+class Client(_BaseClient):
+    """Blocking client for CAMB.AI's audio separation API (and the local engine).
+
+    Parameters
+    ----------
+    api_key : str, optional
+        Defaults to ``$CAMB_API_KEY``. Never shown: reprs, logs and errors print ``***``.
+    base_url : str, optional
+        Defaults to ``$CAMB_BASE_URL``, else CAMB.AI's cloud when a key is set, else the
+        embedded local engine (started on first use).
+    timeout : float or httpx.Timeout
+        Per-operation network timeouts (default: 10 s to connect, 60 s per read/write).
+    transport : httpx.BaseTransport, optional
+        Swap the network layer (tests, proxies, an in-process ASGI app).
+    store : TaskStore or False, optional
+        Where submissions are recorded (default: the user cache); False records nothing.
+    retry : RetryPolicy, optional
+        Retry attempts and backoff (default: 5 attempts, 1 s doubling to 60 s, with jitter).
+    poll_interval, poll_max_interval : float
+        First and longest pause between status polls, in seconds.
+    not_found_grace : float
+        Keep polling through a 404 for this many seconds after submitting.
+
+    Examples
+    --------
+    >>> with Client() as client:  # doctest: +SKIP
+    ...     result = client.separate("song.mp3")
+    >>> result.foreground  # doctest: +SKIP
+    PosixPath('.../foreground.flac')
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        store: TaskStore | Literal[False] | None = None,
+        retry: RetryPolicy | None = None,
+        poll_interval: float = 1.0,
+        poll_max_interval: float = 10.0,
+        not_found_grace: float = 30.0,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            timeout=timeout,
+            store=store,
+            retry=retry,
+            poll_interval=poll_interval,
+            poll_max_interval=poll_max_interval,
+            not_found_grace=not_found_grace,
+        )
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+
+    # -- running the core's flows -----------------------------------------------------------
+
+    def _run(self, flow: Flow[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = self._do(effect)
+            except Exception as exc:  # handed to the flow, which decides
+                error = exc
+            except BaseException:
+                flow.close()
+                raise
+
+    def _do(self, effect: Effect) -> Any:
+        if isinstance(effect, Send):
+            return self._http.send(effect.request)
+        if isinstance(effect, Stream):
+            response = self._http.send(effect.request, stream=True)
+            try:
+                if response.status_code == 200:
+                    effect.sink.begin()
+                    for chunk in response.iter_bytes():
+                        effect.sink.write(chunk)
+                else:
+                    response.read()
+            finally:
+                response.close()
+            return response
+        if isinstance(effect, Sleep):
+            return _sleep_sync(effect.seconds, effect.cancel)
+        if isinstance(effect, Gather):
+            with ThreadPoolExecutor(max_workers=len(effect.flows)) as pool:
+                futures = [pool.submit(self._run, f) for f in effect.flows]
+                return [f.result() for f in futures]
+        if isinstance(effect, Notify):
+            return effect.callback(effect.value)
+        raise TypeError(f"unknown effect {effect!r}")
+
+    # -- public API -------------------------------------------------------------------------
+
+    def submit(
+        self,
+        source: Source,
+        project_name: str | None = None,
+        project_description: str | None = None,
+        folder_id: int | None = None,
+        *,
+        method: str | None = None,
+        filename: str | None = None,
+        on_upload: UploadProgress | None = None,
+    ) -> Task:
+        """Upload a clip and start its separation; returns at once with the :class:`Task`.
+
+        Parameters
+        ----------
+        source : path, bytes or binary file object
+            Streamed from disk in chunks; a 1 GB file is never held in memory.
+        project_name, project_description : str, optional
+        folder_id : int, optional
+            CAMB.AI's optional form fields, sent only when given.
+        method : str, optional
+            Separation method (the local engine's extension; sent only when given).
+        filename : str, optional
+            Name to send instead of the file's own.
+        on_upload : callable(sent, total), optional
+            Called as the body goes out.
+
+        Raises
+        ------
+        SubmitUncertainError
+            The connection broke after the whole file was sent: not re-sent (no double charge).
+
+        Examples
+        --------
+        >>> task = client.submit("song.wav", project_name="demo")  # doctest: +SKIP
+        """
+        upload = UploadSource(source, filename)
+        try:
+            return self._run(
+                self._core.submit(
+                    upload,
+                    project_name=project_name,
+                    project_description=project_description,
+                    folder_id=folder_id,
+                    method=method,
+                    on_upload=on_upload,
+                )
+            )
+        finally:
+            upload.close()
+
+    def status(self, task: Task | str) -> TaskStatus:
+        """Poll the task once.
+
+        Examples
+        --------
+        >>> client.status(task).status  # doctest: +SKIP
+        'PENDING'
+        """
+        return self._run(self._core.status(self._task(task, self.base_url).task_id))
+
+    def result(self, run_id: int) -> ResultURLs:
+        """Fresh download URLs of a finished run (the old ones may have expired).
+
+        Examples
+        --------
+        >>> client.result(status.run_id).foreground_url  # doctest: +SKIP
+        """
+        return self._run(self._core.result(run_id))
+
+    def results(self, run_ids: Iterable[int]) -> dict[int, ResultURLs]:
+        """Download URLs of several runs in one request, keyed by run id."""
+        return self._run(self._core.results(list(run_ids)))
+
+    def wait(
+        self,
+        task: Task | str,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TaskStatus:
+        """Poll until the task ends; return its SUCCESS status or raise why it did not.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Give up after this many seconds with WaitTimeoutError (the task keeps running).
+        on_progress : callable(TaskStatus), optional
+            Called after every poll (``status.progress`` is set when the service reports it).
+        cancel : threading.Event, optional
+            Set it (from another thread) to stop waiting with CancelledError.
+
+        Raises
+        ------
+        TaskFailedError, PaymentRequiredError, WaitTimeoutError, CancelledError
+
+        Examples
+        --------
+        >>> status = client.wait(task, timeout=600)  # doctest: +SKIP
+        """
+        return self._run(
+            self._core.wait(
+                self._task(task, self.base_url),
+                timeout=timeout,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+        )
+
+    def download(
+        self,
+        source: TaskStatus | ResultURLs,
+        out_dir: str | os.PathLike[str],
+        *,
+        cancel: threading.Event | None = None,
+    ) -> StemFiles:
+        """Stream both stems into *out_dir* (in parallel); name them after their format.
+
+        Raises
+        ------
+        ResultExpiredError
+            A URL no longer serves its file; ``client.result(run_id)`` gives fresh ones.
+
+        Examples
+        --------
+        >>> client.download(status, "out/song")  # doctest: +SKIP
+        StemFiles(foreground=PosixPath('out/song/foreground.flac'), ...)
+        """
+        return self._run(self._core.download(source, out_dir, cancel))
+
+    def attach(self, task_id: str) -> Task:
+        """Re-attach to a task submitted earlier (e.g. before a kernel restart).
+
+        Examples
+        --------
+        >>> for record in client.store.unfinished(client.base_url):  # doctest: +SKIP
+        ...     client.wait(client.attach(record.task_id))
+        """
+        return self._run(self._core.attach(task_id))
+
+    def separate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        out_dir: str | os.PathLike[str] | None = None,
+        reuse: bool = True,
+        on_progress: ProgressCallback | None = None,
+        on_upload: UploadProgress | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        limits: Any = None,
+        project_name: str | None = None,
+        project_description: str | None = None,
+        folder_id: int | None = None,
+        method: str | None = None,
+    ) -> SeparationResult:
+        """Validate, upload, wait and download: the stems of *path* on local disk.
+
+        An identical file already separated on this service is reused from the task store
+        (unless ``reuse=False``); a pending one is re-attached instead of uploaded again.
+
+        Parameters
+        ----------
+        path : str or Path
+            Audio file, checked with :func:`camb_notebook.audio.probe` (and *limits*) first.
+        out_dir : str or Path, optional
+            Where the stems go (default: a folder per file in the cache).
+        reuse : bool
+        on_progress, on_upload, timeout, cancel :
+            As for :meth:`wait` and :meth:`submit`.
+        project_name, project_description, folder_id, method :
+            As for :meth:`submit`.
+
+        Examples
+        --------
+        >>> result = client.separate("song.flac")  # doctest: +SKIP
+        >>> result.stems().levels()  # doctest: +SKIP
+        """
+        return self._run(
+            self._core.separate(
+                path,
+                out_dir=out_dir,
+                reuse=reuse,
+                on_progress=on_progress,
+                on_upload=on_upload,
+                timeout=timeout,
+                cancel=cancel,
+                limits=limits,
+                project_name=project_name,
+                project_description=project_description,
+                folder_id=folder_id,
+                method=method,
+            )
+        )
+
+    def separate_many(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        concurrency: int = 4,
+        on_progress: BatchProgress | None = None,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[SeparationResult | CambError]:
+        """Separate many files, at most *concurrency* at a time (threads).
+
+        Parameters
+        ----------
+        paths : iterable of paths
+        concurrency : int
+            Clips in flight at once.
+        on_progress : callable(path, TaskStatus), optional
+        return_exceptions : bool
+            False (default): the first failure stops the rest (tasks already submitted keep
+            running and stay in the task store) and is raised. True: failures are returned
+            in place of their results.
+        **kwargs :
+            Passed to :meth:`separate`.
+
+        Examples
+        --------
+        >>> results = client.separate_many(Path("clips").glob("*.wav"))  # doctest: +SKIP
+        """
+        items = [Path(p) for p in paths]
+        _check_concurrency(concurrency)
+        stop = threading.Event()
+
+        def one(path: Path) -> SeparationResult:
+            progress = _bind_progress(on_progress, path)
+            return self.separate(path, on_progress=progress, cancel=stop, **kwargs)
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = [pool.submit(one, p) for p in items]
+            if not return_exceptions:
+                wait_futures(futures, return_when=FIRST_EXCEPTION)
+                if any(f.done() and not f.cancelled() and f.exception() for f in futures):
+                    stop.set()  # running ones stop waiting; their tasks stay in the store
+                    for f in futures:
+                        f.cancel()
+        errors = [e for f in futures if not f.cancelled() and (e := f.exception()) is not None]
+        if errors and not return_exceptions:
+            # The failure that started it, not the waits it cancelled.
+            raise next((e for e in errors if not isinstance(e, CancelledError)), errors[0])
+        out: list[SeparationResult | CambError] = []
+        for f in futures:
+            exc = f.exception()
+            if exc is None:
+                out.append(f.result())
+            elif isinstance(exc, CambError):
+                out.append(exc)
+            else:
+                raise exc
+        return out
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient):
+    """The asyncio twin of :class:`Client`: same parameters, same methods, awaitable.
+
+    Cancel a ``wait`` or ``separate`` by cancelling its asyncio task (or with an
+    ``asyncio.Event`` / ``threading.Event`` as ``cancel=``).
+
+    Examples
+    --------
+    >>> async with AsyncClient() as client:  # doctest: +SKIP
+    ...     result = await client.separate("song.mp3")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        store: TaskStore | Literal[False] | None = None,
+        retry: RetryPolicy | None = None,
+        poll_interval: float = 1.0,
+        poll_max_interval: float = 10.0,
+        not_found_grace: float = 30.0,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            timeout=timeout,
+            store=store,
+            retry=retry,
+            poll_interval=poll_interval,
+            poll_max_interval=poll_max_interval,
+            not_found_grace=not_found_grace,
+        )
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+
+    async def _run(self, flow: Flow[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = await self._do(effect)
+            except Exception as exc:
+                error = exc
+            except BaseException:
+                flow.close()
+                raise
+
+    async def _do(self, effect: Effect) -> Any:
+        if isinstance(effect, Send):
+            return await self._http.send(effect.request)
+        if isinstance(effect, Stream):
+            response = await self._http.send(effect.request, stream=True)
+            try:
+                if response.status_code == 200:
+                    effect.sink.begin()
+                    async for chunk in response.aiter_bytes():
+                        effect.sink.write(chunk)
+                else:
+                    await response.aread()
+            finally:
+                await response.aclose()
+            return response
+        if isinstance(effect, Sleep):
+            return await _sleep_async(effect.seconds, effect.cancel)
+        if isinstance(effect, Gather):
+            return await _gather_or_cancel([self._run(f) for f in effect.flows])
+        if isinstance(effect, Notify):
+            outcome = effect.callback(effect.value)
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
+            return outcome
+        raise TypeError(f"unknown effect {effect!r}")
+
+    async def submit(
+        self,
+        source: Source,
+        project_name: str | None = None,
+        project_description: str | None = None,
+        folder_id: int | None = None,
+        *,
+        method: str | None = None,
+        filename: str | None = None,
+        on_upload: UploadProgress | None = None,
+    ) -> Task:
+        """See :meth:`Client.submit`."""
+        upload = UploadSource(source, filename)
+        try:
+            return await self._run(
+                self._core.submit(
+                    upload,
+                    project_name=project_name,
+                    project_description=project_description,
+                    folder_id=folder_id,
+                    method=method,
+                    on_upload=on_upload,
+                )
+            )
+        finally:
+            upload.close()
+
+    async def status(self, task: Task | str) -> TaskStatus:
+        """See :meth:`Client.status`."""
+        return await self._run(self._core.status(self._task(task, self.base_url).task_id))
+
+    async def result(self, run_id: int) -> ResultURLs:
+        """See :meth:`Client.result`."""
+        return await self._run(self._core.result(run_id))
+
+    async def results(self, run_ids: Iterable[int]) -> dict[int, ResultURLs]:
+        """See :meth:`Client.results`."""
+        return await self._run(self._core.results(list(run_ids)))
+
+    async def wait(
+        self,
+        task: Task | str,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: asyncio.Event | threading.Event | None = None,
+    ) -> TaskStatus:
+        """See :meth:`Client.wait`; *on_progress* may also be a coroutine function."""
+        return await self._run(
+            self._core.wait(
+                self._task(task, self.base_url),
+                timeout=timeout,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+        )
+
+    async def download(
+        self,
+        source: TaskStatus | ResultURLs,
+        out_dir: str | os.PathLike[str],
+        *,
+        cancel: asyncio.Event | threading.Event | None = None,
+    ) -> StemFiles:
+        """See :meth:`Client.download`."""
+        return await self._run(self._core.download(source, out_dir, cancel))
+
+    async def attach(self, task_id: str) -> Task:
+        """See :meth:`Client.attach`."""
+        return await self._run(self._core.attach(task_id))
+
+    async def separate(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        out_dir: str | os.PathLike[str] | None = None,
+        reuse: bool = True,
+        on_progress: ProgressCallback | None = None,
+        on_upload: UploadProgress | None = None,
+        timeout: float | None = None,
+        cancel: asyncio.Event | threading.Event | None = None,
+        limits: Any = None,
+        project_name: str | None = None,
+        project_description: str | None = None,
+        folder_id: int | None = None,
+        method: str | None = None,
+    ) -> SeparationResult:
+        """See :meth:`Client.separate`."""
+        return await self._run(
+            self._core.separate(
+                path,
+                out_dir=out_dir,
+                reuse=reuse,
+                on_progress=on_progress,
+                on_upload=on_upload,
+                timeout=timeout,
+                cancel=cancel,
+                limits=limits,
+                project_name=project_name,
+                project_description=project_description,
+                folder_id=folder_id,
+                method=method,
+            )
+        )
+
+    async def separate_many(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        concurrency: int = 4,
+        on_progress: BatchProgress | None = None,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[SeparationResult | CambError]:
+        """See :meth:`Client.separate_many` (bounded by a semaphore instead of threads)."""
+        items = [Path(p) for p in paths]
+        _check_concurrency(concurrency)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(path: Path) -> SeparationResult | CambError:
+            async with gate:
+                progress = _bind_progress(on_progress, path)
+                try:
+                    return await self.separate(path, on_progress=progress, **kwargs)
+                except CambError as exc:
+                    if return_exceptions:
+                        return exc
+                    raise
+
+        return await _gather_or_cancel([one(p) for p in items])
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency={concurrency!r} must be a positive integer")
+
+
+def _bind_progress(callback: BatchProgress | None, path: Path) -> ProgressCallback | None:
+    if callback is None:
+        return None
+    return lambda status: callback(path, status)
+
+
+def _sleep_sync(seconds: float, cancel: Any) -> bool:
+    """Sleep; True when *cancel* was set before the time was up."""
+    if cancel is None:
+        time.sleep(max(seconds, 0.0))
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.wait(max(seconds, 0.0))
+    end = time.monotonic() + seconds
+    while not cancel.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(left, 0.05))
+    return True
+
+
+async def _sleep_async(seconds: float, cancel: Any) -> bool:
+    if cancel is None:
+        await asyncio.sleep(max(seconds, 0.0))
+        return False
+    if isinstance(cancel, asyncio.Event):
+        try:
+            await asyncio.wait_for(cancel.wait(), max(seconds, 0.0))
+        except asyncio.TimeoutError:
+            return False
+        return True
+    end = time.monotonic() + seconds
+    while not cancel.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(left, 0.05))
+    return True
+
+
+async def _gather_or_cancel(aws: Sequence[Awaitable[T]]) -> list[T]:
+    """Like ``asyncio.gather`` but the first failure cancels the others (a TaskGroup in 3.10)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -1,0 +1,194 @@
+"""Turn the service's error answers and failed statuses into exceptions that say what to do."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from .._exceptions import (
+    APIError,
+    AuthenticationError,
+    CambError,
+    NotFoundError,
+    PaymentRequiredError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    TaskFailedError,
+)
+from ._models import TaskStatus
+from ._retry import parse_retry_after
+
+__all__ = ["REASON_ADVICE", "error_from_response", "response_body", "task_failed_error"]
+
+#: What the user should do for each documented ``exception_reason``.
+REASON_ADVICE: dict[str, str] = {
+    "SOURCE_TOO_LONG": (
+        "the clip is too long for the service: split the clip into parts (CAMB.AI works best "
+        "on 10 s to 10 min) and separate each part"
+    ),
+    "SOURCE_TOO_LARGE": (
+        "the file is too large for the service: re-encode it smaller (e.g. FLAC, or MP3 at "
+        "192 kbit/s) or split the clip into parts"
+    ),
+    "SOURCE_TYPE_NOT_SUPPORTED": (
+        "the service does not accept this format: convert it to FLAC, MP3, WAV or AAC"
+    ),
+    "CONTENT_DOES_NOT_MATCH_EXTENSION": (
+        "the file's content does not match its extension: rename it to its real format "
+        "(camb_notebook.audio.probe(path).format tells it) or re-encode it"
+    ),
+    "INVALID_SOURCE_DATA": (
+        "the service could not decode the audio: check that the file plays, re-encode it "
+        "(e.g. to FLAC) and submit again"
+    ),
+    "PROCESSING_ERROR": (
+        "the service failed while separating: submit again later; if it keeps failing, "
+        "contact CAMB.AI support with the task id"
+    ),
+    "PAYMENT_REQUIRED": (
+        "the account has no credit left for this task: top up your CAMB.AI account, then "
+        "separate again"
+    ),
+    "INTERNAL_ERROR": (
+        "the service had an internal error: submit again later; if it keeps failing, contact "
+        "CAMB.AI support with the task id"
+    ),
+    "HARMFUL_CONTENT_DETECTED": (
+        "the service refused the content as harmful; it will not separate this clip"
+    ),
+}
+
+_STATUS_ADVICE = {
+    "TIMEOUT": (
+        "the service ran out of time separating it: try a shorter clip (split it) or submit "
+        "again later"
+    ),
+    "ERROR": "submit again later; if it keeps failing, contact CAMB.AI support with the task id",
+}
+
+
+def response_body(response: httpx.Response) -> Any:
+    """The answer's body: decoded JSON when it parses, else (at most 1000 chars of) text."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return response.text[:1000]
+
+
+def _detail_text(body: Any) -> str:
+    """A short human reading of a FastAPI ``detail`` (list of errors, or a string)."""
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    if isinstance(detail, list):
+        parts = []
+        for item in detail[:5]:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", []))
+                parts.append(f"{loc}: {item.get('msg', item)}" if loc else str(item.get("msg")))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    text = detail if isinstance(detail, str) else json.dumps(detail)
+    return text[:300]
+
+
+def error_from_response(response: httpx.Response, what: str, attempts: int = 1) -> CambError:
+    """Map an HTTP error answer to the matching :class:`~camb_notebook.APIError` subclass.
+
+    Parameters
+    ----------
+    response : httpx.Response
+        An answer with status >= 400 (body already read).
+    what : str
+        The action, e.g. ``"submit song.wav"``, used to start the message.
+    attempts : int
+        How many times the request was sent (mentioned for retried errors).
+    """
+    code = response.status_code
+    body = response_body(response)
+    detail = _detail_text(body)
+    where = f"{response.request.url.scheme}://{response.request.url.netloc.decode()}"
+    ctx: dict[str, Any] = {"status_code": code, "body": body}
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if code == 401:
+        return AuthenticationError(
+            f"{what}: {where} rejected the API key (401 Unauthorized: {detail}). Pass a valid "
+            "key with api_key=... or set the CAMB_API_KEY environment variable.",
+            **ctx,
+        )
+    if code == 403:
+        return AuthenticationError(
+            f"{what}: the API key is not allowed to do this on {where} (403 Forbidden: "
+            f"{detail}). Use a key with access to audio separation, or ask the account owner.",
+            **ctx,
+        )
+    if code == 404:
+        return NotFoundError(
+            f"{what}: not found on {where} (404: {detail}). Check the id; tasks and runs exist "
+            "only on the service that created them.",
+            **ctx,
+        )
+    if code == 422:
+        return RequestValidationError(
+            f"{what}: the service rejected the request (422: {detail}).", detail=body, **ctx
+        )
+    if code == 429:
+        hint = parse_retry_after(response.headers)
+        wait = f"wait {hint:.0f} s" if hint is not None else "wait a minute"
+        return RateLimitError(
+            f"{what}: rate limited by {where} (429){tries}. {wait} and try again, or lower the "
+            "concurrency of separate_many().",
+            retry_after=hint,
+            **ctx,
+        )
+    if code >= 500:
+        return ServerError(
+            f"{what}: {where} answered {code} {response.reason_phrase}{tries} ({detail}). The "
+            "service is having trouble; try again later.",
+            **ctx,
+        )
+    return APIError(f"{what}: {where} answered {code} {response.reason_phrase} ({detail}).", **ctx)
+
+
+def task_failed_error(status: TaskStatus) -> TaskFailedError:
+    """The exception for a terminal status other than ``SUCCESS``, with advice for the user.
+
+    Examples
+    --------
+    >>> status = TaskStatus("ERROR", exception_reason="SOURCE_TOO_LONG", task_id="t")
+    >>> err = task_failed_error(status)
+    >>> "split the clip" in str(err)
+    True
+    """
+    reason = status.exception_reason
+    code = status.status.upper()
+    if reason in REASON_ADVICE:
+        advice = REASON_ADVICE[reason]
+    elif code == "PAYMENT_REQUIRED":
+        advice = REASON_ADVICE["PAYMENT_REQUIRED"]
+    elif code in _STATUS_ADVICE:
+        advice = _STATUS_ADVICE[code]
+    else:
+        advice = (
+            f"the service reported a status this client does not know ({status.status!r}); "
+            "treat the task as failed, and check for a newer camb_notebook"
+        )
+    said = ""
+    if status.message:
+        msg = status.message if isinstance(status.message, str) else json.dumps(status.message)
+        said = f" The service said: {msg[:300]}"
+    why = f", reason {reason}" if reason else ""
+    cls = (
+        PaymentRequiredError
+        if code == "PAYMENT_REQUIRED" or reason == "PAYMENT_REQUIRED"
+        else TaskFailedError
+    )
+    return cls(
+        f"task {status.task_id} ended with status {status.status}{why}: {advice}.{said}",
+        task_id=status.task_id,
+        status=status.status,
+        exception_reason=reason,
+        service_message=status.message,
+    )

@@ -1,0 +1,82 @@
+"""Which service to talk to, with which key: arguments, then environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import httpx
+
+from .._config import CLOUD_BASE_URL, ENV_API_KEY, ENV_BASE_URL
+from .._exceptions import ConfigurationError, register_secret
+
+__all__ = ["DEFAULT_TIMEOUT", "Settings", "resolve_settings"]
+
+#: Connect quickly or fail; allow a minute for each read and write.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved service: ``origin`` is ``"cloud"``, ``"engine"`` or ``"custom"``."""
+
+    base_url: str
+    api_key: str | None = field(repr=False)
+    origin: str
+
+    def __repr__(self) -> str:
+        key = "'***'" if self.api_key else "None"
+        return f"Settings(base_url={self.base_url!r}, api_key={key}, origin={self.origin!r})"
+
+
+def _check_base_url(base_url: str) -> str:
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(
+            f"base_url={base_url!r} is not a URL ({exc}); expected e.g. {CLOUD_BASE_URL!r}"
+        ) from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"base_url={base_url!r} must be an http(s) URL with a host, e.g. {CLOUD_BASE_URL!r}"
+        )
+    return base_url.rstrip("/")
+
+
+def resolve_settings(api_key: str | None = None, base_url: str | None = None) -> Settings:
+    """Decide the service and key.
+
+    ``api_key=`` or ``$CAMB_API_KEY``; ``base_url=`` or ``$CAMB_BASE_URL``. A key without a
+    base URL means CAMB.AI's cloud; neither means the embedded local engine (started here,
+    lazily, once per process).
+
+    Examples
+    --------
+    >>> resolve_settings("sk-123456").base_url
+    'https://client.camb.ai/apis'
+    """
+    key = api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None
+    url = base_url if base_url is not None else os.environ.get(ENV_BASE_URL) or None
+    register_secret(key)
+    if url is None and key is None:
+        try:
+            from ..engine import local_engine
+
+            engine = local_engine()
+        except ImportError as exc:
+            raise ConfigurationError(
+                "no API key and no base URL given, and the local engine is unavailable "
+                f"({exc}). Set CAMB_API_KEY (or api_key=) to use CAMB.AI's cloud, or "
+                "base_url= to use a `camb-notebook serve` server."
+            ) from exc
+        register_secret(engine.api_key)
+        return Settings(_check_base_url(engine.base_url), engine.api_key, "engine")
+    if url is None:
+        return Settings(CLOUD_BASE_URL, key, "cloud")
+    url = _check_base_url(url)
+    if key is None and url == CLOUD_BASE_URL:
+        raise ConfigurationError(
+            f"base_url={url!r} is CAMB.AI's cloud, which needs an API key: pass api_key= or "
+            f"set {ENV_API_KEY}"
+        )
+    return Settings(url, key, "cloud" if url == CLOUD_BASE_URL else "custom")

@@ -1,0 +1,99 @@
+"""Write one downloaded stem to disk as it arrives, named after the format its bytes show."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from .._exceptions import CancelledError
+
+__all__ = ["StemSink"]
+
+log = logging.getLogger("camb_notebook.api")
+
+_SNIFF_BYTES = 1 << 16
+_EXTENSIONS = {fmt: f".{fmt}" for fmt in ("wav", "flac", "mp3", "m4a", "aac", "ogg")}
+_URL_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".opus"}
+
+
+class StemSink:
+    """Streams bytes into ``<out_dir>/.<name>.part`` and renames it ``<name>.<ext>`` at the end.
+
+    The extension comes from the content (magic bytes), falling back to the URL's suffix, so a
+    FLAC served as ``.../stem?sig=...`` is saved as ``foreground.flac``. The rename is atomic:
+    a half-downloaded stem never carries the final name.
+
+    Parameters
+    ----------
+    out_dir : Path
+    name : str
+        ``"foreground"`` or ``"background"``.
+    url : str
+        Only used for the fallback extension.
+    cancel : Event-like, optional
+        Checked between chunks.
+    """
+
+    def __init__(self, out_dir: Path, name: str, url: str, cancel: Any = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.name = name
+        self.url = url
+        self.cancel = cancel
+        self.part = self.out_dir / f".{name}.part"
+        self.path: Path | None = None
+        self.bytes_written = 0
+        self._file: BinaryIO | None = None
+        self._head = b""
+
+    def begin(self) -> None:
+        """Start (or restart, on a retry) with an empty file."""
+        self.abort()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.part, "wb")  # noqa: SIM115 - closed in finish/abort
+        self.bytes_written = 0
+        self._head = b""
+
+    def write(self, chunk: bytes) -> None:
+        """Append *chunk*; raises CancelledError when the caller cancelled."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError(
+                f"download of the {self.name} stem was cancelled after {self.bytes_written} bytes"
+            )
+        assert self._file is not None, "begin() first"
+        if len(self._head) < _SNIFF_BYTES:
+            self._head += chunk[: _SNIFF_BYTES - len(self._head)]
+        self._file.write(chunk)
+        self.bytes_written += len(chunk)
+
+    def finish(self) -> Path:
+        """Close, name the file after its format, and return the final path."""
+        assert self._file is not None, "begin() first"
+        self._file.close()
+        self._file = None
+        from ..audio import sniff_format
+
+        fmt = sniff_format(self._head)
+        if fmt is not None:
+            ext = _EXTENSIONS[fmt]
+        else:
+            suffix = PurePosixPath(urlsplit(self.url).path).suffix.lower()
+            ext = suffix if suffix in _URL_SUFFIXES else ".bin"
+            log.warning(
+                "%s stem: format not recognised from its first bytes %r; saved as %s",
+                self.name,
+                self._head[:16],
+                ext,
+            )
+        self.path = self.out_dir / f"{self.name}{ext}"
+        os.replace(self.part, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop a partial file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.part.unlink(missing_ok=True)
