@@ -291,12 +291,21 @@ class ProcessPool:
                 if self._closed:
                     break
                 missing = self._n_workers - len(self._workers)
+            spawn_failed = False
             for _ in range(missing):
-                worker = self._spawn()
+                try:
+                    worker = self._spawn()
+                except Exception as exc:  # e.g. out of memory or processes, or at exit
+                    spawn_failed = True
+                    self._fail_pending(
+                        INTERNAL_ERROR, f"the engine could not start a worker process: {exc!r}"
+                    )
+                    break
                 with self._lock:
                     self._workers.append(worker)
             self._dispatch()
-            ready = wait(self._waitables(), timeout=self._wait_timeout())
+            timeout = 1.0 if spawn_failed else self._wait_timeout()
+            ready = wait(self._waitables(), timeout=timeout)
             for obj in ready:
                 if obj is self._wake_r:
                     with contextlib.suppress(BlockingIOError, OSError):
@@ -310,6 +319,11 @@ class ProcessPool:
                 else:
                     self._bury(worker)
             self._enforce_timeouts()
+        with self._lock:  # their jobs are failed below: do not wait for them to finish
+            busy = [w.process for w in self._workers if w.job is not None]
+        for process in busy:
+            with contextlib.suppress(Exception):
+                process.kill()
         self._fail_everything(INTERNAL_ERROR, "the engine shut down before the job finished")
 
     def _waitables(self) -> list[Any]:
@@ -406,6 +420,13 @@ class ProcessPool:
     def _emit(self, kind: str, job_id: str, payload: Any) -> None:
         with contextlib.suppress(Exception):  # a faulty callback must not stop the pool
             self._on_event(kind, job_id, payload)
+
+    def _fail_pending(self, reason: str, message: str) -> None:
+        with self._lock:
+            jobs = list(self._pending)
+            self._pending.clear()
+        for job in jobs:
+            self._emit("failed", job.job_id, JobFailure(reason, message))
 
     def _fail_everything(self, reason: str, message: str) -> None:
         with self._lock:

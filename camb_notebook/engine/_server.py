@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ipaddress
+import multiprocessing.util  # noqa: F401 - its exit hook must be registered before ours
 import secrets
 import socket
 import threading
@@ -196,7 +197,7 @@ def local_engine() -> EngineHandle:
         return _EMBEDDED
 
 
-@atexit.register
+@atexit.register  # runs before multiprocessing's own hook, which would kill the workers
 def _stop_embedded() -> None:
     with contextlib.suppress(Exception):
         if _EMBEDDED is not None:

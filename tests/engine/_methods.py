@@ -56,6 +56,10 @@ def slow() -> Slow:
     return Slow()
 
 
+def slow_long() -> Slow:
+    return Slow(seconds=60.0)
+
+
 def broken() -> Broken:
     return Broken()
 
@@ -63,5 +67,6 @@ def broken() -> Broken:
 METHODS = {
     "half": "tests.engine._methods:half",
     "slow": "tests.engine._methods:slow",
+    "slow_long": "tests.engine._methods:slow_long",
     "broken": "tests.engine._methods:broken",
 }

@@ -1,0 +1,73 @@
+"""The embedded engine: one per process, lazily started, keyed, gone at exit; serve()'s guard."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import httpx
+import psutil
+import pytest
+
+from camb_notebook import ConfigurationError
+from camb_notebook.engine import local_engine, serve
+
+
+def test_local_engine_is_one_shared_keyed_instance():
+    handles = []
+    threads = [threading.Thread(target=lambda: handles.append(local_engine())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(h) for h in handles}) == 1
+    engine = handles[0]
+    assert engine.base_url.startswith("http://127.0.0.1:") and engine.base_url.endswith("/apis")
+    assert engine.api_key and len(engine.api_key) >= 32
+    assert engine.api_key not in repr(engine)
+    assert httpx.get(f"{engine.base_url}/engine").status_code == 401
+    info = httpx.get(f"{engine.base_url}/engine", headers={"x-api-key": engine.api_key})
+    assert info.status_code == 200
+    assert local_engine() is engine
+
+
+def test_engine_stops_at_interpreter_exit():
+    """A child interpreter starts the embedded engine and exits: port and workers are gone."""
+    script = textwrap.dedent(
+        """
+        import json, os, time
+        from camb_notebook.engine import local_engine
+        engine = local_engine()
+        deadline = time.monotonic() + 30
+        while not engine.state.runner.worker_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)  # prewarm starts the worker in the background
+        print(json.dumps({"url": engine.base_url, "workers": engine.state.runner.worker_pids(),
+                          "root": str(engine.state.root)}), flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["workers"], report
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(report["url"] + "/engine", timeout=2)
+    deadline = time.monotonic() + 5
+    while any(psutil.pid_exists(p) for p in report["workers"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(
+        psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+        for p in report["workers"]
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_serve_refuses_the_network_without_a_key():
+    with pytest.raises(ConfigurationError, match=r"0\.0\.0\.0.*API key"):
+        serve("0.0.0.0", 0)
+    with pytest.raises(ConfigurationError, match="workers=0"):
+        serve("127.0.0.1", 0, workers=0)
