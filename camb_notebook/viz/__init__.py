@@ -7,6 +7,13 @@ imported when a function needs them, so ``import camb_notebook.viz`` is quick.
 
 from __future__ import annotations
 
+from camb_notebook.viz._display import (
+    MAX_DISPLAY_BYTES,
+    MAX_FIGURE_BYTES,
+    PREVIEW_BITRATES,
+    result_mimebundle,
+)
+from camb_notebook.viz._facts import format_duration, stem_facts
 from camb_notebook.viz._features import db_range, peaks, spectrogram_db, spectrogram_png
 from camb_notebook.viz._plots import (
     STEM_COLOURS,
@@ -18,14 +25,20 @@ from camb_notebook.viz._plots import (
 )
 
 __all__ = [
+    "MAX_DISPLAY_BYTES",
+    "MAX_FIGURE_BYTES",
+    "PREVIEW_BITRATES",
     "STEM_COLOURS",
     "db_range",
     "foreground_mask",
+    "format_duration",
     "peaks",
     "plot_mask",
     "plot_overview",
     "plot_spectrograms",
     "plot_waveforms",
+    "result_mimebundle",
     "spectrogram_db",
     "spectrogram_png",
+    "stem_facts",
 ]

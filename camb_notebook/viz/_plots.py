@@ -225,6 +225,7 @@ def _draw_image(
     duration: float,
     y_extent: tuple[float, float],
     log_freq: bool,
+    ticks_hz: Sequence[int] = _LOG_TICKS_HZ,
     **imshow: Any,
 ) -> Any:
     step = float(times[1] - times[0]) if times.size > 1 else duration
@@ -240,7 +241,7 @@ def _draw_image(
     )
     ax.set_xlim(0.0, duration)
     if log_freq:
-        ticks = [f for f in _LOG_TICKS_HZ if 10 ** y_extent[0] <= f <= 10 ** y_extent[1]]
+        ticks = [f for f in ticks_hz if 10 ** y_extent[0] <= f <= 10 ** y_extent[1]]
         ax.set_yticks(np.log10(ticks))
         ax.set_yticklabels([f"{f // 1000}k" if f >= 1000 else str(f) for f in ticks])
     else:
@@ -561,7 +562,16 @@ def plot_overview(
     for i, (ax, (S, times, freqs)) in enumerate(zip(spec_axes, specs, strict=True)):
         image, extent = _prepare_image(S, freqs, log_freq, 30.0, 160, "max")
         mappable = _draw_image(
-            ax, image, times, duration, extent, log_freq, cmap=cmap, vmin=vmin, vmax=vmax
+            ax,
+            image,
+            times,
+            duration,
+            extent,
+            log_freq,
+            ticks_hz=(100, 1000, 10000),
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
         )
         ax.set_ylabel("Hz")
         ax.tick_params(labelbottom=i == n - 1, labelsize=7)
