@@ -144,7 +144,7 @@ class Core:
         idempotent: bool,
         cancel: Any = None,
         uncertain: Callable[[Exception], CambError] | None = None,
-        reject: Callable[[httpx.Response, int], CambError] = error_from_response,
+        reject: Callable[[httpx.Response, str, int], CambError] = error_from_response,
     ) -> Flow[T]:
         """Send a request (built afresh by *make* for every attempt) until it succeeds.
 
@@ -195,10 +195,10 @@ class Core:
                 elif code in RETRY_STATUSES and not last:
                     hint = parse_retry_after(response.headers)
                     if hint is not None and hint > policy.max_retry_after:
-                        raise reject(response, attempt)
+                        raise reject(response, what, attempt)
                     problem = f"{code} {response.reason_phrase}"
                 else:
-                    raise reject(response, attempt)
+                    raise reject(response, what, attempt)
             delay = policy.delay(attempt, hint)
             log.warning(
                 "%s: %s; retrying in %.2f s (attempt %d of %d)",
@@ -408,7 +408,7 @@ class Core:
             request = httpx.Request("GET", url, headers={"user-agent": USER_AGENT})
             return Stream(request, sink), None
 
-        def reject(response: httpx.Response, attempts: int) -> CambError:
+        def reject(response: httpx.Response, what: str, attempts: int) -> CambError:
             if response.status_code in (403, 404, 410):
                 fresh = (
                     f"client.result({run_id})"

@@ -136,7 +136,9 @@ def error_from_response(response: httpx.Response, what: str, attempts: int = 1) 
         )
     if code == 429:
         hint = parse_retry_after(response.headers)
-        wait = f"wait {hint:.0f} s" if hint is not None else "wait a minute"
+        wait = f"wait {hint:.0f} s" if hint is not None and hint >= 10 else "wait a minute"
+        if hint is not None and hint < 10:
+            wait = f"wait {hint:.2g} s"
         return RateLimitError(
             f"{what}: rate limited by {where} (429){tries}. {wait} and try again, or lower the "
             "concurrency of separate_many().",

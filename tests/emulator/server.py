@@ -30,6 +30,7 @@ import secrets
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,7 @@ class _Request:
     headers: dict[str, str]
     writer: asyncio.StreamWriter
     reader: asyncio.StreamReader
+    entry: dict[str, Any] | None = None
 
     @property
     def path(self) -> str:
@@ -155,6 +157,7 @@ class Emulator:
         self.urls_in_status = urls_in_status
         self.poll_retry_after = poll_retry_after
         self.submissions = 0
+        self.max_pending = 0
         self.requests: list[dict[str, Any]] = []
         self.last_form: dict[str, str] = {}
         self.last_filename: str | None = None
@@ -287,8 +290,8 @@ class Emulator:
                     return
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return  # the client went away, or the emulator is stopping
         finally:
             self._conns.discard(task)
             if not writer.is_closing():
@@ -321,22 +324,25 @@ class Emulator:
         hdrs = {"content-type": content_type, "content-length": str(len(data))}
         hdrs.update(headers or {})
         lines += [f"{k}: {v}" for k, v in hdrs.items()]
+        self._log(req, status)
         req.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
         await req.writer.drain()
-        self._log(req, status)
         return True
 
-    def _log(self, req: _Request, status: int | str) -> None:
+    def _log(self, req: _Request, status: int | str | None) -> None:
+        """Log a request when it arrives (status None), then its answer (before it is sent)."""
         with self._lock:
-            self.requests.append(
-                {
+            if req.entry is None:
+                req.entry = {
                     "method": req.method,
                     "path": req.path,
                     "endpoint": _endpoint(req),
                     "status": status,
                     "had_key": "x-api-key" in req.headers,
+                    "time": time.monotonic(),
                 }
-            )
+                self.requests.append(req.entry)
+            req.entry["status"] = status
 
     def _fault(self, endpoint: str) -> Fault | None:
         with self._lock:
@@ -345,6 +351,7 @@ class Emulator:
 
     async def _handle(self, req: _Request) -> bool:
         endpoint = _endpoint(req)
+        self._log(req, None)
         if endpoint is None:
             await self._body(req)
             return await self._send(req, 404, {"detail": "Not Found"})
@@ -420,6 +427,8 @@ class Emulator:
             task = _Task(secrets.token_hex(8), media, filename, fields, outcome)
             self._tasks[task.task_id] = task
             self.submissions += 1
+            pending = sum(1 for t in self._tasks.values() if t.status == "PENDING")
+            self.max_pending = max(self.max_pending, pending)
             self.last_form = fields
             self.last_filename = filename
         return 200, {"task_id": task.task_id}
