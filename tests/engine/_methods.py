@@ -56,6 +56,10 @@ def slow() -> Slow:
     return Slow()
 
 
+def pause() -> Slow:
+    return Slow(seconds=0.1)
+
+
 def slow_long() -> Slow:
     return Slow(seconds=60.0)
 
@@ -67,6 +71,7 @@ def broken() -> Broken:
 METHODS = {
     "half": "tests.engine._methods:half",
     "slow": "tests.engine._methods:slow",
+    "pause": "tests.engine._methods:pause",
     "slow_long": "tests.engine._methods:slow_long",
     "broken": "tests.engine._methods:broken",
 }
