@@ -25,7 +25,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Req
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -74,7 +74,7 @@ class ResultAnswer(BaseModel):
 
 
 class ResultsRequest(BaseModel):
-    run_ids: list[int] = Field(max_length=1000)
+    run_ids: list[StrictInt] = Field(max_length=1000)
 
 
 class EngineInfo(BaseModel):
@@ -121,6 +121,7 @@ _SUBMIT_BODY = {
                         "method": {"type": "string", "description": "engine extra"},
                         "format": {"type": "string", "enum": ["flac", "wav"]},
                     },
+                    "anyOf": [{"required": ["media_file"]}, {"required": ["audio_file"]}],
                 }
             }
         },
@@ -128,6 +129,7 @@ _SUBMIT_BODY = {
 }
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body could not be parsed"},
     401: {"description": "API key missing or wrong"},
     404: {"description": "Not found"},
     422: {"description": "Validation error"},
@@ -280,7 +282,10 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
         "/audio-separation",
         response_model=SubmitAnswer,
         openapi_extra=_SUBMIT_BODY,
-        responses={429: {"description": "Queue full; retry after Retry-After seconds"}},
+        responses={
+            409: {"description": "run_id already in use"},
+            429: {"description": "Queue full; retry after Retry-After seconds"},
+        },
     )
     async def submit(
         request: Request,
@@ -292,7 +297,7 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
         if state.runner.queued() >= config.max_queue + idle:
             return _queue_full(state)  # refuse before reading the upload
         if run_id is not None and state.tasks.run_id_taken(run_id):
-            _invalid(("query", "run_id"), f"run_id {run_id} is already in use", run_id)
+            raise HTTPException(409, f"run_id {run_id} is already in use; omit it or pick another")
         staging = state.root / f"upload-{secrets.token_hex(8)}"
         try:
             declared = int(request.headers.get("content-length", "0") or 0)
@@ -409,6 +414,21 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
         }
 
     app.include_router(api)
+
+    def openapi() -> dict[str, Any]:
+        # The method names are only known once the engine runs (they come from the
+        # methods package, imported lazily): fill them in on first request.
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            state: EngineState | None = getattr(app.state, "engine", None)
+            if state is not None:
+                form = schema["paths"]["/apis/audio-separation"]["post"]["requestBody"]
+                props = form["content"]["multipart/form-data"]["schema"]["properties"]
+                props["method"]["enum"] = state.method_names()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     async def files(
         file_id: str,

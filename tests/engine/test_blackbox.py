@@ -97,6 +97,9 @@ def test_older_field_name_and_batch_results(client: httpx.Client, clip: Path):
     status = wait_done(client, first.json()["task_id"])
     assert status["run_id"] == 4242
     second = wait_done(client, submit(client, clip, method="half").json()["task_id"])
+    with clip.open("rb") as f:
+        reused = client.post("/audio-separation", files={"media_file": f}, params={"run_id": 4242})
+    assert reused.status_code == 409 and "4242" in reused.json()["detail"]
 
     answer = client.post("/audio-separation-results", json={"run_ids": [4242, second["run_id"], 9]})
     assert answer.status_code == 200

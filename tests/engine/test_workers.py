@@ -97,6 +97,7 @@ def test_full_queue_answers_429_and_shutdown_fails_what_is_left(clip: Path):
     assert not engine.state.root.exists()
 
 
+@pytest.mark.slow
 def test_progress_is_piped_from_the_worker(clip: Path):
     engine = start(workers=1)
     try:
