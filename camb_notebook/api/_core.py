@@ -131,9 +131,9 @@ class Core:
         if body is None:
             return httpx.Request(method, url, headers=headers, json=json)
         headers.update(body.headers)
-        request = httpx.Request(method, url, headers=headers)  # adds Host
-        request.stream = body  # streamed: passing stream= would skip the default headers
-        return request
+        # With stream= httpx adds no default headers, so Host is set here.
+        headers["host"] = httpx.URL(url).netloc.decode("ascii")
+        return httpx.Request(method, url, headers=headers, stream=body)
 
     def call(
         self,

@@ -23,7 +23,6 @@ are real audio whose sum is the original: this is a test double, not a separatio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import secrets
@@ -40,7 +39,9 @@ import numpy as np
 import python_multipart
 import soundfile as sf
 
-__all__ = ["DEFAULT_KEY", "READONLY_KEY", "Emulator", "Fault"]
+from ._loop import LoopServer
+
+__all__ = ["DEFAULT_KEY", "READONLY_KEY", "Emulator", "Fault", "reset"]
 
 DEFAULT_KEY = "emu-key-5f2b9c0d41e7"
 READONLY_KEY = "emu-readonly-8a61d3"
@@ -121,8 +122,10 @@ class _Reset(Exception):
     """Drop the connection with a TCP reset."""
 
 
-class Emulator:
+class Emulator(LoopServer):
     """The emulated service (see the module docstring).
+
+    Start and stop it with ``with Emulator() as emu:`` (or ``start()`` / ``stop()``).
 
     Parameters
     ----------
@@ -140,6 +143,8 @@ class Emulator:
         ``Retry-After`` header on PENDING answers.
     """
 
+    thread_name = "camb-emulator"
+
     def __init__(
         self,
         keys: dict[str, set[str]] | None = None,
@@ -149,6 +154,7 @@ class Emulator:
         urls_in_status: str | None = None,
         poll_retry_after: float | None = None,
     ) -> None:
+        super().__init__()
         self.keys = (
             keys if keys is not None else {DEFAULT_KEY: {"submit", "read"}, READONLY_KEY: {"read"}}
         )
@@ -168,11 +174,6 @@ class Emulator:
         self._stems: dict[int, dict[str, bytes]] = {}
         self._tokens: dict[str, tuple[int, str, bool]] = {}  # token -> run, stem, expired
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.base_events.Server | None = None
-        self._conns: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     # -- control API (called from the test's thread) ----------------------------------------
 
@@ -207,6 +208,11 @@ class Emulator:
         with self._lock:
             self._tokens = {t: (r, s, True) for t, (r, s, _) in self._tokens.items()}
 
+    def forget_tasks(self) -> None:
+        """Lose every task (as a restarted service would); status calls answer 404."""
+        with self._lock:
+            self._tasks.clear()
+
     def count(self, endpoint: str) -> int:
         """Requests received by *endpoint* (faulty ones included)."""
         with self._lock:
@@ -215,89 +221,29 @@ class Emulator:
     def task(self, task_id: str) -> _Task:
         return self._tasks[task_id]
 
-    # -- life cycle --------------------------------------------------------------------------
-
-    def start(self) -> Emulator:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._serve(ready))
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="camb-emulator", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the emulator did not start within 10 s")
-        return self
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        ready.set()
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-
-        async def shutdown() -> None:
-            assert self._server is not None
-            self._server.close()
-            for t in list(self._conns):
-                t.cancel()
-            await asyncio.gather(*self._conns, return_exceptions=True)
-            await self._server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        assert self._thread is not None
-        self._thread.join(10)
-        self._loop.close()
-        self._loop = None
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conns.add(task)
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        k, v = line.split(":", 1)
-                        headers[k.strip().lower()] = v.strip()
-                req = _Request(method, target, headers, writer, reader)
-                try:
-                    keep = await self._handle(req)
-                except _Reset:
-                    _reset(writer)
-                    return
-                if not keep or headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            return  # the client went away, or the emulator is stopping
-        finally:
-            self._conns.discard(task)
-            if not writer.is_closing():
-                writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            req = _Request(method, target, headers, writer, reader)
+            try:
+                await self._handle(req)
+            except _Reset:
+                reset(writer)
+                return
+            if headers.get("connection", "").lower() == "close":
+                return
 
     async def _body(self, req: _Request) -> bytes:
         if req.headers.get("transfer-encoding", "").lower() == "chunked":
@@ -587,7 +533,7 @@ def _parse_form(headers: dict[str, str], body: bytes) -> Form:
     return fields, files
 
 
-def _reset(writer: asyncio.StreamWriter) -> None:
+def reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST (SO_LINGER 0), as a crashed proxy or a dropped connection looks."""
     sock = writer.get_extra_info("socket")
     if sock is not None:

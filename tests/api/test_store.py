@@ -1,0 +1,68 @@
+"""The task store: what it keeps, what it finds, and that it survives concurrent writers."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from camb_notebook.api import Task, TaskStatus, TaskStore
+from camb_notebook.api._store import public_base_url
+
+URL = "http://127.0.0.1:9/apis"
+
+
+def test_find_prefers_finished_then_pending_then_uncertain(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    assert store.find(URL, "h") is None
+    rid = store.record_uncertain(URL, "h", "a.wav", 10)
+    assert store.find(URL, "h").id == rid  # type: ignore[union-attr]
+    store.record_submitted(Task("t1", URL, "a.wav", "h", 1.0), 10)
+    assert store.find(URL, "h").task_id == "t1"  # type: ignore[union-attr]
+    store.record_submitted(Task("t2", URL, "a.wav", "h", 2.0), 10)
+    files = [tmp_path / n for n in ("a.wav", "fg.flac", "bg.flac")]
+    for f in files:
+        f.write_bytes(b"x")
+    store.update_status(URL, TaskStatus("SUCCESS", run_id=5, task_id="t2"))
+    store.record_files(URL, "t2", *files)
+    best = store.find(URL, "h")
+    assert best is not None and best.task_id == "t2" and best.finished and best.run_id == 5
+    files[1].unlink()  # a stem was deleted: not reusable any more
+    assert store.find(URL, "h").task_id == "t1"  # type: ignore[union-attr]
+    assert store.find(URL, "h", method="repet") is None  # method is part of the key
+    assert store.find("http://other/apis", "h") is None  # and so is the service
+    assert {r.state for r in store.unfinished(URL)} == {"PENDING", "UNCERTAIN"}
+    store.forget(rid)
+    assert [r.task_id for r in store.unfinished()] == ["t1"]
+
+
+def test_failed_tasks_are_not_reused(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    store.record_submitted(Task("t", URL, "a.wav", "h", 1.0))
+    store.update_status(URL, TaskStatus("ERROR", exception_reason="PROCESSING_ERROR", task_id="t"))
+    assert store.find(URL, "h") is None and store.unfinished() == []
+    assert store.get(URL, "t").exception_reason == "PROCESSING_ERROR"  # type: ignore[union-attr]
+
+
+def test_credentials_in_base_url_are_not_stored(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    secret_url = "https://me:hunter2-password@svc.example/apis"
+    store.record_submitted(Task("t", secret_url, "a.wav", "h", 1.0))
+    assert store.get(secret_url, "t").base_url == "https://svc.example/apis"  # type: ignore[union-attr]
+    assert b"hunter2" not in store.path.read_bytes()
+    assert public_base_url(URL) == URL
+
+
+def test_concurrent_writers(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+
+    def write(n: int) -> None:
+        other = TaskStore(store.path)  # another client, same file
+        for i in range(20):
+            other.record_submitted(Task(f"t{n}-{i}", URL, "a.wav", f"h{n}", 1.0))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.all()) == 80
