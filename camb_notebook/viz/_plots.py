@@ -61,6 +61,8 @@ def _lanes(
     if all(hasattr(stems, a) for a in (*_STEM_NAMES, "sr")) and not isinstance(stems, Mapping):
         sr = stems.sr if sr is None else sr
         lanes = [(name, _as_channels(getattr(stems, name), name)) for name in _STEM_NAMES]
+        if residual and hasattr(stems, "residual"):  # Stems caches it
+            lanes.append(("residual", _as_channels(stems.residual, "residual")))
     elif isinstance(stems, Mapping):
         lanes = [(str(name), _as_channels(x, str(name))) for name, x in stems.items()]
     elif isinstance(stems, Sequence) and not isinstance(stems, (str, bytes)) and len(stems) == 3:
@@ -425,10 +427,12 @@ def plot_mask(
         Stems give ``|F| / (|F| + |B|)`` (see :func:`foreground_mask`); an array of
         shape ``(freq, frames)`` with values in [0, 1] is drawn as given.
     sr : float or None
-        Sample rate; for an array it places the frequency axis (``freqs`` wins).
+        Sample rate. For an array without ``freqs``/``times`` its rows are taken to
+        span 0 to ``sr / 2`` and its frames to step ``n_fft // 4`` (the default grid
+        of :func:`spectrogram_db`).
     times, freqs : np.ndarray or None
         Frame times (s) and bin frequencies (Hz) of a given mask array. Without
-        them the axes count frames and bins.
+        them and without ``sr`` the axes count frames and bins.
     n_fft, max_frames
         STFT grid when the mask is computed from stems.
     log_freq, fmin

@@ -121,6 +121,21 @@ def test_the_display_cap_decides_whether_audio_is_embedded(
     assert "<audio" in result_mimebundle(stems, max_bytes=10 * small)["text/html"]
 
 
+def test_the_bundle_never_exceeds_its_bound_and_uses_the_best_bitrate_that_fits(
+    stems_factory,
+) -> None:
+    # 12 s mono: each bound below admits a different preview bitrate, or none.
+    stems = stems_factory(seconds=12.0, channels=1)
+    seen = {}
+    for max_bytes in (100_000, 140_000, 200_000, 260_000):
+        bundle = result_mimebundle(stems, max_bytes=max_bytes)
+        assert bundle_size(bundle) <= max_bytes
+        found = re.findall(r"Ogg Opus (\d+) kb/s", bundle["text/html"])
+        seen[max_bytes] = int(found[0]) * 1000 if found else None
+        assert bundle["text/html"].count("<audio") == (3 if found else 0)
+    assert seen == {100_000: None, 140_000: 16_000, 200_000: 24_000, 260_000: 32_000}
+
+
 def test_previews_step_down_the_bitrate_ladder_to_fit_the_budget(stems_factory) -> None:
     lanes = stems_factory(seconds=10.0).items()
     sr = 16000
