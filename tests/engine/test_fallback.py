@@ -1,0 +1,64 @@
+"""Without the Spleeter weights the engine still separates: it falls back to repet and says so.
+
+Worker code run in-process (``run_job``) with the methods' ``get_method`` replaced by one
+that behaves as on a machine without the weights (ConfigurationError for "spleeter").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import camb_notebook.methods
+from camb_notebook import ConfigurationError
+from camb_notebook.engine import _worker
+from camb_notebook.engine._jobs import JobSpec
+from camb_notebook.engine._tasks import _success_message
+
+from ._methods import HalfSplit
+from .conftest import write_clip
+
+
+class _Repet(HalfSplit):
+    name = "repet"
+
+
+def _no_weights(name: str | None = None):
+    if name in (None, "repet"):
+        return _Repet()
+    raise ConfigurationError("spleeter: the 2-stem weights are not installed")
+
+
+@pytest.fixture
+def no_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(camb_notebook.methods, "get_method", _no_weights, raising=False)
+    monkeypatch.setattr(_worker, "_METHODS", {})
+
+
+def test_spleeter_without_weights_falls_back_to_repet(no_weights, tmp_path: Path):
+    clip = write_clip(tmp_path / "in.wav", seconds=0.5)
+    spec = JobSpec(
+        job_id="t", input_path=str(clip), out_dir=str(tmp_path / "out"), method="spleeter"
+    )
+    seen: list[float] = []
+    result = _worker.run_job(spec, seen.append)
+    assert result.method == "repet"
+    assert "spleeter is not available here" in result.method_note
+    assert "fell back to repet" in _success_message(result)
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    fg, sr = sf.read(tmp_path / "out" / result.files["foreground"], always_2d=True)
+    original, _ = sf.read(clip, always_2d=True)
+    assert sr == 22050 and fg.shape == original.shape
+    assert result.residual_dbfs <= -100
+
+
+def test_flac_clipping_is_counted_and_wav_is_exact(tmp_path: Path):
+    loud = np.array([[0.5, 1.5, -2.0, 0.25]], dtype=np.float32)
+    name, clipped = _worker.write_stem(tmp_path, "foreground", loud, 8000, "flac")
+    assert (name, clipped) == ("foreground.flac", 2)
+    name, clipped = _worker.write_stem(tmp_path, "background", loud, 8000, "wav")
+    back, _ = sf.read(tmp_path / name, dtype="float32", always_2d=True)
+    assert clipped == 0 and np.array_equal(back.T, loud)
