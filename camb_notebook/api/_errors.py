@@ -17,11 +17,18 @@ from .._exceptions import (
     RequestValidationError,
     ServerError,
     TaskFailedError,
+    redact,
 )
 from ._models import TaskStatus
 from ._retry import parse_retry_after
 
-__all__ = ["REASON_ADVICE", "error_from_response", "response_body", "task_failed_error"]
+__all__ = [
+    "REASON_ADVICE",
+    "error_from_response",
+    "response_body",
+    "scrub",
+    "task_failed_error",
+]
 
 #: What the user should do for each documented ``exception_reason``.
 REASON_ADVICE: dict[str, str] = {
@@ -70,12 +77,26 @@ _STATUS_ADVICE = {
 }
 
 
+def scrub(value: Any) -> Any:
+    """*value* with every registered secret masked in all its strings (JSON-like data)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
 def response_body(response: httpx.Response) -> Any:
-    """The answer's body: decoded JSON when it parses, else (at most 1000 chars of) text."""
+    """The answer's body, secrets masked: decoded JSON when it parses, else (≤ 1000 chars of) text.
+
+    A service that echoes the key back in an error must not get it into an exception.
+    """
     try:
-        return response.json()
+        return scrub(response.json())
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return response.text[:1000]
+        return redact(response.text[:1000])
 
 
 def _detail_text(body: Any) -> str:
@@ -192,5 +213,5 @@ def task_failed_error(status: TaskStatus) -> TaskFailedError:
         task_id=status.task_id,
         status=status.status,
         exception_reason=reason,
-        service_message=status.message,
+        service_message=scrub(status.message),
     )
