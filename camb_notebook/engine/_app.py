@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import secrets
 import shutil
@@ -145,7 +146,7 @@ class EngineState:
     def __init__(self, config: EngineConfig, runner: JobRunner | None = None) -> None:
         self.config = config
         register_secret(config.api_key)
-        self.root = config.storage_root() / f"instance-{secrets.token_hex(6)}"
+        self.root = config.storage_root() / f"instance-{os.getpid()}-{secrets.token_hex(6)}"
         self.root.mkdir(parents=True, exist_ok=True)
         self.tasks = TaskRegistry(self.root, config.result_ttl)
         self.runner: JobRunner = runner or ProcessPool(
@@ -174,11 +175,18 @@ class EngineState:
         return self._methods
 
     def sweep_stale_instances(self) -> None:
-        """Delete folders that engines which ended long ago left behind."""
+        """Delete folders left behind by engines that died (killed kernels).
+
+        A folder is stale when its process is gone (or, should the pid have been reused,
+        when it has not changed for longer than the result TTL).
+        """
         cutoff = time.time() - self.config.result_ttl
         for folder in self.root.parent.glob("instance-*"):
-            with contextlib.suppress(OSError):
-                if folder != self.root and folder.stat().st_mtime < cutoff:
+            if folder == self.root:
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pid = int(folder.name.split("-")[1])
+                if not _pid_alive(pid) or folder.stat().st_mtime < cutoff:
                     shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
@@ -472,7 +480,19 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
     return app
 
 
-# -- helpers -----------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or we cannot tell: keep it
+    return True
 
 
 async def _sweep(state: EngineState) -> None:

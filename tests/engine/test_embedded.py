@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -71,3 +72,20 @@ def test_serve_refuses_the_network_without_a_key():
         serve("0.0.0.0", 0)
     with pytest.raises(ConfigurationError, match="workers=0"):
         serve("127.0.0.1", 0, workers=0)
+
+
+def test_folders_of_dead_engines_are_swept(tmp_path):
+    from camb_notebook.engine import EngineConfig, start_engine
+
+    dead = tmp_path / "instance-999999999-abcdef"
+    (dead / "task").mkdir(parents=True)
+    alive = tmp_path / f"instance-{os.getppid()}-abcdef"
+    alive.mkdir()
+    engine = start_engine(EngineConfig(root=tmp_path))
+    try:
+        assert not dead.exists()
+        assert alive.exists()
+        assert engine.state.root.parent == tmp_path and engine.state.root.exists()
+    finally:
+        engine.stop()
+    assert not engine.state.root.exists()
