@@ -53,10 +53,10 @@ def _describe(status: Any) -> str:
     if isinstance(status, str):
         return status
     progress = getattr(status, "progress", None)
-    state = str(getattr(status, "status", "") or "").lower() or "working"
-    if state == "pending":
-        state = "separating"
-    return f"{state} {progress:.0f}%" if progress is not None else state
+    state = str(getattr(status, "status", "") or "").upper()
+    if state not in ("", "PENDING"):
+        return state.lower()
+    return f"separating {progress:.0f}%" if progress is not None else "separating"
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -79,7 +79,10 @@ def _place(result: Any, out_dir: Path) -> list[Path]:
 
 
 def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple[Path, Any]]:
-    """Separate ``files`` with bounded concurrency; returns (file, result or error)."""
+    """Separate ``files`` into ``args.out/<stem>/`` with bounded concurrency.
+
+    Returns (file, result or the CambError that stopped it) per file.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     names = [f.name for f in files]
@@ -91,6 +94,7 @@ def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple
         try:
             result = client.separate(
                 path,
+                out_dir=Path(args.out) / path.stem,
                 method=args.method,
                 reuse=not args.no_reuse,
                 on_progress=lambda st: progress.update(path.name, _describe(st)),
@@ -146,17 +150,11 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
     store = TaskStore()
     if args.attach:
-        client = _client(args)
-        try:
-            task = client.attach(args.attach)
-            result = client.separate_task(task) if hasattr(client, "separate_task") else None
-            if result is None:
-                status = client.wait(task)
-                result = client.download(status, Path(args.out) / args.attach)
-            for placed in _place(result, Path(args.out) / args.attach):
-                print(placed)
-        finally:
-            client.close()
+        with _client(args) as client:
+            status = client.wait(client.attach(args.attach))
+            files = client.download(status, Path(args.out) / args.attach)
+        for placed in files:
+            print(placed)
         return 0
     records = store.unfinished() if not args.all else store.all()
     if not records:
