@@ -25,10 +25,19 @@ def rms_db(x: np.ndarray) -> float:
     >>> rms_db(np.zeros(100))
     -120.0
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if x.size == 0:
         return _SILENCE_DB
-    power = float(np.mean(x * x))
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    # A BLAS dot product per block: no float64 copy of a 10-minute clip, and each
+    # block's partial sum is added in float64 so precision holds for long clips.
+    flat = np.ravel(x)
+    block = 1 << 20
+    energy = sum(
+        float(np.dot(flat[i : i + block], flat[i : i + block])) for i in range(0, flat.size, block)
+    )
+    power = energy / flat.size
     return max(float(10.0 * np.log10(power)), _SILENCE_DB) if power > 0 else _SILENCE_DB
 
 
