@@ -251,7 +251,7 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
     Examples
     --------
     >>> app = create_app(EngineConfig(api_key="k"))
-    >>> sorted(r.path for r in app.routes if r.path.startswith("/apis/audio"))[:2]
+    >>> sorted(app.openapi()["paths"])[:2]
     ['/apis/audio-separation', '/apis/audio-separation-result/{run_id}']
     """
     from .. import __version__
@@ -426,15 +426,17 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
     def openapi() -> dict[str, Any]:
         # The method names are only known once the engine runs (they come from the
         # methods package, imported lazily): fill them in on first request.
-        if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
-            state: EngineState | None = getattr(app.state, "engine", None)
-            if state is not None:
-                form = schema["paths"]["/apis/audio-separation"]["post"]["requestBody"]
-                props = form["content"]["multipart/form-data"]["schema"]["properties"]
-                props["method"]["enum"] = state.method_names()
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = FastAPI.openapi(app)
+        app.openapi_schema = None  # FastAPI.openapi caches; keep it only when complete
+        state: EngineState | None = getattr(app.state, "engine", None)
+        if state is not None:
+            form = schema["paths"]["/apis/audio-separation"]["post"]["requestBody"]
+            props = form["content"]["multipart/form-data"]["schema"]["properties"]
+            props["method"]["enum"] = state.method_names()
             app.openapi_schema = schema
-        return app.openapi_schema
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -129,7 +129,7 @@ def test_openapi_document_describes_the_contract(client: httpx.Client):
     ):
         assert path in paths
     form = paths["/apis/audio-separation"]["post"]["requestBody"]["content"]
-    assert {"media_file", "audio_file", "folder_id"} <= set(
-        form["multipart/form-data"]["schema"]["properties"]
-    )
+    properties = form["multipart/form-data"]["schema"]["properties"]
+    assert {"media_file", "audio_file", "folder_id"} <= set(properties)
+    assert {"half", "slow"} <= set(properties["method"]["enum"])
     assert doc["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "x-api-key"
