@@ -338,14 +338,17 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
                     fields.method,
                 )
             method = fields.method or config.default_method
-            task = state.tasks.create(
-                output_format=fields.format or config.default_format,
-                run_id=run_id,
-                method=method,
-                project_name=fields.project_name,
-                project_description=fields.project_description,
-                folder_id=fields.folder_id,
-            )
+            try:
+                task = state.tasks.create(
+                    output_format=fields.format or config.default_format,
+                    run_id=run_id,
+                    method=method,
+                    project_name=fields.project_name,
+                    project_description=fields.project_description,
+                    folder_id=fields.folder_id,
+                )
+            except KeyError:  # taken while this upload streamed in
+                raise HTTPException(409, f"run_id {run_id} is already in use") from None
             in_dir = task.work_dir / "in"
             staging.rename(in_dir)
             assert upload.path is not None
@@ -524,7 +527,10 @@ def _queue_full(state: EngineState, retry_after: float | None = None) -> JSONRes
 
 
 def _too_large(state: EngineState, run_id: int | None, size: int, limit: int) -> JSONResponse:
-    task = state.tasks.create(output_format=state.config.default_format, run_id=run_id)
+    try:
+        task = state.tasks.create(output_format=state.config.default_format, run_id=run_id)
+    except KeyError:
+        raise HTTPException(409, f"run_id {run_id} is already in use") from None
     state.tasks.fail(
         task.task_id,
         SOURCE_TOO_LARGE,

@@ -93,9 +93,17 @@ class TaskRegistry:
         self._run_counter = itertools.count(1)
 
     def create(self, *, output_format: str, run_id: int | None = None, **meta: Any) -> Task:
-        """Register a new PENDING task; *run_id* must be unused (checked by the caller)."""
+        """Register a new PENDING task.
+
+        Raises
+        ------
+        KeyError
+            *run_id* is already used by another task.
+        """
         task_id = str(uuid.uuid4())
         with self._lock:
+            if run_id is not None and run_id in self._runs:
+                raise KeyError(run_id)
             if run_id is None:
                 run_id = next(self._run_counter)
                 while run_id in self._runs:
