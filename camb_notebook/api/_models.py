@@ -198,9 +198,7 @@ class SeparationResult:
             f"method={self.method!r}, {how})"
         )
 
-    def _repr_mimebundle_(
-        self, include: Any = None, exclude: Any = None
-    ) -> dict[str, Any]:  # pragma: no cover - exercised in notebooks
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
             from ..viz import result_mimebundle
 

@@ -264,7 +264,7 @@ class Emulator(LoopServer):
         body: bytes | Any,
         headers: dict[str, str] | None = None,
         content_type: str = "application/json",
-    ) -> bool:
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
         hdrs = {"content-type": content_type, "content-length": str(len(data))}
@@ -273,7 +273,6 @@ class Emulator(LoopServer):
         self._log(req, status)
         req.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
         await req.writer.drain()
-        return True
 
     def _log(self, req: _Request, status: int | str | None) -> None:
         """Log a request when it arrives (status None), then its answer (before it is sent)."""
@@ -295,12 +294,13 @@ class Emulator(LoopServer):
             queue = self._faults[endpoint]
             return queue.popleft() if queue else None
 
-    async def _handle(self, req: _Request) -> bool:
+    async def _handle(self, req: _Request) -> None:
         endpoint = _endpoint(req)
         self._log(req, None)
         if endpoint is None:
             await self._body(req)
-            return await self._send(req, 404, {"detail": "Not Found"})
+            await self._send(req, 404, {"detail": "Not Found"})
+            return
         fault = self._fault(endpoint)
         early = fault is not None and fault.reset and fault.reset != "after_body"
         if early:
@@ -308,9 +308,11 @@ class Emulator(LoopServer):
             raise _Reset
         body = await self._body(req)
         if fault is not None and fault.status is not None:
-            return await self._faulty_answer(req, fault)
+            await self._faulty_answer(req, fault)
+            return
         if endpoint == "file":
-            return await self._file(req)
+            await self._file(req)
+            return
         status, answer = self._authorise(req, "submit" if endpoint == "submit" else "read")
         if status == 200:
             handler = {
@@ -327,13 +329,14 @@ class Emulator(LoopServer):
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.malformed:
-                return await self._send(req, 200, b'{"task_id": "unterminated')
+                await self._send(req, 200, b'{"task_id": "unterminated')
+                return
         extra = {}
         if endpoint == "status" and answer.get("status") == "PENDING" and self.poll_retry_after:
             extra["retry-after"] = str(self.poll_retry_after)
-        return await self._send(req, status, answer, extra)
+        await self._send(req, status, answer, extra)
 
-    async def _faulty_answer(self, req: _Request, fault: Fault) -> bool:
+    async def _faulty_answer(self, req: _Request, fault: Fault) -> None:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         headers = dict(fault.headers)
@@ -343,7 +346,7 @@ class Emulator(LoopServer):
             headers["retry-after-ms"] = str(fault.retry_after_ms)
         assert fault.status is not None
         body = fault.body if fault.body is not None else {"detail": _REASONS.get(fault.status, "")}
-        return await self._send(req, fault.status, body, headers)
+        await self._send(req, fault.status, body, headers)
 
     def _authorise(self, req: _Request, permission: str) -> tuple[int, dict[str, Any]]:
         key = req.headers.get("x-api-key")
@@ -465,7 +468,7 @@ class Emulator(LoopServer):
                 }
         return 200, out
 
-    async def _file(self, req: _Request) -> bool:
+    async def _file(self, req: _Request) -> None:
         parts = req.path.split("/")  # "", "files", token, stem
         entry = self._tokens.get(parts[2]) if len(parts) == 4 else None
         if entry is None or entry[2]:
@@ -473,9 +476,10 @@ class Emulator(LoopServer):
                 b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
                 b"<Message>Request has expired</Message></Error>"
             )
-            return await self._send(req, 403, xml, content_type="application/xml")
+            await self._send(req, 403, xml, content_type="application/xml")
+            return
         run_id, stem, _ = entry
-        return await self._send(req, 200, self._stems[run_id][stem], content_type="audio/flac")
+        await self._send(req, 200, self._stems[run_id][stem], content_type="audio/flac")
 
 
 def _endpoint(req: _Request) -> str | None:
