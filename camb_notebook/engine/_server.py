@@ -260,4 +260,7 @@ def serve(
     app = create_app(engine_config)
     app.state.engine_config = engine_config
     uv_config = _uvicorn_config(app, log_level=log_level, quiet=False, host=host, port=port)
-    uvicorn.Server(uv_config).run()
+    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal it caught:
+    # the interrupt is the normal way to stop a server, not an error to print.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uv_config).run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -89,3 +91,51 @@ def test_folders_of_dead_engines_are_swept(tmp_path):
     finally:
         engine.stop()
     assert not engine.state.root.exists()
+
+
+def test_importing_the_engine_does_not_load_fastapi():
+    code = (
+        "import sys, camb_notebook.engine; "
+        "print(sorted({'fastapi', 'uvicorn', 'numpy'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_runs_in_the_foreground_and_stops_on_interrupt(tmp_path):
+    port = _free_port()
+    code = (
+        "from camb_notebook.engine import serve; "
+        f"serve('127.0.0.1', {port}, api_key='shared-key', workers=1, root={str(tmp_path)!r})"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    answer = httpx.get(
+                        f"http://127.0.0.1:{port}/apis/engine", headers={"x-api-key": "shared-key"}
+                    )
+                    break
+                except httpx.ConnectError:
+                    assert child.poll() is None, child.stderr.read()
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert answer.status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{port}/apis/engine").status_code == 401
+        finally:
+            child.send_signal(signal.SIGINT)
+            _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "shared-key" not in stderr
+    assert not list(tmp_path.glob("instance-*")), "the server left its folder behind"
