@@ -15,6 +15,7 @@ from camb_notebook.viz._display import (
 )
 from camb_notebook.viz._facts import format_duration, stem_facts
 from camb_notebook.viz._features import db_range, peaks, spectrogram_db, spectrogram_png
+from camb_notebook.viz._players import MAX_PLAYERS_BYTES, Players, players
 from camb_notebook.viz._plots import (
     STEM_COLOURS,
     foreground_mask,
@@ -27,12 +28,15 @@ from camb_notebook.viz._plots import (
 __all__ = [
     "MAX_DISPLAY_BYTES",
     "MAX_FIGURE_BYTES",
+    "MAX_PLAYERS_BYTES",
     "PREVIEW_BITRATES",
     "STEM_COLOURS",
+    "Players",
     "db_range",
     "foreground_mask",
     "format_duration",
     "peaks",
+    "players",
     "plot_mask",
     "plot_overview",
     "plot_spectrograms",
