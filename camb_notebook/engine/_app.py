@@ -161,17 +161,16 @@ class EngineState:
         self._convert_lock = threading.Lock()
 
     def method_names(self) -> list[str]:
-        """Names a submission may ask for (spleeter always: it falls back to repet)."""
-        if self._methods is None:
-            names: set[str] = set(self.config.extra_methods)
-            try:
-                from ..methods import available_methods
+        """Names a submission may ask for: every built-in method (spleeter without its
+        weights falls back to repet in the worker) and the configured extra ones.
 
-                names.update(available_methods())
-                names.add("spleeter")
-            except ImportError:
-                pass
-            self._methods = sorted(names)
+        The first call imports the methods package (~0.4 s, scipy): call it off the
+        event loop.
+        """
+        if self._methods is None:
+            from ..methods import METHOD_NAMES
+
+            self._methods = sorted(set(METHOD_NAMES) | set(self.config.extra_methods))
         return self._methods
 
     def sweep_stale_instances(self) -> None:
@@ -263,8 +262,10 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
         state = EngineState(config, runner)
         app.state.engine = state
         state.sweep_stale_instances()
-        if config.prewarm and isinstance(state.runner, ProcessPool):
-            state.runner.start()
+        if config.prewarm:
+            if isinstance(state.runner, ProcessPool):
+                state.runner.start()
+            threading.Thread(target=state.method_names, daemon=True).start()
         sweeper = asyncio.create_task(_sweep(state))
         try:
             yield
@@ -330,11 +331,11 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
             fields = _validate_fields(upload.fields)
             if upload.path is None:
                 _missing_file()
-            if fields.method is not None and fields.method not in state.method_names():
+            names = await run_in_threadpool(state.method_names)
+            if fields.method is not None and fields.method not in names:
                 _invalid(
                     ("body", "method"),
-                    f"unknown method {fields.method!r}; available: "
-                    f"{', '.join(state.method_names())}",
+                    f"unknown method {fields.method!r}; available: {', '.join(names)}",
                     fields.method,
                 )
             method = fields.method or config.default_method
@@ -413,7 +414,7 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
         return {
             "engine": "camb_notebook",
             "version": __version__,
-            "methods": state.method_names(),
+            "methods": await run_in_threadpool(state.method_names),
             "default_method": config.default_method,
             "workers": config.workers,
             "queued": state.runner.queued(),
