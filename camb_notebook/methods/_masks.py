@@ -30,8 +30,8 @@ class SoftMasks:
     --------
     >>> m = SoftMasks(np.ones((1, 3, 2), np.float32), np.zeros((1, 3, 2), np.float32),
     ...               44100, 4, 2, "ideal")
-    >>> m.freqs.tolist(), m.times.tolist()
-    ([0.0, 11025.0, 22050.0], [0.0, 4.5351473922902494e-05])
+    >>> m.freqs.tolist(), m.times.round(6).tolist()
+    ([0.0, 11025.0, 22050.0], [0.0, 4.5e-05])
     """
 
     foreground: np.ndarray

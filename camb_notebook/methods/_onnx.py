@@ -52,7 +52,11 @@ def _build_model(nets: tuple[dict[str, np.ndarray], ...]) -> bytes:
             b = const(conv + ".b", p[f"down{i}_conv.1.bias"])
             nodes.append(
                 helper.make_node(
-                    "Conv", [x, w, b], [conv], kernel_shape=[5, 5], strides=[2, 2],
+                    "Conv",
+                    [x, w, b],
+                    [conv],
+                    kernel_shape=[5, 5],
+                    strides=[2, 2],
                     pads=[1, 1, 2, 2],
                 )
             )
@@ -71,8 +75,12 @@ def _build_model(nets: tuple[dict[str, np.ndarray], ...]) -> bytes:
             b = const(name + ".b", p[f"up{i}.0.bias"])
             nodes.append(
                 helper.make_node(
-                    "ConvTranspose", [inp, w, b], [name + ".t"], kernel_shape=[5, 5],
-                    strides=[2, 2], pads=[1, 1, 2, 2],
+                    "ConvTranspose",
+                    [inp, w, b],
+                    [name + ".t"],
+                    kernel_shape=[5, 5],
+                    strides=[2, 2],
+                    pads=[1, 1, 2, 2],
                 )
             )
             nodes.append(helper.make_node("Relu", [name + ".t"], [name + ".relu"]))
@@ -82,7 +90,11 @@ def _build_model(nets: tuple[dict[str, np.ndarray], ...]) -> bytes:
         b = const(pre + "up7.b", p["up7.0.bias"])
         nodes.append(
             helper.make_node(
-                "Conv", [u, w, b], [pre + "up7"], kernel_shape=[4, 4], dilations=[2, 2],
+                "Conv",
+                [u, w, b],
+                [pre + "up7"],
+                kernel_shape=[4, 4],
+                dilations=[2, 2],
                 pads=[3, 3, 3, 3],
             )
         )
@@ -99,7 +111,9 @@ def _build_model(nets: tuple[dict[str, np.ndarray], ...]) -> bytes:
     )
     # IR version 8 / opset 17: understood by every onnxruntime since 1.13.
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8,
+        graph,
+        opset_imports=[helper.make_opsetid("", 17)],
+        ir_version=8,
         producer_name="camb_notebook",
     )
     return model.SerializeToString()

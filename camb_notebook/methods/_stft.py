@@ -96,9 +96,7 @@ class OverlapAdd:
     True
     """
 
-    def __init__(
-        self, outputs: list[np.ndarray], n_fft: int, hop: int, window: np.ndarray
-    ) -> None:
+    def __init__(self, outputs: list[np.ndarray], n_fft: int, hop: int, window: np.ndarray) -> None:
         self.outputs = outputs
         self.n_fft = n_fft
         self.hop = hop

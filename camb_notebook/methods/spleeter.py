@@ -321,9 +321,7 @@ class SpleeterMethod:
             if progress is not None:
                 progress((k + 1) / len(starts))
 
-    def _ratio_masks(
-        self, mix: np.ndarray, v: list[np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _ratio_masks(self, mix: np.ndarray, v: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         p0 = v[0] * v[0]
         p1 = v[1] * v[1]
         denom = p0 + p1 + _EPS
@@ -346,8 +344,9 @@ class SpleeterMethod:
         if self.config.wiener_iterations:
             # With the top band given to the background, the filter has nothing to do there.
             top = BINS if self.config.highband == "background" else mix.shape[1]
-            out = wiener(mix[:, :top], np.stack([s[:, :top] for s in y]),
-                         self.config.wiener_iterations)
+            out = wiener(
+                mix[:, :top], np.stack([s[:, :top] for s in y]), self.config.wiener_iterations
+            )
             for j in range(2):
                 y[j][:, :top] = out[j]
         return y
