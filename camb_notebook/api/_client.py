@@ -162,7 +162,8 @@ class Client(_BaseClient):
         if isinstance(effect, Send):
             return self._http.send(effect.request)
         if isinstance(effect, Stream):
-            response = self._http.send(effect.request, stream=True)
+            # Result files may sit behind a redirect (CDN); safe to follow, they carry no key.
+            response = self._http.send(effect.request, stream=True, follow_redirects=True)
             try:
                 if response.status_code == 200:
                     effect.sink.begin()
@@ -514,7 +515,7 @@ class AsyncClient(_BaseClient):
         if isinstance(effect, Send):
             return await self._http.send(effect.request)
         if isinstance(effect, Stream):
-            response = await self._http.send(effect.request, stream=True)
+            response = await self._http.send(effect.request, stream=True, follow_redirects=True)
             try:
                 if response.status_code == 200:
                     effect.sink.begin()

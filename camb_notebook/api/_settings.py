@@ -40,6 +40,7 @@ def _check_base_url(base_url: str) -> str:
         raise ConfigurationError(
             f"base_url={base_url!r} must be an http(s) URL with a host, e.g. {CLOUD_BASE_URL!r}"
         )
+    register_secret(url.password)  # https://user:password@host/... stays out of messages too
     return base_url.rstrip("/")
 
 
@@ -55,8 +56,9 @@ def resolve_settings(api_key: str | None = None, base_url: str | None = None) ->
     >>> resolve_settings("sk-123456").base_url
     'https://client.camb.ai/apis'
     """
-    key = api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None
-    url = base_url if base_url is not None else os.environ.get(ENV_BASE_URL) or None
+    # An explicit "" means "no key" (and does not fall back to the environment).
+    key = (api_key if api_key is not None else os.environ.get(ENV_API_KEY)) or None
+    url = (base_url if base_url is not None else os.environ.get(ENV_BASE_URL)) or None
     register_secret(key)
     if url is None and key is None:
         try:

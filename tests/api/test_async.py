@@ -13,6 +13,7 @@ from camb_notebook import (
     CancelledError,
     InputError,
     RateLimitError,
+    ResultExpiredError,
     SubmitUncertainError,
     TaskFailedError,
 )
@@ -181,3 +182,17 @@ def test_separate_many_sync_raises_the_first_failure(store: TaskStore, tmp_path:
         assert isinstance(failed[1], InputError) and failed[0].foreground.is_file()  # type: ignore[union-attr]
         with pytest.raises(ValueError, match="concurrency=0"):
             c.separate_many(paths, concurrency=0)
+
+
+async def test_expired_urls(
+    emulator: Emulator, store: TaskStore, wav: Path, tmp_path: Path
+) -> None:
+    async with async_client(emulator, store) as client:
+        status = await client.wait(await client.submit(wav))
+        urls = await client.result(status.run_id)
+        emulator.expire_urls()
+        with pytest.raises(ResultExpiredError, match=rf"client\.result\({status.run_id}\)"):
+            await client.download(urls, tmp_path / "out")
+        emulator.fail_next("file", 403)
+        result = await client.separate(wav, reuse=False)  # refreshes the URLs once by itself
+    assert result.foreground.is_file() and emulator.submissions == 2

@@ -242,3 +242,10 @@ def test_downloaded_stem_with_unknown_format_keeps_url_suffix(
     assert files.foreground.suffix == ".bin" and files.background.suffix == ".flac"
     data, _ = sf.read(files.background)
     assert data.size > 0
+
+
+def test_result_files_behind_a_redirect(client: Client, emulator: Emulator, wav: Path) -> None:
+    emulator.fail_next("file", 307)
+    result = client.separate(wav)
+    assert result.foreground.is_file() and result.background.is_file()
+    assert emulator.count("file") == 3

@@ -48,6 +48,8 @@ READONLY_KEY = "emu-readonly-8a61d3"
 
 _REASONS = {
     200: "OK",
+    302: "Found",
+    307: "Temporary Redirect",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -71,7 +73,8 @@ ENDPOINTS = ("submit", "status", "result", "results", "file")
 class Fault:
     """One injected misbehaviour of an endpoint.
 
-    status : answer with this HTTP status instead of doing the work (nothing is created).
+    status : answer with this HTTP status instead of doing the work (nothing is created); a 3xx
+        redirects to the same URL unless ``headers`` has a ``location``.
     reset : ``"before_body"`` (drop the connection with a TCP reset after the headers, without
         reading the upload) or ``"after_body"`` (read it, create the task, then reset instead of
         answering). For other endpoints any value resets before answering.
@@ -340,6 +343,8 @@ class Emulator(LoopServer):
         if fault.delay:
             await asyncio.sleep(fault.delay)
         headers = dict(fault.headers)
+        if 300 <= (fault.status or 0) < 400:
+            headers.setdefault("location", req.target)  # e.g. a CDN bouncing to itself
         if fault.retry_after is not None:
             headers["retry-after"] = str(fault.retry_after)
         if fault.retry_after_ms is not None:
