@@ -6,9 +6,25 @@ import asyncio
 import threading
 from typing import Any, TypeVar
 
-__all__ = ["LoopServer"]
+__all__ = ["LoopServer", "read_head"]
 
 S = TypeVar("S", bound="LoopServer")
+
+
+async def read_head(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
+    """One request's line and headers: (method, target, lower-case headers); None at EOF."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return method, target, headers
 
 
 class LoopServer:

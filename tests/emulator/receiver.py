@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ._loop import LoopServer
+from ._loop import LoopServer, read_head
 
 __all__ = ["Receiver"]
 
@@ -31,16 +31,8 @@ class Receiver(LoopServer):
         return f"http://127.0.0.1:{self.port}/apis"
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                return
-            length = 0
-            for line in head.decode("latin-1").split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
+        while (head := await read_head(reader)) is not None:
+            length = int(head[2].get("content-length", "0"))
             left = length
             while left:
                 chunk = await reader.read(min(_CHUNK, left))

@@ -39,7 +39,7 @@ import numpy as np
 import python_multipart
 import soundfile as sf
 
-from ._loop import LoopServer
+from ._loop import LoopServer, read_head
 
 __all__ = ["DEFAULT_KEY", "READONLY_KEY", "Emulator", "Fault", "reset"]
 
@@ -227,18 +227,8 @@ class Emulator(LoopServer):
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    k, v = line.split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
+        while (head := await read_head(reader)) is not None:
+            method, target, headers = head
             req = _Request(method, target, headers, writer, reader)
             try:
                 await self._handle(req)
