@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -480,9 +481,12 @@ class Core:
                 log.info("%s: reusing task %s (same file, same service)", original.name,
                          record.task_id)  # fmt: skip
                 assert record.foreground is not None and record.background is not None
+                fg, bg = record.foreground, record.background
+                if out_dir is not None:  # the caller wants the stems there: copy them
+                    fg, bg = (_copy_into(p, Path(out_dir)) for p in (fg, bg))
                 return SeparationResult(
-                    original, record.foreground, record.background, record.task_id,
-                    record.run_id, self.base_url, record.method, 0.0, reused=True,
+                    original, fg, bg, record.task_id, record.run_id, self.base_url,
+                    record.method, 0.0, reused=True,
                 )  # fmt: skip
             if record is not None and record.state == "PENDING":
                 log.info("%s: re-attaching pending task %s", original.name, record.task_id)
@@ -546,6 +550,14 @@ class Core:
             status.method or task.method,
             time.monotonic() - started,
         )
+
+
+def _copy_into(path: Path, out_dir: Path) -> Path:
+    target = out_dir / path.name
+    if target.resolve() != path.resolve():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return target
 
 
 def cancelled_wait(task: Task) -> CancelledError:

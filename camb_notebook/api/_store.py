@@ -93,9 +93,9 @@ class TaskRecord:
 
     @property
     def finished(self) -> bool:
-        """True when the stems were downloaded and are all still on disk."""
-        files = (self.original, self.foreground, self.background)
-        return self.state == "SUCCESS" and all(p is not None and p.is_file() for p in files)
+        """True when both stems were downloaded and are still on disk (reusable)."""
+        stems = (self.foreground, self.background)
+        return self.state == "SUCCESS" and all(p is not None and p.is_file() for p in stems)
 
     def to_task(self) -> Task:
         """The :class:`Task` to wait on (only for records with a task id)."""

@@ -140,6 +140,11 @@ def test_reuse_of_an_identical_file(
     assert again.reused and again.foreground == first.foreground
     assert again.original == copy.resolve()
     assert emulator.submissions == 1
+    wav.rename(tmp_path / "moved.wav")  # the first original is gone; its stems are not
+    copied = client.separate(copy, out_dir=tmp_path / "wanted")  # and out_dir is honoured
+    assert copied.reused and copied.foreground == tmp_path / "wanted" / "foreground.flac"
+    assert copied.foreground.read_bytes() == first.foreground.read_bytes()
+    wav = tmp_path / "moved.wav"
     fresh = client.separate(wav, reuse=False)
     assert not fresh.reused and emulator.submissions == 2
     other = client.separate(wav, method="other")  # another method is another result
