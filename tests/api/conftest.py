@@ -1,8 +1,8 @@
 """Fixtures for the client tests: the CAMB emulator on loopback, clients tuned for speed, clips.
 
 ``service`` is the seam for contract tests: every service listed in ``SERVICES`` must pass
-``test_contract.py``. The emulator is the first; the local engine is meant to join it (add a
-name to ``SERVICES`` and a branch in ``service``).
+``test_contract.py``: the emulator and the real embedded engine. Another implementation joins
+by adding a name to ``SERVICES`` and a branch in ``service``.
 """
 
 from __future__ import annotations
