@@ -78,9 +78,13 @@ class _BaseClient:
         key = "'***'" if self._core.settings.api_key else "None"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
 
-    @staticmethod
-    def _task(task: Task | str, base_url: str) -> Task:
-        return task if isinstance(task, Task) else Task(str(task), base_url)
+    def _task(self, task: Task | str) -> Task:
+        """A Task for *task*; a bare id gets its details (submission time …) from the store."""
+        if isinstance(task, Task):
+            return task
+        store = self._core.store
+        record = store.get(self.base_url, str(task)) if store is not None else None
+        return record.to_task() if record is not None else Task(str(task), self.base_url)
 
 
 class Client(_BaseClient):
@@ -245,7 +249,7 @@ class Client(_BaseClient):
         >>> client.status(task).status  # doctest: +SKIP
         'PENDING'
         """
-        return self._run(self._core.status(self._task(task, self.base_url).task_id))
+        return self._run(self._core.status(self._task(task).task_id))
 
     def result(self, run_id: int) -> ResultURLs:
         """Fresh download URLs of a finished run (the old ones may have expired).
@@ -289,7 +293,7 @@ class Client(_BaseClient):
         """
         return self._run(
             self._core.wait(
-                self._task(task, self.base_url),
+                self._task(task),
                 timeout=timeout,
                 on_progress=on_progress,
                 cancel=cancel,
@@ -566,7 +570,7 @@ class AsyncClient(_BaseClient):
 
     async def status(self, task: Task | str) -> TaskStatus:
         """See :meth:`Client.status`."""
-        return await self._run(self._core.status(self._task(task, self.base_url).task_id))
+        return await self._run(self._core.status(self._task(task).task_id))
 
     async def result(self, run_id: int) -> ResultURLs:
         """See :meth:`Client.result`."""
@@ -587,7 +591,7 @@ class AsyncClient(_BaseClient):
         """See :meth:`Client.wait`; *on_progress* may also be a coroutine function."""
         return await self._run(
             self._core.wait(
-                self._task(task, self.base_url),
+                self._task(task),
                 timeout=timeout,
                 on_progress=on_progress,
                 cancel=cancel,

@@ -139,6 +139,15 @@ def test_transient_statuses_on_submit_are_retried(
     assert emulator.count("submit") == 3 and emulator.submissions == 1
 
 
+def test_form_fields_survive_a_retry(client: Client, emulator: Emulator, wav: Path) -> None:
+    emulator.fail_next("submit", 503)
+    task = client.submit(wav, "proj", "desc", 7)
+    assert emulator.count("submit") == 2 and emulator.submissions == 1
+    assert emulator.last_form == {"project_name": "proj", "project_description": "desc",
+                                  "folder_id": "7"}  # fmt: skip
+    assert emulator.task(task.task_id).media == wav.read_bytes()  # the file was rewound
+
+
 def test_5xx_until_attempts_run_out(client: Client, emulator: Emulator, wav: Path) -> None:
     emulator.fail_next("submit", 503, times=10)
     with pytest.raises(ServerError, match="503 Service Unavailable after 4 attempts"):
@@ -186,6 +195,13 @@ def test_reset_before_the_body_was_sent_is_retried(
     task = client.submit(big)
     assert emulator.count("submit") == 2 and emulator.submissions == 1
     assert emulator.task(task.task_id).media == big.read_bytes()
+
+
+def test_reset_on_a_status_poll_is_retried(client: Client, emulator: Emulator, wav: Path) -> None:
+    task = client.submit(wav)
+    emulator.fail_next("status", reset="now", times=2)
+    assert client.wait(task).succeeded
+    assert emulator.submissions == 1
 
 
 def test_connection_refused_is_retried_then_reported(store: TaskStore, wav: Path) -> None:
@@ -236,7 +252,7 @@ def test_brief_404_after_submit_keeps_polling(
 ) -> None:
     task = client.submit(wav)
     emulator.fail_next("status", 404, times=3)
-    assert client.wait(task).succeeded
+    assert client.wait(task.task_id).succeeded  # a bare id: its submit time is in the store
     assert emulator.count("status") >= 5 and emulator.submissions == 1
 
 
