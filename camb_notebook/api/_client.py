@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
 import httpx
 
@@ -24,6 +24,9 @@ from ._retry import RetryPolicy
 from ._settings import DEFAULT_TIMEOUT, resolve_settings
 from ._store import TaskStore
 from ._upload import UploadProgress, UploadSource
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..audio import Limits
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -341,7 +344,7 @@ class Client(_BaseClient):
         on_upload: UploadProgress | None = None,
         timeout: float | None = None,
         cancel: threading.Event | None = None,
-        limits: Any = None,
+        limits: Limits | None = None,
         project_name: str | None = None,
         project_description: str | None = None,
         folder_id: int | None = None,
@@ -622,7 +625,7 @@ class AsyncClient(_BaseClient):
         on_upload: UploadProgress | None = None,
         timeout: float | None = None,
         cancel: asyncio.Event | threading.Event | None = None,
-        limits: Any = None,
+        limits: Limits | None = None,
         project_name: str | None = None,
         project_description: str | None = None,
         folder_id: int | None = None,

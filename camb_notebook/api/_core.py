@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -39,6 +39,9 @@ from ._settings import Settings
 from ._sink import StemSink
 from ._store import UNCERTAIN, TaskStore
 from ._upload import MultipartBody, UploadProgress, UploadSource
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..audio import Limits
 
 __all__ = ["Core", "ProgressCallback"]
 
@@ -461,7 +464,7 @@ class Core:
         on_upload: UploadProgress | None = None,
         timeout: float | None = None,
         cancel: Any = None,
-        limits: Any = None,
+        limits: Limits | None = None,
         project_name: str | None = None,
         project_description: str | None = None,
         folder_id: int | None = None,
@@ -474,31 +477,11 @@ class Core:
         original = Path(path).expanduser().resolve()
         probe(original, limits)  # a clear error before any byte is uploaded
         source = UploadSource(original)
-        task: Task | None = None
-        if reuse and self.store is not None:
-            record = self.store.find(self.base_url, source.content_hash, method)
-            if record is not None and record.finished:
-                log.info("%s: reusing task %s (same file, same service)", original.name,
-                         record.task_id)  # fmt: skip
-                assert record.foreground is not None and record.background is not None
-                fg, bg = record.foreground, record.background
-                if out_dir is not None:  # the caller wants the stems there: copy them
-                    fg, bg = (_copy_into(p, Path(out_dir)) for p in (fg, bg))
-                return SeparationResult(
-                    original, fg, bg, record.task_id, record.run_id, self.base_url,
-                    record.method, 0.0, reused=True,
-                )  # fmt: skip
-            if record is not None and record.state == "PENDING":
-                log.info("%s: re-attaching pending task %s", original.name, record.task_id)
-                task = record.to_task()
-            elif record is not None and record.state == UNCERTAIN:
-                raise SubmitUncertainError(
-                    uncertain_message(original.name, self.base_url, None, record.id),
-                    content_hash=source.content_hash,
-                    filename=original.name,
-                    record_id=record.id,
-                )
+        earlier = self._earlier(source, original, method, out_dir) if reuse else None
+        if isinstance(earlier, SeparationResult):
+            return earlier
         status: TaskStatus | None = None
+        task = earlier
         if task is not None:
             try:
                 status = yield from self.wait(
@@ -510,7 +493,7 @@ class Core:
                     self.base_url, TaskStatus("LOST", task_id=task.task_id)
                 )
                 task = None
-        if task is None:
+        if task is None or status is None:
             task = yield from self.submit(
                 source,
                 project_name=project_name,
@@ -522,20 +505,13 @@ class Core:
             status = yield from self.wait(
                 task, timeout=timeout, on_progress=on_progress, cancel=cancel
             )
-        assert status is not None
+        run = status.run_id or task.task_id
         out = (
             Path(out_dir)
             if out_dir is not None
-            else cache_dir("stems") / f"{source.content_hash[:16]}-{status.run_id or task.task_id}"
+            else cache_dir("stems") / (f"{source.content_hash[:16]}-{run}")
         )
-        try:
-            files = yield from self.download(status, out, cancel)
-        except ResultExpiredError:
-            if status.run_id is None:
-                raise
-            log.info("result URLs of run %s expired; fetching fresh ones", status.run_id)
-            fresh = yield from self.result(status.run_id)
-            files = yield from self.download(fresh, out, cancel)
+        files = yield from self._fetch_stems(status, out, cancel)
         if self.store is not None:
             self.store.record_files(
                 self.base_url, task.task_id, original, files.foreground, files.background
@@ -550,6 +526,57 @@ class Core:
             status.method or task.method,
             time.monotonic() - started,
         )
+
+    def _earlier(
+        self,
+        source: UploadSource,
+        original: Path,
+        method: str | None,
+        out_dir: str | os.PathLike[str] | None,
+    ) -> SeparationResult | Task | None:
+        """What the task store has for this file here: a finished result, a task to wait on."""
+        if self.store is None:
+            return None
+        record = self.store.find(self.base_url, source.content_hash, method)
+        if record is None:
+            return None
+        if record.finished:
+            log.info("%s: reusing task %s (same file, same service)", original.name, record.task_id)
+            assert record.foreground is not None and record.background is not None
+            fg, bg = record.foreground, record.background
+            if out_dir is not None:  # the caller wants the stems there: copy them
+                fg, bg = (_copy_into(p, Path(out_dir)) for p in (fg, bg))
+            return SeparationResult(
+                original,
+                fg,
+                bg,
+                record.task_id,
+                record.run_id,
+                self.base_url,
+                record.method,
+                0.0,
+                reused=True,
+            )
+        if record.state == UNCERTAIN:
+            raise SubmitUncertainError(
+                uncertain_message(original.name, self.base_url, None, record.id),
+                content_hash=source.content_hash,
+                filename=original.name,
+                record_id=record.id,
+            )
+        log.info("%s: re-attaching pending task %s", original.name, record.task_id)
+        return record.to_task()
+
+    def _fetch_stems(self, status: TaskStatus, out: Path, cancel: Any) -> Flow[StemFiles]:
+        """Download the stems; if their URLs expired, fetch fresh ones once and try again."""
+        try:
+            return (yield from self.download(status, out, cancel))
+        except ResultExpiredError:
+            if status.run_id is None:
+                raise
+            log.info("result URLs of run %s expired; fetching fresh ones", status.run_id)
+            fresh = yield from self.result(status.run_id)
+            return (yield from self.download(fresh, out, cancel))
 
 
 def _copy_into(path: Path, out_dir: Path) -> Path:
