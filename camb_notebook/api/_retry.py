@@ -136,7 +136,7 @@ class RetryPolicy:
         """
         if server_hint is not None:
             return server_hint
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        ceiling = float(min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1)))
         if not self.jitter:
             return ceiling
         # "Equal jitter": at least half the ceiling, so waits still grow.

@@ -95,7 +95,7 @@ class UploadSource:
             else:
                 spool = tempfile.TemporaryFile()  # noqa: SIM115 - kept until close()
                 shutil.copyfileobj(source, spool, _HASH_CHUNK)
-                self._fobj = self._owned = spool  # type: ignore[assignment]
+                self._fobj = self._owned = spool
                 self.size = spool.tell()
                 spool.seek(0)
         else:

@@ -21,7 +21,7 @@ from tests.emulator import Emulator
 
 #: Quick retries: same rules, millisecond waits.
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05)
-FAST = {"retry": FAST_RETRY, "poll_interval": 0.01, "poll_max_interval": 0.05}
+FAST: dict[str, Any] = {"retry": FAST_RETRY, "poll_interval": 0.01, "poll_max_interval": 0.05}
 SR = 16000
 
 

@@ -6,6 +6,7 @@ These tests use only the public client and plain HTTP, so any implementation of 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,10 +21,10 @@ from .conftest import FAST, Service
 
 
 @pytest.fixture
-def contract_client(service: Service, tmp_path: Path) -> Client:
+def contract_client(service: Service, tmp_path: Path) -> Iterator[Client]:
     client = Client(service.api_key, service.base_url, store=TaskStore(tmp_path / "t.sqlite3"),
                     **{**FAST, "poll_max_interval": 0.5})  # fmt: skip
-    yield client  # type: ignore[misc]
+    yield client
     client.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -11,9 +12,9 @@ from tests.emulator import READONLY_KEY, Emulator
 
 
 @pytest.fixture
-def http(emulator: Emulator) -> httpx.Client:
+def http(emulator: Emulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.base_url, timeout=10) as c:
-        yield c  # type: ignore[misc]
+        yield c
 
 
 def test_only_media_file(http: httpx.Client, emulator: Emulator, wav: Path) -> None:
