@@ -1,4 +1,15 @@
-"""camb_notebook: audio separation as a first-class, visual thing inside Jupyter."""
+"""camb_notebook: audio separation as a first-class, visual thing inside Jupyter.
+
+Examples
+--------
+>>> import camb_notebook
+>>> result = camb_notebook.separate("song.mp3")  # doctest: +SKIP
+>>> camb_notebook.SeparationWidget()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
     APIError,
@@ -22,15 +33,46 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import AsyncClient, Client, SeparationResult, separate, separate_many
+    from .widget import SeparationWidget
+
 __version__ = "0.1.0"
+
+# Heavy parts (httpx, anywidget) load on first use, so `import camb_notebook` stays quick.
+_LAZY = {
+    "AsyncClient": "api",
+    "Client": "api",
+    "SeparationResult": "api",
+    "SeparationWidget": "widget",
+    "separate": "api",
+    "separate_many": "api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'camb_notebook' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIError",
+    "AsyncClient",
     "AudioDecodeError",
     "AudioFormatError",
     "AuthenticationError",
     "CambError",
     "CancelledError",
+    "Client",
     "ConfigurationError",
     "InputError",
     "LimitExceededError",
@@ -40,9 +82,13 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "ResultExpiredError",
+    "SeparationResult",
+    "SeparationWidget",
     "ServerError",
     "SubmitUncertainError",
     "TaskFailedError",
     "WaitTimeoutError",
     "__version__",
+    "separate",
+    "separate_many",
 ]
