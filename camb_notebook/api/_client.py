@@ -18,7 +18,7 @@ import httpx
 
 from .._exceptions import CambError, CancelledError
 from ._core import Core, ProgressCallback
-from ._effects import Effect, Flow, Gather, Notify, Send, Sleep, Stream
+from ._effects import Effect, Flow, Gather, Notify, Offload, Send, Sleep, Stream
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
 from ._retry import RetryPolicy
 from ._settings import DEFAULT_TIMEOUT, resolve_settings
@@ -189,6 +189,8 @@ class Client(_BaseClient):
                 return [f.result() for f in futures]
         if isinstance(effect, Notify):
             return effect.callback(effect.value)
+        if isinstance(effect, Offload):
+            return effect.fn()
         raise TypeError(f"unknown effect {effect!r}")
 
     # -- public API -------------------------------------------------------------------------
@@ -542,6 +544,8 @@ class AsyncClient(_BaseClient):
             if inspect.isawaitable(outcome):
                 outcome = await outcome
             return outcome
+        if isinstance(effect, Offload):
+            return await asyncio.to_thread(effect.fn)
         raise TypeError(f"unknown effect {effect!r}")
 
     async def submit(

@@ -30,7 +30,7 @@ from .._exceptions import (
     SubmitUncertainError,
     WaitTimeoutError,
 )
-from ._effects import Effect, Flow, Gather, Notify, Send, Sleep, Stream
+from ._effects import Effect, Flow, Gather, Notify, Offload, Send, Sleep, Stream
 from ._errors import error_from_response, response_body, task_failed_error
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
 from ._parse import MalformedAnswer, parse_json, parse_result, parse_results, parse_status
@@ -239,7 +239,7 @@ class Core:
             fields.append(("folder_id", str(folder_id)))
         if method is not None:
             fields.append(("method", str(method)))
-        content_hash = source.content_hash
+        content_hash: str = yield Offload(lambda: source.content_hash)
         what = f"submit {source.filename}"
         log.info("%s (%d bytes) to %s", what, source.size, self.base_url)
 
@@ -475,8 +475,9 @@ class Core:
 
         started = time.monotonic()
         original = Path(path).expanduser().resolve()
-        probe(original, limits)  # a clear error before any byte is uploaded
+        yield Offload(lambda: probe(original, limits))  # a clear error before any upload
         source = UploadSource(original)
+        yield Offload(lambda: source.content_hash)  # computed once, off the event loop
         earlier = self._earlier(source, original, method, out_dir) if reuse else None
         if isinstance(earlier, SeparationResult):
             return earlier

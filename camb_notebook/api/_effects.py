@@ -15,7 +15,7 @@ import httpx
 
 from ._sink import StemSink
 
-__all__ = ["Effect", "Flow", "Gather", "Notify", "Send", "Sleep", "Stream"]
+__all__ = ["Effect", "Flow", "Gather", "Notify", "Offload", "Send", "Sleep", "Stream"]
 
 T = TypeVar("T")
 
@@ -61,7 +61,17 @@ class Notify:
     value: Any
 
 
-Effect = Send | Stream | Sleep | Gather | Notify
+@dataclass
+class Offload:
+    """Run ``fn()`` — slow local work (hashing a big file, probing it) — and return its result.
+
+    The async client runs it in a worker thread so the event loop is never blocked.
+    """
+
+    fn: Callable[[], Any]
+
+
+Effect = Send | Stream | Sleep | Gather | Notify | Offload
 
 #: A core operation: yields effects, receives their outcomes, returns a T.
 Flow = Generator[Effect, Any, T]

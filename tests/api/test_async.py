@@ -196,3 +196,30 @@ async def test_expired_urls(
         emulator.fail_next("file", 403)
         result = await client.separate(wav, reuse=False)  # refreshes the URLs once by itself
     assert result.foreground.is_file() and emulator.submissions == 2
+
+
+async def test_hashing_a_big_file_does_not_block_the_event_loop(
+    store: TaskStore, tmp_path: Path
+) -> None:
+    from .test_upload import sparse_wav
+
+    big = sparse_wav(tmp_path / "big.wav", 256 << 20)  # hashing it takes a good fraction of 1 s
+    gaps: list[float] = []
+
+    async def ticker() -> None:
+        last = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(0.01)
+            now = asyncio.get_running_loop().time()
+            gaps.append(now - last)
+            last = now
+
+    from tests.emulator import Receiver
+
+    with Receiver() as receiver:
+        async with AsyncClient("k-123456", receiver.base_url, store=store) as client:
+            tick = asyncio.ensure_future(ticker())
+            await asyncio.sleep(0.05)  # the ticker is running
+            await client.submit(big)
+            tick.cancel()
+    assert len(gaps) > 10 and max(gaps) < 0.25, f"the loop stalled for {max(gaps):.2f} s"
