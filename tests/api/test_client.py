@@ -254,3 +254,24 @@ def test_result_files_behind_a_redirect(client: Client, emulator: Emulator, wav:
     result = client.separate(wav)
     assert result.foreground.is_file() and result.background.is_file()
     assert emulator.count("file") == 3
+
+
+def test_upload_progress(client: Client, wav: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    client.submit(wav, on_upload=lambda sent, total: seen.append((sent, total)))
+    total = seen[-1][1]
+    assert seen[-1] == (total, total) and total > wav.stat().st_size
+    assert [s for s, _ in seen] == sorted(s for s, _ in seen)
+
+
+def test_default_store_lives_in_the_cache_dir(emulator: Emulator, wav: Path) -> None:
+    from camb_notebook._config import cache_dir
+
+    with Client(emulator.api_key, emulator.base_url, **FAST) as client:
+        assert client.store is not None
+        assert client.store.path == cache_dir("tasks") / "tasks.sqlite3"
+        task = client.submit(wav)
+        assert client.store.get(client.base_url, task.task_id) is not None
+    with Client(emulator.api_key, emulator.base_url, store=False) as bare:
+        assert bare.store is None
+        bare.submit(wav)  # works, records nothing
