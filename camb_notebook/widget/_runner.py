@@ -1,0 +1,334 @@
+"""The background runner: one clip's way from file to playable lanes, off the kernel's main thread.
+
+Why worker threads and not asyncio tasks on the kernel's loop: a task on the loop
+stops whenever a cell runs blocking code (``time.sleep``, ``w.wait()``, a long
+computation), and ipykernel 6 (tornado) and 7 (anyio, subshells) run that loop
+differently. Worker threads keep polling whatever the main thread does; their
+only contact with the front end is setting the widget's small ``clips`` trait,
+and comm messages from threads are safe on both kernels (IOPub has its own
+thread since ipykernel 4.3; 7.0.0 briefly lost the parent header in threads,
+fixed in 7.0.1, and comm messages do not depend on it).
+
+Each run of a clip is an *attempt*. Cancel marks the clip cancelled at once and
+bumps nothing the worker could still overwrite: a worker only reports for its
+own attempt, so a late status from a cancelled run is ignored, and Retry starts
+a new attempt with a fresh cancel event.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from camb_notebook._exceptions import CancelledError, redact
+from camb_notebook.widget._advice import describe_error
+from camb_notebook.widget._media import LaneMedia, prepare_lane, spectrogram_scale
+
+__all__ = [
+    "ACTIVE_STATES",
+    "FINAL_STATES",
+    "Clip",
+    "Pipeline",
+    "Reporter",
+    "Runner",
+]
+
+log = logging.getLogger("camb_notebook.widget")
+
+#: States a clip passes through, in order; a clip ends in one of FINAL_STATES.
+ACTIVE_STATES = (
+    "uploading",  # the browser is sending the file to the kernel
+    "waiting",  # waiting for a free worker
+    "validating",  # probing the file before anything is sent
+    "submitting",  # sending the file to the service
+    "queued",  # the service accepted it and has not started
+    "separating",  # the service is working (percent when it reports one)
+    "downloading",  # fetching the stems
+    "preparing",  # previews, peaks and spectrograms for the browser
+)
+FINAL_STATES = ("done", "failed", "cancelled")
+
+
+class Reporter(Protocol):
+    """What a pipeline calls to report progress; raises CancelledError once cancelled.
+
+    ``cancel`` is set when the user cancels; pass it to blocking calls that accept one.
+    """
+
+    cancel: threading.Event
+
+    def __call__(self, state: str, progress: float | None = None, **facts: Any) -> None: ...
+
+
+class _Report:
+    """The :class:`Reporter` of one attempt of one clip."""
+
+    def __init__(self, runner: Runner, clip: Clip, attempt: int, cancel: threading.Event):
+        self._runner, self._clip, self._attempt, self.cancel = runner, clip, attempt, cancel
+
+    def __call__(self, state: str, progress: float | None = None, **facts: Any) -> None:
+        clip = self._clip
+        if self.cancel.is_set():
+            raise CancelledError(f"{clip.name}: cancelled")
+        if (
+            not facts
+            and state == clip.state
+            and progress is not None
+            and clip.progress is not None
+            and 0 <= progress - clip.progress < 0.01
+        ):
+            return  # same state, under 1 % more: not worth a message to the browser
+        changes: dict[str, Any] = {"state": state, "progress": progress}
+        if state == "submitting" and clip.started is None:
+            changes["started"] = time.monotonic()
+        if facts:
+            changes["facts"] = {**clip.facts, **facts}
+        self._runner._update(clip, self._attempt, **changes)
+
+
+#: ``pipeline(path, report) -> result``: validate, submit, wait and download one clip.
+Pipeline = Callable[[Path, Reporter], Any]
+
+
+@dataclass(eq=False)
+class Clip:
+    """One clip of the widget: its state, its result and the media for its lanes."""
+
+    id: str
+    name: str
+    size: int = 0
+    path: Path | None = None
+    source: str = "disk"
+    state: str = "waiting"
+    progress: float | None = None
+    message: str = ""
+    hint: str = ""
+    started: float | None = None
+    elapsed: float = 0.0
+    facts: dict[str, Any] = field(default_factory=dict)
+    lanes: list[str] = field(default_factory=list)
+    levels: dict[str, float] = field(default_factory=dict)
+    result: Any = None
+    stems: Any = None
+    error: BaseException | None = None
+    traceback: str = ""
+    media: dict[str, LaneMedia] = field(default_factory=dict)
+    scale: tuple[float, float] | None = None
+    attempt: int = 0
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    future: Future[Any] | None = None
+    done_event: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def to_state(self) -> dict[str, Any]:
+        """The small, JSON-able view of this clip that the front end gets (no audio, no key)."""
+        elapsed = self.elapsed
+        if self.started is not None and not self.finished:
+            elapsed = time.monotonic() - self.started
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "source": self.source,
+            "state": self.state,
+            "progress": self.progress,
+            "message": self.message,
+            "hint": self.hint,
+            "elapsed": round(elapsed, 2),
+            "facts": dict(self.facts),
+            "lanes": list(self.lanes),
+            "levels": {k: round(v, 1) for k, v in self.levels.items()},
+            "attempt": self.attempt,
+        }
+
+
+class Runner:
+    """Run clips through a pipeline on worker threads and keep their state current.
+
+    Parameters
+    ----------
+    pipeline : callable
+        ``pipeline(path, report) -> result`` where ``result.stems()`` gives
+        :class:`camb_notebook.audio.Stems`; it calls ``report(state, progress, **facts)``.
+    on_change : callable
+        ``on_change(clip)`` after every state change, from the thread that made it.
+    on_done : callable, optional
+        ``on_done(clip)`` once a clip is done, from its worker thread.
+    max_workers : int
+        Clips processed at the same time.
+    lock : threading.RLock, optional
+        Guards every change of a clip; the widget shares it.
+
+    Examples
+    --------
+    >>> # runner = Runner(pipeline, on_change=print); runner.start(clip); clip.done_event.wait()
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        on_change: Callable[[Clip], None],
+        *,
+        on_done: Callable[[Clip], None] | None = None,
+        max_workers: int = 2,
+        lock: threading.RLock | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.on_change = on_change
+        self.on_done = on_done
+        self.lock = lock or threading.RLock()
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="camb-widget")
+        self._closed = False
+
+    # -- state changes (all under the lock, only for the current attempt) ----------
+    def _update(self, clip: Clip, attempt: int | None, **changes: Any) -> bool:
+        with self.lock:
+            if attempt is not None and attempt != clip.attempt:
+                return False
+            if attempt is not None and clip.finished:
+                return False
+            for name, value in changes.items():
+                setattr(clip, name, value)
+            if clip.finished and clip.started is not None:
+                clip.elapsed = time.monotonic() - clip.started
+        self.on_change(clip)
+        return True
+
+    def set_state(self, clip: Clip, state: str, progress: float | None = None, **kw: Any) -> None:
+        """Change a clip's state from outside a worker (e.g. while its upload arrives)."""
+        self._update(clip, None, state=state, progress=progress, **kw)
+
+    def fail(self, clip: Clip, error: BaseException) -> None:
+        """Mark a clip failed with the reason and what to do."""
+        message, hint = describe_error(error)
+        with self.lock:
+            clip.error = error
+            clip.traceback = redact("".join(traceback.format_exception(error)))
+        self._update(clip, None, state="failed", progress=None, message=message, hint=hint)
+        clip.done_event.set()
+
+    # -- public ---------------------------------------------------------------------
+    def start(self, clip: Clip) -> Future[Any]:
+        """Queue a clip (again): a new attempt with a fresh cancel event."""
+        if self._closed:
+            raise RuntimeError("this widget was closed; create a new SeparationWidget")
+        if clip.path is None:
+            raise ValueError(f"clip {clip.name!r} has no file yet")
+        with self.lock:
+            clip.attempt += 1
+            attempt = clip.attempt
+            clip.cancel_event = threading.Event()
+            clip.done_event = threading.Event()
+            clip.error, clip.traceback, clip.result, clip.stems = None, "", None, None
+            clip.media, clip.lanes, clip.levels, clip.scale = {}, [], {}, None
+            clip.state, clip.progress, clip.message, clip.hint = "waiting", None, "", ""
+            clip.started, clip.elapsed = None, 0.0
+            future = self._executor.submit(self._run, clip, attempt, clip.cancel_event)
+            clip.future = future
+        self.on_change(clip)
+        return future
+
+    def cancel(self, clip: Clip) -> bool:
+        """Stop waiting for a clip; returns False when it had already finished."""
+        with self.lock:
+            if clip.finished:
+                return False
+            clip.cancel_event.set()
+            if clip.future is not None:
+                clip.future.cancel()  # drops it if no worker picked it up yet
+        self._update(
+            clip,
+            None,
+            state="cancelled",
+            progress=None,
+            message="Cancelled.",
+            hint="A task already sent to the service may still run there; Retry starts again.",
+        )
+        clip.done_event.set()
+        return True
+
+    def close(self) -> None:
+        """Stop accepting clips and stop waiting on the ones running."""
+        self._closed = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- the worker --------------------------------------------------------------------
+    def _run(self, clip: Clip, attempt: int, cancel: threading.Event) -> None:
+        report = _Report(self, clip, attempt, cancel)
+        assert clip.path is not None
+        try:
+            result = self.pipeline(clip.path, report)
+            report("preparing", 0.0)
+            stems = result.stems()
+            scale = spectrogram_scale(stems)
+            media: dict[str, LaneMedia] = {}
+            lanes = ("original", "foreground", "background")
+            for i, lane in enumerate(lanes):
+                media[lane] = prepare_lane(stems, lane, scale=scale)
+                report("preparing", (i + 1) / len(lanes))
+            levels = stems.levels()
+            facts = {
+                "duration": round(stems.duration, 3),
+                "sample_rate": int(stems.sr),
+                "channels": int(stems.channels),
+                "bitrate": media["original"].bitrate,
+            }
+            method = getattr(result, "method", None)
+            if method:
+                facts["method"] = str(method)
+            with self.lock:
+                clip.result, clip.stems, clip.scale = result, stems, scale
+                clip.media = media
+            done = self._update(
+                clip,
+                attempt,
+                state="done",
+                progress=1.0,
+                lanes=list(lanes),
+                levels=levels,
+                facts={**clip.facts, **facts},
+                message="",
+                hint="",
+            )
+            if done and self.on_done is not None:
+                self.on_done(clip)
+        except CancelledError:
+            pass  # cancel() already marked the clip
+        except BaseException as error:
+            if attempt == clip.attempt and not cancel.is_set():
+                log.debug("clip %s failed", clip.name, exc_info=True)
+                self.fail(clip, error)
+        finally:
+            if attempt == clip.attempt:
+                clip.done_event.set()
+
+    def prepare_extra_lane(self, clip: Clip, lane: str) -> None:
+        """Prepare one more lane (the residual) of a finished clip, in a worker thread."""
+
+        def work() -> None:
+            try:
+                with self.lock:
+                    stems, scale = clip.stems, clip.scale
+                if stems is None or scale is None or lane in clip.media:
+                    return
+                media = prepare_lane(stems, lane, scale=scale)
+                with self.lock:
+                    clip.media[lane] = media
+                    if lane not in clip.lanes:
+                        clip.lanes = [*clip.lanes, lane]
+                self.on_change(clip)
+            except Exception as error:  # the card shows it; the clip stays done
+                message, _ = describe_error(error)
+                self._update(clip, None, message=f"{lane} lane failed: {message}")
+
+        threading.Thread(target=work, name=f"camb-widget-{lane}", daemon=True).start()

@@ -1,0 +1,494 @@
+"""SeparationWidget: upload clips, watch them separate, compare the stems by ear and by eye."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from camb_notebook._config import CLOUD_BASE_URL, ENV_API_KEY, ENV_BASE_URL
+from camb_notebook._exceptions import InputError, WaitTimeoutError, register_secret
+from camb_notebook.widget._pipeline import ClientPipeline
+from camb_notebook.widget._runner import Clip, Pipeline, Runner
+from camb_notebook.widget._uploads import CHUNK_BYTES, MAX_UPLOAD_BYTES, UploadReceiver
+
+__all__ = ["SeparationWidget"]
+
+log = logging.getLogger("camb_notebook.widget")
+
+_HERE = Path(__file__).parent
+_FILE_CHUNK = 4 << 20  # kernel → browser download chunks (stems can be 100 MB WAVs)
+_PREVIEW_MIME = "audio/ogg; codecs=opus"
+_STEM_MIME = {
+    ".flac": "audio/flac",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+}
+_ACCEPT = ".flac,.mp3,.wav,.aac,.m4a,.mp4,.ogg,.opus,audio/*"
+
+
+def _client_factory(
+    backend: str | None, base_url: str | None, api_key: str | None
+) -> Callable[[], Any]:
+    """A function creating the client. The key lives only in this closure, never on the widget."""
+
+    def make() -> Any:
+        from camb_notebook.api import Client
+
+        if backend == "local":
+            from camb_notebook.engine import local_engine
+
+            engine = local_engine()
+            return Client(api_key=engine.api_key, base_url=engine.base_url)
+        url = base_url or (CLOUD_BASE_URL if backend == "cloud" else None)
+        return Client(api_key=api_key, base_url=url)
+
+    return make
+
+
+def _backend_label(backend: str | None, base_url: str | None, api_key: str | None) -> str:
+    """Where clips go, in words (no key, no credentials in URLs)."""
+    if backend == "local":
+        return "local engine"
+    url = base_url or os.environ.get(ENV_BASE_URL)
+    if url:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(url).hostname or url
+        return "CAMB.AI cloud" if host == "client.camb.ai" else host
+    if backend == "cloud" or api_key or os.environ.get(ENV_API_KEY):
+        return "CAMB.AI cloud"
+    return "local engine"
+
+
+class SeparationWidget(anywidget.AnyWidget):
+    """Separate clips into foreground and background, and explore the stems in the notebook.
+
+    Drop files on the widget or pick them (several at once), or add files on the
+    kernel's disk with :meth:`add_file`. Each clip gets a card that follows it
+    through upload, validation, the service's queue and separation; when it is
+    done the card shows original, foreground and background as lanes with
+    waveform, spectrogram and player on one time axis, one transport, solo/mute,
+    an A/B switch and download buttons. Work happens on background threads, so
+    other cells keep running.
+
+    Parameters
+    ----------
+    backend : {"local", "cloud"} or None
+        ``"local"`` always uses the embedded engine on loopback, ``"cloud"`` CAMB.AI.
+        ``None`` (default) follows the client: a key (argument or ``CAMB_API_KEY``)
+        or a base URL means that service, neither means the embedded engine.
+    base_url : str, optional
+        A service speaking CAMB.AI's API, e.g. a shared ``camb-notebook serve``.
+    api_key : str, optional
+        Given to the client only; never stored on the widget, sent to the browser or saved.
+    project_name : str, optional
+        Passed to every submission.
+    folder_id : int, optional
+        CAMB.AI folder for the tasks.
+    method : str, optional
+        Separation method of the local engine (e.g. ``"repet"``); ``None``: its best.
+    max_workers : int
+        Clips processed at the same time.
+    timeout : float, optional
+        Longest wait for one clip's task in seconds.
+    pipeline : callable, optional
+        ``pipeline(path, report) -> SeparationResult`` replacing the client (tests,
+        custom services); the connection options are then unused.
+
+    Attributes
+    ----------
+    clips : list of dict
+        Small state of every clip (synced with the browser; no audio, no key).
+
+    Examples
+    --------
+    >>> from camb_notebook import SeparationWidget
+    >>> w = SeparationWidget()              # doctest: +SKIP
+    >>> w.add_file("song.mp3")              # doctest: +SKIP
+    >>> w                                   # doctest: +SKIP
+    >>> w.wait()[0].stems().levels()        # doctest: +SKIP
+    """
+
+    _esm = _HERE / "widget.js"
+    _css = _HERE / "widget.css"
+
+    clips = traitlets.List(traitlets.Dict()).tag(sync=True)
+    backend_label = traitlets.Unicode("").tag(sync=True)
+    accept = traitlets.Unicode(_ACCEPT).tag(sync=True)
+    chunk_size = traitlets.Int(CHUNK_BYTES).tag(sync=True)
+    max_upload_bytes = traitlets.Int(MAX_UPLOAD_BYTES).tag(sync=True)
+
+    def __init__(
+        self,
+        backend: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        project_name: str | None = None,
+        folder_id: int | None = None,
+        method: str | None = None,
+        max_workers: int = 2,
+        timeout: float | None = None,
+        pipeline: Pipeline | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if backend not in (None, "local", "cloud"):
+            raise InputError(
+                f"backend={backend!r} is not 'local' or 'cloud'; pass a service URL as base_url=",
+                backend=backend,
+            )
+        if folder_id is not None and (
+            isinstance(folder_id, bool) or not isinstance(folder_id, int)
+        ):
+            raise InputError(f"folder_id={folder_id!r} must be an integer", folder_id=folder_id)
+        if not isinstance(max_workers, int) or max_workers < 1:
+            raise InputError(f"max_workers={max_workers!r} must be a positive integer")
+        super().__init__(**kwargs)
+        register_secret(api_key)
+        self.backend_label = (
+            "custom pipeline" if pipeline else _backend_label(backend, base_url, api_key)
+        )
+        if pipeline is None:
+            pipeline = ClientPipeline(
+                _client_factory(backend, base_url, api_key),
+                {"project_name": project_name, "folder_id": folder_id, "method": method},
+                timeout=timeout,
+            )
+        self._pipeline = pipeline
+        self._lock = threading.RLock()
+        self._clips: list[Clip] = []
+        self._callbacks: list[Callable[[Any], Any]] = []
+        self._uploads = UploadReceiver(max_bytes=self.max_upload_bytes)
+        self._upload_clip: dict[str, Clip] = {}
+        self._runner = Runner(
+            pipeline,
+            self._on_clip_change,
+            on_done=self._on_clip_done,
+            max_workers=max_workers,
+            lock=self._lock,
+        )
+        #: Bytes of custom-message buffers sent to the browser (previews, peaks, images, files).
+        self.bytes_sent = 0
+        self.on_msg(self._on_message)
+
+    # -- public API -------------------------------------------------------------------
+    def add_file(self, path: str | os.PathLike[str]) -> str:
+        """Add a clip from the kernel's disk and start separating it.
+
+        Parameters
+        ----------
+        path : path-like
+            An audio file (FLAC, MP3, WAV, AAC/M4A, OGG).
+
+        Returns
+        -------
+        str
+            The clip's id (see :attr:`clips`).
+
+        Examples
+        --------
+        >>> w.add_file("song.mp3")  # doctest: +SKIP
+        'c1a2b3'
+        """
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise InputError(f"{p}: no such file; pass the path of an audio file", path=p)
+        clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
+        self._runner.start(clip)
+        return clip.id
+
+    def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+        """:meth:`add_file` for several paths; returns their ids."""
+        return [self.add_file(p) for p in paths]
+
+    @property
+    def results(self) -> list[Any]:
+        """Results of the finished clips, in the order they were added.
+
+        Each is a :class:`camb_notebook.api.SeparationResult` (files, ``.stems()`` arrays).
+        """
+        with self._lock:
+            return [c.result for c in self._clips if c.state == "done"]
+
+    @property
+    def errors(self) -> dict[str, BaseException]:
+        """Exceptions of the failed clips, by clip name (tracebacks are in ``__traceback__``)."""
+        with self._lock:
+            return {c.name: c.error for c in self._clips if c.error is not None}
+
+    def clip(self, key: str) -> dict[str, Any]:
+        """The state of one clip, by id or file name."""
+        return self._find(key).to_state()
+
+    def cancel(self, key: str) -> bool:
+        """Cancel a clip by id or file name; False when it had already finished."""
+        return self._runner.cancel(self._find(key))
+
+    def retry(self, key: str) -> None:
+        """Run a failed or cancelled clip again (by id or file name)."""
+        clip = self._find(key)
+        if clip.path is None:
+            raise InputError(f"{clip.name}: its upload did not finish; add the file again")
+        if not clip.finished:
+            raise InputError(f"{clip.name} is still {clip.state}; cancel it first to retry")
+        self._runner.start(clip)
+
+    def on_complete(self, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Call ``callback(result)`` whenever a clip finishes (from a worker thread).
+
+        Returns the callback, so this works as a decorator.
+
+        Examples
+        --------
+        >>> @w.on_complete                  # doctest: +SKIP
+        ... def show(result):
+        ...     print(result.foreground)
+        """
+        self._callbacks.append(callback)
+        return callback
+
+    def wait(self, timeout: float | None = None) -> list[Any]:
+        """Block until every clip that is not uploading has finished; return :attr:`results`.
+
+        Clips still arriving from the browser are not waited for: their chunks can
+        only be received while no cell runs. Failed clips do not raise; see
+        :attr:`errors`.
+
+        Raises
+        ------
+        WaitTimeoutError
+            ``timeout`` seconds passed first; the clips keep running.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [c for c in self._clips if not c.finished and c.state != "uploading"]
+            if not pending:
+                return self.results
+            for clip in pending:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not clip.done_event.wait(left):
+                    names = ", ".join(c.name for c in pending if not c.finished)
+                    raise WaitTimeoutError(
+                        f"timeout={timeout} s passed while {names} still ran; they keep "
+                        "running: call wait() again or give a longer timeout",
+                        timeout=timeout,
+                    )
+
+    async def done(self, timeout: float | None = None) -> list[Any]:
+        """Awaitable :meth:`wait`: ``results = await w.done()``."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.wait, timeout)
+
+    def close(self) -> None:
+        """Stop the workers, drop partial uploads and close the widget."""
+        # Also reached from Widget.__del__, possibly on a half-constructed widget.
+        for part in ("_runner", "_uploads", "_pipeline"):
+            close = getattr(getattr(self, part, None), "close", None)
+            if callable(close):
+                close()
+        super().close()
+
+    # -- clip bookkeeping ----------------------------------------------------------------
+    def _new_clip(self, name: str, size: int, *, source: str, path: Path | None = None) -> Clip:
+        clip = Clip(id=uuid.uuid4().hex[:12], name=name, size=size, source=source, path=path)
+        with self._lock:
+            self._clips.append(clip)
+        return clip
+
+    def _find(self, key: str) -> Clip:
+        with self._lock:
+            for clip in self._clips:
+                if key in (clip.id, clip.name):
+                    return clip
+            names = ", ".join(c.name for c in self._clips) or "none yet"
+        raise InputError(f"no clip {key!r}; clips: {names}", key=key)
+
+    def _on_clip_change(self, clip: Clip) -> None:
+        with self._lock:
+            self.clips = [c.to_state() for c in self._clips]
+
+    def _on_clip_done(self, clip: Clip) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(clip.result)
+            except Exception as error:
+                log.exception("on_complete callback %r failed for %s", callback, clip.name)
+                with self._lock:
+                    clip.message = f"on_complete callback failed: {type(error).__name__}: {error}"
+                self._on_clip_change(clip)
+
+    # -- messages from the browser ---------------------------------------------------------
+    def _on_message(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        handler = getattr(self, f"_msg_{str(kind).replace('-', '_')}", None)
+        if handler is None:
+            log.debug("unknown widget message %r", kind)
+            return
+        try:
+            handler(content, buffers)
+        except Exception:
+            log.exception("widget message %r failed", kind)
+
+    def _post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        self.bytes_sent += sum(len(b) for b in buffers or ())
+        self.send(content, buffers or None)
+
+    def _msg_upload_start(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        upload_id, name, size = str(msg["upload_id"]), str(msg["name"]), msg["size"]
+        clip = self._new_clip(name, int(size), source="browser")
+        with self._lock:
+            self._upload_clip[upload_id] = clip
+        try:
+            self._uploads.start(upload_id, name, size)
+        except InputError as error:
+            self._runner.fail(clip, error)
+            self._post({"type": "upload-error", "upload_id": upload_id, "message": str(error)})
+            return
+        self._runner.set_state(clip, "uploading", 0.0)
+        self._post({"type": "upload-ack", "upload_id": upload_id, "received": 0})
+
+    def _msg_upload_chunk(self, msg: dict[str, Any], buffers: list[Any]) -> None:
+        upload_id = str(msg["upload_id"])
+        clip = self._upload_clip.get(upload_id)
+        if clip is None or clip.state != "uploading":
+            self._post({"type": "upload-error", "upload_id": upload_id, "message": "cancelled"})
+            self._uploads.abort(upload_id)
+            return
+        try:
+            if not buffers:
+                raise InputError(f"{clip.name}: a chunk arrived without data; add the file again")
+            received = self._uploads.chunk(upload_id, int(msg["offset"]), buffers[0])
+        except InputError as error:
+            self._uploads.abort(upload_id)
+            self._runner.fail(clip, error)
+            self._post({"type": "upload-error", "upload_id": upload_id, "message": str(error)})
+            return
+        fraction = received / clip.size if clip.size else 1.0
+        if clip.progress is None or int(fraction * 100) != int(clip.progress * 100):
+            self._runner.set_state(clip, "uploading", fraction)
+        self._post({"type": "upload-ack", "upload_id": upload_id, "received": received})
+
+    def _msg_upload_end(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        upload_id = str(msg["upload_id"])
+        clip = self._upload_clip.pop(upload_id, None)
+        if clip is None or clip.state != "uploading":
+            self._uploads.abort(upload_id)
+            return
+        try:
+            clip.path = self._uploads.finish(upload_id)
+        except InputError as error:
+            self._runner.fail(clip, error)
+            return
+        self._runner.start(clip)
+
+    def _msg_upload_abort(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        upload_id = str(msg["upload_id"])
+        self._uploads.abort(upload_id)
+        clip = self._upload_clip.pop(upload_id, None)
+        if clip is not None and not clip.finished:
+            reason = str(msg.get("reason") or "the browser stopped sending it")
+            self._runner.fail(clip, InputError(f"{clip.name}: upload aborted: {reason}"))
+
+    def _msg_cancel(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        clip = self._find(str(msg["clip_id"]))
+        if clip.state == "uploading":
+            for upload_id, c in list(self._upload_clip.items()):
+                if c is clip:
+                    self._uploads.abort(upload_id)
+                    del self._upload_clip[upload_id]
+        self._runner.cancel(clip)
+
+    def _msg_retry(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        clip = self._find(str(msg["clip_id"]))
+        if clip.path is not None and clip.finished:
+            self._runner.start(clip)
+
+    def _msg_remove(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        clip = self._find(str(msg["clip_id"]))
+        self._runner.cancel(clip)
+        with self._lock:
+            self._clips = [c for c in self._clips if c is not clip]
+        self._on_clip_change(clip)
+
+    def _msg_media(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        """A view asks for lanes it has not got (first display, or a re-opened view)."""
+        clip = self._find(str(msg["clip_id"]))
+        wanted = [str(x) for x in msg.get("lanes") or ()]
+        if "residual" in wanted and "residual" not in clip.media:
+            self._runner.prepare_extra_lane(clip, "residual")
+        for lane in wanted:
+            media = clip.media.get(lane)
+            if media is None:
+                continue
+            self._post(
+                {
+                    "type": "lane",
+                    "clip_id": clip.id,
+                    "attempt": clip.attempt,
+                    "lane": lane,
+                    "mime": _PREVIEW_MIME,
+                    "bitrate": media.bitrate,
+                    "level_db": round(media.level_db, 1),
+                },
+                [media.audio, media.peaks, media.spectrogram],
+            )
+
+    def _msg_download(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        """Send one full-quality stem file in chunks; the browser saves it."""
+        clip = self._find(str(msg["clip_id"]))
+        lane, request_id = str(msg["lane"]), str(msg["request_id"])
+        path = self._stem_file(clip, lane)
+        total = path.stat().st_size
+        mime = _STEM_MIME.get(path.suffix.lower(), "application/octet-stream")
+        name = f"{Path(clip.name).stem}_{lane}{path.suffix.lower()}"
+        with path.open("rb") as f:
+            offset = 0
+            while True:
+                data = f.read(_FILE_CHUNK)
+                self._post(
+                    {
+                        "type": "file",
+                        "request_id": request_id,
+                        "name": name,
+                        "mime": mime,
+                        "offset": offset,
+                        "total": total,
+                        "last": offset + len(data) >= total,
+                    },
+                    [data],
+                )
+                offset += len(data)
+                if offset >= total or not data:
+                    break
+
+    def _stem_file(self, clip: Clip, lane: str) -> Path:
+        result = clip.result
+        if result is None:
+            raise InputError(f"{clip.name} has no result yet")
+        if lane in ("original", "foreground", "background"):
+            return Path(getattr(result, lane))
+        if lane == "residual" and clip.stems is not None:
+            from camb_notebook.audio import save
+
+            target = Path(result.foreground).with_name(f"{Path(clip.name).stem}_residual.flac")
+            if not target.exists():
+                save(target, clip.stems.residual, clip.stems.sr)
+            return target
+        raise InputError(f"lane={lane!r} is not original, foreground, background or residual")

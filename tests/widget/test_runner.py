@@ -1,0 +1,173 @@
+"""The background runner: state transitions, errors surfacing in the clip, cancel and retry."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from camb_notebook._exceptions import AudioFormatError, TaskFailedError
+from camb_notebook.widget._runner import FINAL_STATES, Clip, Runner
+
+
+def _runner(pipeline, **kw):
+    states: list[tuple[str, str, float | None]] = []
+    lock = threading.Lock()
+
+    def on_change(clip: Clip) -> None:
+        with lock:
+            if not states or states[-1][1:] != (clip.state, clip.progress):
+                states.append((clip.name, clip.state, clip.progress))
+
+    return Runner(pipeline, on_change, **kw), states
+
+
+def _clip(path: Path) -> Clip:
+    return Clip(id=path.stem, name=path.name, size=path.stat().st_size, path=path)
+
+
+def test_a_clip_walks_through_every_state_in_order(stand_in, clip_files):
+    runner, states = _runner(stand_in)
+    clip = _clip(clip_files["mix"])
+    runner.start(clip).result(timeout=60)
+    order = [s for _, s, _ in states]
+    expected = ["waiting", "validating", "submitting", "queued", "separating", "downloading"]
+    positions = [order.index(s) for s in [*expected, "preparing", "done"]]
+    assert positions == sorted(positions), order
+    assert order[-1] == "done" and clip.finished
+    assert clip.lanes == ["original", "foreground", "background"]
+    assert set(clip.media) == {"original", "foreground", "background"}
+    assert clip.facts["duration"] == pytest.approx(2.0, abs=0.01)
+    assert clip.facts["method"] == "stand-in"
+    assert clip.levels["residual"] < clip.levels["background"] - 30  # stems sum to the mix
+    assert clip.elapsed > 0 and clip.done_event.is_set()
+    runner.close()
+
+
+def test_separating_reports_percent_and_elapsed(gated, clip_files):
+    runner, states = _runner(gated)
+    clip = _clip(clip_files["mix"])
+    runner.start(clip)
+    assert gated.separating.wait(30)
+    state = clip.to_state()
+    assert state["state"] == "separating" and state["progress"] == 0.25
+    assert state["elapsed"] >= 0 and clip.started is not None
+    gated.release.set()
+    assert clip.done_event.wait(60)
+    assert ("mix.wav", "separating", 0.75) in states
+    runner.close()
+
+
+def test_bad_input_fails_with_reason_and_what_to_do(stand_in, clip_files):
+    runner, _ = _runner(stand_in)
+    clip = _clip(clip_files["text"])
+    runner.start(clip).result(timeout=30)
+    assert clip.state == "failed"
+    assert isinstance(clip.error, AudioFormatError)
+    assert "notes.wav" in clip.message
+    assert "FLAC, MP3, WAV" in clip.hint
+    assert "AudioFormatError" in clip.traceback
+    runner.close()
+
+
+def test_service_failure_reason_maps_to_advice(stand_in, clip_files):
+    stand_in.fail_with = TaskFailedError(
+        "task t-1 failed: SOURCE_TOO_LONG", exception_reason="SOURCE_TOO_LONG", status="ERROR"
+    )
+    runner, _ = _runner(stand_in)
+    clip = _clip(clip_files["mix"])
+    runner.start(clip).result(timeout=30)
+    assert clip.state == "failed" and "SOURCE_TOO_LONG" in clip.message
+    assert "Trim the clip" in clip.hint
+    runner.close()
+
+
+def test_unexpected_exception_surfaces_with_its_type(stand_in, clip_files):
+    stand_in.fail_with = ZeroDivisionError("division by zero")
+    runner, _ = _runner(stand_in)
+    clip = _clip(clip_files["mix"])
+    runner.start(clip).result(timeout=30)
+    assert clip.state == "failed"
+    assert clip.message == "ZeroDivisionError: division by zero"
+    assert "w.errors" in clip.hint
+    assert isinstance(clip.error, ZeroDivisionError)
+    runner.close()
+
+
+def test_cancel_stops_at_once_and_a_late_result_is_ignored(gated, clip_files):
+    runner, states = _runner(gated)
+    clip = _clip(clip_files["mix"])
+    future = runner.start(clip)
+    assert gated.separating.wait(30)
+    assert runner.cancel(clip) is True
+    assert clip.state == "cancelled" and clip.done_event.is_set()
+    assert "Retry" in clip.hint
+    future.result(timeout=30)  # the worker noticed the cancel event and stopped
+    assert clip.state == "cancelled" and clip.result is None and clip.media == {}
+    assert states[-1][1] == "cancelled"
+    assert runner.cancel(clip) is False  # already finished
+    runner.close()
+
+
+def test_a_cancelled_run_cannot_overwrite_its_retry(gated, clip_files):
+    runner, _ = _runner(gated)
+    clip = _clip(clip_files["mix"])
+    first = runner.start(clip)
+    assert gated.separating.wait(30)
+    runner.cancel(clip)
+    first.result(timeout=30)
+    gated.separating.clear()
+    second = runner.start(clip)
+    assert clip.attempt == 2 and clip.state not in FINAL_STATES
+    assert gated.separating.wait(30)
+    gated.release.set()
+    second.result(timeout=60)
+    assert clip.state == "done" and clip.result.task_id == "task-2"
+    runner.close()
+
+
+def test_retry_after_failure_runs_again(stand_in, clip_files):
+    stand_in.fail_with = ConnectionResetError("peer reset")
+    runner, _ = _runner(stand_in)
+    clip = _clip(clip_files["mix"])
+    runner.start(clip).result(timeout=30)
+    assert clip.state == "failed"
+    stand_in.fail_with = None
+    runner.start(clip).result(timeout=60)
+    assert clip.state == "done" and clip.error is None and clip.message == ""
+    runner.close()
+
+
+def test_several_clips_run_at_once(gated, clip_files, tmp_path):
+    runner, _ = _runner(gated, max_workers=2)
+    other = tmp_path / "other.wav"
+    other.write_bytes(clip_files["mix"].read_bytes())
+    clips = [_clip(clip_files["mix"]), _clip(other)]
+    for clip in clips:
+        runner.start(clip)
+    # Both are inside the blocked separation step at the same time.
+    for _ in range(500):
+        if all(c.state == "separating" for c in clips):
+            break
+        threading.Event().wait(0.02)
+    assert [c.state for c in clips] == ["separating", "separating"]
+    gated.release.set()
+    for clip in clips:
+        assert clip.done_event.wait(60)
+    assert [c.state for c in clips] == ["done", "done"]
+    runner.close()
+
+
+def test_residual_lane_is_prepared_on_demand(stand_in, clip_files):
+    changed = threading.Event()
+    runner, _ = _runner(stand_in)
+    clip = _clip(clip_files["mix"])
+    runner.start(clip).result(timeout=60)
+    original_on_change = runner.on_change
+    runner.on_change = lambda c: (original_on_change(c), changed.set())
+    runner.prepare_extra_lane(clip, "residual")
+    assert changed.wait(30)
+    assert clip.lanes[-1] == "residual" and "residual" in clip.media
+    assert clip.media["residual"].level_db < -60
+    runner.close()
