@@ -1,0 +1,229 @@
+"""Real JupyterLab and Voila servers on 127.0.0.1, and Debian's Chromium driven by Playwright.
+
+Each server gets a temporary root folder, its own settings, and the repository on
+PYTHONPATH so its kernels import this checkout. Lab runs with a token; Voila with
+no auth (its default) on loopback only. ``playwright install`` cannot download
+here, so the tests launch ``/usr/bin/chromium`` (``apt-get install -y chromium``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+SHOTS = Path(os.environ.get("CAMB_WIDGET_SHOTS", REPO / "build" / "widget-shots"))
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_song(path: Path, seconds: float = 12.0, sr: int = 44100) -> Path:
+    """A short stereo "song": a sung-like melody with vibrato over a pad, bass and hi-hats."""
+    rng = np.random.default_rng(11)
+    t = np.arange(int(seconds * sr)) / sr
+    notes = np.array([220.0, 247.0, 262.0, 294.0, 330.0, 294.0, 262.0, 247.0])
+    f0 = notes[(t * 2).astype(int) % notes.size] * (1 + 0.006 * np.sin(2 * np.pi * 5.5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    envelope = np.clip(np.sin(np.pi * ((t * 2) % 1.0)) * 1.4, 0, 1)
+    voice = sum(np.sin(k * phase) / k**1.3 for k in range(1, 8)) * envelope * 0.22
+    pad = sum(np.sin(2 * np.pi * f * t) for f in (110.0, 165.0, 220.0)) * 0.05
+    bass = 0.12 * np.sin(2 * np.pi * 55.0 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    hats = rng.standard_normal(t.size) * np.exp(-((t * 4) % 1.0) * 30) * 0.06
+    left = voice + pad + bass + hats
+    right = 0.9 * voice + pad + bass + 0.7 * hats
+    sf.write(path, np.stack([left, right]).T.astype(np.float32), sr, subtype="PCM_16")
+    return path
+
+
+def widget_notebook(path: Path, *cells: str, kernel: str = "python3") -> Path:
+    nb = nbformat.v4.new_notebook()
+    display = "Python 3 (ipykernel)" if kernel == "python3" else kernel
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": display, "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(code) for code in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def _server_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("CAMB_API_KEY", None)
+    env.pop("CAMB_BASE_URL", None)
+    env.update(extra)
+    return env
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server at {url} not up after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+    token: str | None
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def page_url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.url}{path}{sep}token={self.token}" if self.token else f"{self.url}{path}"
+
+
+def _lab_settings(settings: Path) -> None:
+    """No news pop-up, and widget state saved in the notebook (the strict case for size)."""
+    files = {
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
+    }
+    for name, value in files.items():
+        target = settings / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+
+
+def start_lab(root: Path, env: dict[str, str] | None = None) -> Server:
+    port, token = free_port(), secrets.token_hex(16)
+    settings, workspaces = root.parent / "lab-settings", root.parent / "lab-workspaces"
+    _lab_settings(settings)
+    log = root.parent / "lab.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--allow-root",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={workspaces}",
+        "--LabApp.expose_app_in_browser=True",
+        "--ServerApp.port_retries=0",
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=_server_env(env or {}), stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    _wait_http(f"{url}/api/status?token={token}", proc, log)
+    return Server(url, root, token, proc, log)
+
+
+def start_voila(root: Path, notebook: str, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    log = root.parent / "voila.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+        f"--Voila.root_dir={root}",
+        "--show_tracebacks=True",
+        str(root / notebook),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=_server_env(env or {}), stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    _wait_http(f"{url}/voila/static/", proc, log)
+    return Server(url, root, None, proc, log)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1100}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.camb_errors = errors
+    yield pg
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        pg.screenshot(path=str(SHOTS / f"{request.node.name}-last.png"), full_page=True)
+    except Exception:  # a crashed page must not hide the test's own failure
+        pass
+    context.close()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    root.mkdir()
+    write_song(root / "song.wav")
+    (root / "notes.wav").write_text("meeting notes, definitely not audio\n" * 50)
+    return root
+
+
+def copy_into(root: Path, *files: Path) -> None:
+    for f in files:
+        shutil.copy(f, root / f.name)

@@ -1,0 +1,186 @@
+"""SeparationWidget in JupyterLab 4: upload, progress, lanes, transport, errors, saving."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulator.server import Emulator
+
+from . import _flows as flow
+from .conftest import SHOTS, start_lab, widget_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WIDGET_CELL = """\
+from camb_notebook.widget import SeparationWidget
+w = SeparationWidget(project_name="browser-test")
+w"""
+
+
+def _open(page: Any, server: Any, notebook: str) -> None:
+    page.goto(server.page_url(f"/lab/tree/{notebook}"), wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook")
+    page.wait_for_function("window.jupyterapp !== undefined")
+    page.wait_for_function(
+        """() => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const kernel = panel?.sessionContext?.session?.kernel;
+          return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+        }""",
+        timeout=90_000,
+    )
+
+
+def _run_cell(page: Any, index: int) -> None:
+    page.evaluate(
+        """(i) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          panel.content.activeCellIndex = i;
+          window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+
+
+def _cell_output(page: Any, index: int) -> str:
+    return page.locator(".jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
+
+
+@pytest.fixture
+def emulator() -> Any:
+    # Four pending polls (about four seconds "separating") leave time to run another cell.
+    with Emulator(pending_polls=4) as emu:
+        yield emu
+
+
+@pytest.fixture
+def lab(workdir: Path, emulator: Emulator) -> Any:
+    widget_notebook(workdir / "widget.ipynb", WIDGET_CELL, "print('kernel answers', 6 * 7)")
+    # The key reaches the kernel the recommended way, by environment; it must never be saved.
+    env = {"CAMB_API_KEY": emulator.api_key, "CAMB_BASE_URL": emulator.base_url}
+    server = start_lab(workdir, env)
+    yield server
+    from .conftest import _stop
+
+    _stop(server.proc)
+
+
+def test_widget_in_jupyterlab(page: Any, lab: Any, workdir: Path, emulator: Emulator) -> None:
+    _open(page, lab, "widget.ipynb")
+    _run_cell(page, 0)
+    page.wait_for_selector(".camb-sep .camb-drop")
+    assert "CAMB.AI" not in page.locator(".camb-backend").inner_text()  # a local emulator URL
+    page.evaluate(flow.RECORD_STATES)
+
+    song = workdir / "song.wav"
+    flow.upload(page, song)
+    c = flow.card(page, "song.wav")
+    page.wait_for_function(
+        "() => document.querySelector('.camb-card')?.dataset.state === 'separating'",
+        timeout=60_000,
+    )
+    # The notebook stays usable while the clip separates.
+    _run_cell(page, 1)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-Cell')[1]"
+        ".querySelector('.jp-OutputArea')?.innerText.includes('kernel answers 42')",
+        timeout=30_000,
+    )
+    assert c.get_attribute("data-state") in ("separating", "downloading", "preparing")
+    page.screenshot(path=str(SHOTS / "lab-separating.png"))
+
+    c = flow.wait_for_lanes(page, "song.wav")
+    states = flow.check_states(page, "song.wav")
+    badges = page.evaluate("() => window.__cambBadges['song.wav'] || []")
+    assert any(b.startswith("uploading") for b in badges), badges
+    assert emulator.last_form.get("project_name") == "browser-test"
+    flow.check_player(page, c, song)
+    facts = c.locator(".camb-facts").inner_text()
+    assert "Duration 0:12.0" in facts and "44.1 kHz" in facts and "Residual" in facts
+
+    # Residual on demand.
+    c.locator(".camb-residual").click()
+    page.wait_for_function(flow.LANES_READY, arg=4, timeout=60_000)
+
+    # Download a stem: the full-quality file from the kernel.
+    with page.expect_download() as dl:
+        c.locator(".camb-lane-foreground .camb-download").click()
+    download = dl.value
+    saved = Path(download.path())
+    assert download.suggested_filename.startswith("song_foreground.")
+    assert saved.stat().st_size > 100_000
+
+    flow.check_bad_file(page, workdir / "notes.wav")
+    page.screenshot(path=str(SHOTS / "lab-done.png"), full_page=True)
+    assert not page.camb_errors, page.camb_errors
+
+    # Save: the notebook keeps the widget's state, stays small and holds neither key nor audio.
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    path = workdir / "widget.ipynb"
+    deadline = time.monotonic() + 30
+    while "application/vnd.jupyter.widget-state+json" not in path.read_text():
+        assert time.monotonic() < deadline, "notebook was not saved with widget state"
+        time.sleep(0.3)
+    text = path.read_text()
+    assert path.stat().st_size < 1_000_000, path.stat().st_size
+    assert emulator.api_key not in text
+    assert "OggS" not in text and "T2dnUw" not in text  # no Ogg pages, raw or base64
+    assert "song.wav" in text  # the state is there, only small
+    print(f"saved notebook: {path.stat().st_size} bytes; states seen: {states}")
+
+
+def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> None:
+    big = workdir / "big.wav"
+    # A real 20-minute WAV (~212 MB): header plus low-level noise.
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(5)
+    with sf.SoundFile(big, "w", samplerate=44100, channels=2, subtype="PCM_16") as f:
+        for _ in range(20):
+            f.write((rng.standard_normal((44100 * 60, 2)) * 0.01).astype(np.float32))
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    assert big.stat().st_size > 200e6
+
+    _open(page, lab, "widget.ipynb")
+    _run_cell(page, 0)
+    page.wait_for_selector(".camb-sep .camb-drop")
+    page.evaluate(flow.RECORD_STATES)
+    started = time.monotonic()
+    flow.upload(page, big)
+    page.wait_for_function(
+        "() => !['uploading', undefined].includes(document.querySelector('.camb-card')"
+        "?.dataset.state)",
+        timeout=300_000,
+    )
+    seconds = time.monotonic() - started
+    flow.card(page, "big.wav").locator(".camb-cancel").click()
+    page.wait_for_function(
+        "() => document.querySelector('.camb-card')?.dataset.state === 'cancelled'"
+    )
+    badges = page.evaluate("() => window.__cambBadges['big.wav'] || []")
+    percents = [int(b.split()[-1].rstrip("%")) for b in badges if b.startswith("uploading ")]
+    assert len(percents) > 20 and percents == sorted(percents), badges
+
+    # The kernel wrote exactly the bytes the browser had.
+    page.evaluate(
+        """() => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const cell = panel.content.widgets[1];
+          cell.model.sharedModel.setSource(
+            "import hashlib; print('sha', hashlib.sha256(w._clips[0].path.read_bytes()).hexdigest())");
+        }"""
+    )
+    _run_cell(page, 1)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-Cell')[1]"
+        ".querySelector('.jp-OutputArea')?.innerText.includes('sha ')",
+        timeout=60_000,
+    )
+    assert digest in _cell_output(page, 1)
+    print(f"200 MB upload: {big.stat().st_size / 1e6:.0f} MB in {seconds:.1f} s")
