@@ -8,6 +8,7 @@ here, so the tests launch ``/usr/bin/chromium`` (``apt-get install -y chromium``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -187,6 +188,41 @@ def start_voila(root: Path, notebook: str, env: dict[str, str] | None = None) ->
     return Server(url, root, None, proc, log)
 
 
+IPYKERNEL6 = "6.29.5"
+
+
+@pytest.fixture(scope="session")
+def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """JUPYTER_PATH with an ``ipykernel6`` kernel: a venv over this Python with ipykernel 6.29.
+
+    The venv lives in ``build/`` and is made once (``pip install ipykernel==6.29.5``);
+    ``python3`` stays the interpreter's own ipykernel (7.x here).
+    """
+    venv = REPO / "build" / "venv-ipykernel6"
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import ipykernel; print(ipykernel.__version__)"]
+    ok = python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+    if ok != IPYKERNEL6:
+        venv_cmd = [sys.executable, "-m", "venv", "--system-site-packages", str(venv)]
+        subprocess.run(venv_cmd, check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"ipykernel=={IPYKERNEL6}"], check=True
+        )
+    data = tmp_path_factory.mktemp("jupyter-data")
+    spec = data / "kernels" / "ipykernel6"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"ipykernel {IPYKERNEL6}",
+                "language": "python",
+            }
+        )
+    )
+    return {"JUPYTER_PATH": str(data)}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
@@ -208,10 +244,8 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     pg.camb_errors = errors
     yield pg
     SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(Exception):  # a crashed page must not hide the test's failure
         pg.screenshot(path=str(SHOTS / f"{request.node.name}-last.png"), full_page=True)
-    except Exception:  # a crashed page must not hide the test's own failure
-        pass
     context.close()
 
 

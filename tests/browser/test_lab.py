@@ -58,11 +58,21 @@ def emulator() -> Any:
         yield emu
 
 
+@pytest.fixture(params=["python3", "ipykernel6"])
+def kernel(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-def lab(workdir: Path, emulator: Emulator) -> Any:
-    widget_notebook(workdir / "widget.ipynb", WIDGET_CELL, "print('kernel answers', 6 * 7)")
+def lab(workdir: Path, emulator: Emulator, kernel: str, kernel_specs: dict[str, str]) -> Any:
+    widget_notebook(
+        workdir / "widget.ipynb",
+        WIDGET_CELL,
+        "import ipykernel\nprint('kernel answers', 6 * 7, 'on ipykernel', ipykernel.__version__)",
+        kernel=kernel,
+    )
     # The key reaches the kernel the recommended way, by environment; it must never be saved.
-    env = {"CAMB_API_KEY": emulator.api_key, "CAMB_BASE_URL": emulator.base_url}
+    env = {"CAMB_API_KEY": emulator.api_key, "CAMB_BASE_URL": emulator.base_url, **kernel_specs}
     server = start_lab(workdir, env)
     yield server
     from .conftest import _stop
@@ -70,7 +80,9 @@ def lab(workdir: Path, emulator: Emulator) -> Any:
     _stop(server.proc)
 
 
-def test_widget_in_jupyterlab(page: Any, lab: Any, workdir: Path, emulator: Emulator) -> None:
+def test_widget_in_jupyterlab(
+    page: Any, lab: Any, workdir: Path, emulator: Emulator, kernel: str
+) -> None:
     _open(page, lab, "widget.ipynb")
     _run_cell(page, 0)
     page.wait_for_selector(".camb-sep .camb-drop")
@@ -92,7 +104,9 @@ def test_widget_in_jupyterlab(page: Any, lab: Any, workdir: Path, emulator: Emul
         timeout=30_000,
     )
     assert c.get_attribute("data-state") in ("separating", "downloading", "preparing")
-    page.screenshot(path=str(SHOTS / "lab-separating.png"))
+    version = _cell_output(page, 1).split("on ipykernel")[-1].strip()
+    assert version.startswith("6.") if kernel == "ipykernel6" else version.startswith("7."), version
+    page.screenshot(path=str(SHOTS / f"lab-separating-{kernel}.png"))
 
     c = flow.wait_for_lanes(page, "song.wav")
     states = flow.check_states(page, "song.wav")
@@ -116,7 +130,7 @@ def test_widget_in_jupyterlab(page: Any, lab: Any, workdir: Path, emulator: Emul
     assert saved.stat().st_size > 100_000
 
     flow.check_bad_file(page, workdir / "notes.wav")
-    page.screenshot(path=str(SHOTS / "lab-done.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"lab-done-{kernel}.png"), full_page=True)
     assert not page.camb_errors, page.camb_errors
 
     # Save: the notebook keeps the widget's state, stays small and holds neither key nor audio.
@@ -131,9 +145,10 @@ def test_widget_in_jupyterlab(page: Any, lab: Any, workdir: Path, emulator: Emul
     assert emulator.api_key not in text
     assert "OggS" not in text and "T2dnUw" not in text  # no Ogg pages, raw or base64
     assert "song.wav" in text  # the state is there, only small
-    print(f"saved notebook: {path.stat().st_size} bytes; states seen: {states}")
+    print(f"{kernel}: saved notebook {path.stat().st_size} bytes; states seen: {states}")
 
 
+@pytest.mark.parametrize("kernel", ["python3"], indirect=True)
 def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> None:
     big = workdir / "big.wav"
     # A real 20-minute WAV (~212 MB): header plus low-level noise.
@@ -172,8 +187,8 @@ def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> Non
         """() => {
           const panel = window.jupyterapp.shell.currentWidget;
           const cell = panel.content.widgets[1];
-          cell.model.sharedModel.setSource(
-            "import hashlib; print('sha', hashlib.sha256(w._clips[0].path.read_bytes()).hexdigest())");
+          cell.model.sharedModel.setSource("import hashlib\\n"
+            + "print('sha', hashlib.sha256(w._clips[0].path.read_bytes()).hexdigest())");
         }"""
     )
     _run_cell(page, 1)
