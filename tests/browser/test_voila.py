@@ -1,0 +1,55 @@
+"""SeparationWidget in Voila with the real embedded engine: a dashboard with no code cells shown."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import _flows as flow
+from .conftest import REPO, SHOTS, _stop, start_voila, widget_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# No key, no base URL: the widget's client starts the local engine on loopback.
+WIDGET_CELL = """\
+from camb_notebook.widget import SeparationWidget
+SeparationWidget()"""
+
+
+@pytest.fixture
+def voila(workdir: Path) -> Any:
+    widget_notebook(workdir / "app.ipynb", WIDGET_CELL)
+    server = start_voila(workdir, "app.ipynb")
+    yield server
+    _stop(server.proc)
+
+
+def test_widget_in_voila_with_the_local_engine(page: Any, voila: Any, workdir: Path) -> None:
+    page.goto(voila.page_url("/"), wait_until="domcontentloaded")
+    page.wait_for_selector(".camb-sep .camb-drop", timeout=120_000)
+    assert "local engine" in page.locator(".camb-backend").inner_text()
+    page.evaluate(flow.RECORD_STATES)
+
+    song = workdir / "song.wav"
+    flow.upload(page, song)
+    c = flow.wait_for_lanes(page, "song.wav", timeout=300_000)
+    states = flow.check_states(page, "song.wav")
+    assert "queued" in states or "separating" in states
+    facts = c.locator(".camb-facts").inner_text()
+    assert "method " in facts and "Residual" in facts, facts
+    flow.check_player(page, c, song)
+    flow.check_bad_file(page, workdir / "notes.wav")
+    assert not page.camb_errors, page.camb_errors
+
+    # The picture for the README: the finished card with the playhead placed.
+    flow.card(page, "notes.wav").locator(".camb-remove").click()
+    page.wait_for_function("() => document.querySelectorAll('.camb-card').length === 1")
+    flow.click_at(page, c.locator(".camb-lane-original .camb-lane-view"), 0.42)
+    page.mouse.move(0, 0)
+    shot = SHOTS / "voila-widget.png"
+    page.locator(".camb-sep").screenshot(path=str(shot))
+    if (REPO / "docs").is_dir():
+        shutil.copy(shot, REPO / "docs" / "widget.png")
