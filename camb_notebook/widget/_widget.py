@@ -15,7 +15,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from camb_notebook._config import CLOUD_BASE_URL, ENV_API_KEY, ENV_BASE_URL
+from camb_notebook._config import CLOUD_BASE_URL, ENV_API_KEY, ENV_BASE_URL, cache_dir
 from camb_notebook._exceptions import InputError, WaitTimeoutError, register_secret
 from camb_notebook.widget._pipeline import ClientPipeline
 from camb_notebook.widget._runner import Clip, Pipeline, Runner
@@ -172,7 +172,8 @@ class SeparationWidget(anywidget.AnyWidget):
         self._lock = threading.RLock()
         self._clips: list[Clip] = []
         self._callbacks: list[Callable[[Any], Any]] = []
-        self._uploads = UploadReceiver(max_bytes=self.max_upload_bytes)
+        # Finished uploads stay in the cache: results keep pointing at their original.
+        self._uploads = UploadReceiver(cache_dir("uploads"), max_bytes=self.max_upload_bytes)
         self._upload_clip: dict[str, Clip] = {}
         self._runner = Runner(
             pipeline,
@@ -295,7 +296,11 @@ class SeparationWidget(anywidget.AnyWidget):
         return await loop.run_in_executor(None, self.wait, timeout)
 
     def close(self) -> None:
-        """Stop the workers, drop partial uploads and close the widget."""
+        """Stop the workers, drop unfinished uploads and close the widget.
+
+        Finished uploads stay in the cache folder (``cache_dir("uploads")``), so
+        :attr:`results` keep their original files.
+        """
         # Also reached from Widget.__del__, possibly on a half-constructed widget.
         for part in ("_runner", "_uploads", "_pipeline"):
             close = getattr(getattr(self, part, None), "close", None)

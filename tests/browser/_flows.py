@@ -30,9 +30,9 @@ RECORD_STATES = """() => {
     attributeFilter: ['data-state'], childList: true, characterData: true});
 }"""
 
-LANES_READY = """(n) => {
+LANES_READY = """(n, all = false) => {
   const cards = [...document.querySelectorAll('.camb-card[data-state=done]')];
-  return cards.some((card) => {
+  return cards[all ? 'every' : 'some']((card) => {
     const audios = [...card.querySelectorAll('audio.camb-audio')];
     return audios.length >= n && audios.every((a) => a.src && a.readyState >= 1
       && Number.isFinite(a.duration));
@@ -49,6 +49,26 @@ def upload(page: Any, *files: Path) -> None:
     with page.expect_file_chooser() as chooser:
         page.locator(".camb-pick").first.click()
     chooser.value.set_files([str(f) for f in files])
+
+
+def drop(page: Any, *files: Path) -> None:
+    """Drop files on the widget's drop zone, as dragging them from the desktop does."""
+    import base64
+
+    payload = [[f.name, base64.b64encode(f.read_bytes()).decode()] for f in files]
+    transfer = page.evaluate_handle(
+        """(files) => {
+          const dt = new DataTransfer();
+          for (const [name, b64] of files) {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            dt.items.add(new File([bytes], name, {type: 'audio/wav'}));
+          }
+          return dt;
+        }""",
+        payload,
+    )
+    page.dispatch_event(".camb-drop", "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(".camb-drop", "drop", {"dataTransfer": transfer})
 
 
 def wait_for_lanes(page: Any, name: str, lanes: int = 3, timeout: float = 180_000) -> Any:
@@ -153,8 +173,11 @@ def check_states(page: Any, name: str) -> list[str]:
     return states
 
 
-def check_bad_file(page: Any, bad: Path) -> None:
-    upload(page, bad)
+def check_bad_file(page: Any, bad: Path, via: str = "picker") -> None:
+    if via == "drop":
+        drop(page, bad)
+    else:
+        upload(page, bad)
     c = card(page, bad.name)
     c.locator(".camb-error-message").wait_for(timeout=60_000)
     page.wait_for_function(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from . import _flows as flow
-from .conftest import REPO, SHOTS, _stop, start_voila, widget_notebook
+from .conftest import REPO, SHOTS, _stop, start_voila, widget_notebook, write_song
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,19 +33,25 @@ def test_widget_in_voila_with_the_local_engine(page: Any, voila: Any, workdir: P
     assert "local engine" in page.locator(".camb-backend").inner_text()
     page.evaluate(flow.RECORD_STATES)
 
-    song = workdir / "song.wav"
-    flow.upload(page, song)
-    c = flow.wait_for_lanes(page, "song.wav", timeout=300_000)
+    song, other = workdir / "song.wav", write_song(workdir / "other.wav", seconds=7.0)
+    flow.upload(page, song, other)  # two clips at once
+    page.wait_for_function(
+        "() => document.querySelectorAll('.camb-card[data-state=done]').length === 2",
+        timeout=300_000,
+    )
+    c = flow.wait_for_lanes(page, "song.wav", timeout=60_000)
+    assert abs(flow.durations(flow.card(page, "other.wav"))["original"] - 7.0) < 0.1
     states = flow.check_states(page, "song.wav")
     assert "queued" in states or "separating" in states
     facts = c.locator(".camb-facts").inner_text()
     assert "method " in facts and "Residual" in facts, facts
     flow.check_player(page, c, song)
-    flow.check_bad_file(page, workdir / "notes.wav")
+    flow.check_bad_file(page, workdir / "notes.wav", via="drop")
     assert not page.camb_errors, page.camb_errors
 
     # The picture for the README: the finished card with the playhead placed.
-    flow.card(page, "notes.wav").locator(".camb-remove").click()
+    for name in ("notes.wav", "other.wav"):
+        flow.card(page, name).locator(".camb-remove").click()
     page.wait_for_function("() => document.querySelectorAll('.camb-card').length === 1")
     flow.click_at(page, c.locator(".camb-lane-original .camb-lane-view"), 0.42)
     page.mouse.move(0, 0)
