@@ -497,7 +497,8 @@ class Player {
       f.channels ? (f.channels === 1 ? "mono" : f.channels === 2 ? "stereo" : `${f.channels} ch`)
         : null,
       ...["original", "foreground", "background", "residual"].filter((k) => k in lv).map(
-        (k) => `${LANE_LABEL[k]} ${fmtDb(lv[k])}`),
+        (k) => (k === "residual" && lv[k] <= -119.9 ? "Residual silent (stems sum to the mix)"
+          : `${LANE_LABEL[k]} ${fmtDb(lv[k])}`)),
       f.method ? `method ${f.method}` : null,
       f.bitrate ? `preview ${Math.round(f.bitrate / 1000)} kb/s Opus` : null,
     ];
