@@ -87,10 +87,11 @@ def test_runtime_and_postbuild() -> None:
 
 
 def _copy_repository(dest: Path) -> None:
-    """The files repo2docker would see: git's tracked and untracked-but-not-ignored files."""
+    """The files repo2docker would see: those git tracks (as in the working tree, so edits
+    count before they are committed; a new file must be added to git, as on Binder)."""
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            ["git", "ls-files", "-z", "--cached"],
             cwd=ROOT,
             check=True,
             capture_output=True,
