@@ -19,6 +19,8 @@ import numpy as np
 
 __all__ = ["wiener"]
 
+_LOADING = 1e-4
+
 
 def wiener(
     x: np.ndarray, y: np.ndarray, iterations: int = 1, eps: float | None = None
@@ -34,8 +36,9 @@ def wiener(
     iterations : int
         EM iterations; 0 returns ``y`` unchanged.
     eps : float, optional
-        Regulariser added to the mixture covariance; default ``1e-10 * max|x|²`` (at least
-        ``1e-20``), so a silent block stays silent and the inversion stays finite.
+        Regulariser added to the mixture covariance on top of a diagonal loading of 0.01 % of
+        each bin's power; default ``1e-10 * max|x|²`` (at least ``1e-20``), so a silent block
+        stays silent and the inversion stays finite.
 
     Returns
     -------
@@ -48,7 +51,7 @@ def wiener(
     >>> s = rng.normal(size=(2, 2, 8, 5)) + 1j * rng.normal(size=(2, 2, 8, 5))
     >>> x = s.sum(0).astype(np.complex64)
     >>> out = wiener(x, 0.5 * np.stack([x, x]), iterations=2)
-    >>> out.shape, bool(np.allclose(out.sum(0), x, atol=1e-4))
+    >>> out.shape, bool(np.allclose(out.sum(0), x, atol=1e-2))
     ((2, 2, 8, 5), True)
     """
     if iterations <= 0:
@@ -73,11 +76,16 @@ def wiener(
             r01 = (y0 * y1.conj()).sum(axis=1, keepdims=True) * norm
             stats.append((v, r00, r11, r01))
         # E-step: y_j = v_j R_j Cxx^-1 x with Cxx = Σ_j v_j R_j + eps I (2×2 Hermitian)
-        a = sum(v * r00 for v, r00, _, _ in stats) + eps
-        d = sum(v * r11 for v, _, r11, _ in stats) + eps
+        a = sum(v * r00 for v, r00, _, _ in stats)
+        d = sum(v * r11 for v, _, r11, _ in stats)
         b = sum(v * r01 for v, _, _, r01 in stats)
-        det = a * d - (b.real**2 + b.imag**2)
-        inv_det = 1.0 / np.maximum(det, 1e-30)
+        # Diagonal loading relative to each bin's power keeps the 2×2 inverse well conditioned
+        # in float32 when the channels are (nearly) identical, e.g. dual mono.
+        load = _LOADING * 0.5 * (a + d) + eps
+        a = a + load
+        d = d + load
+        det = np.maximum(a * d - (b.real**2 + b.imag**2), np.maximum(load * load, 1e-30))
+        inv_det = 1.0 / det
         g0 = (d * x0 - b * x1) * inv_det
         g1 = (a * x1 - b.conj() * x0) * inv_det
         ys = [

@@ -69,7 +69,7 @@ class SpleeterConfig:
         EM iterations of the multichannel Wiener post-filter; 0 = plain ratio masks.
     """
 
-    overlap: int = 128
+    overlap: int = 64
     highband: HighBand = "background"
     wiener_iterations: int = 1
 

@@ -60,7 +60,8 @@ def test_wiener_uses_spatial_covariance_to_separate_panned_sources() -> None:
     start = np.stack([lean * x, (1 - lean) * x])
     refined = wiener(x, start, iterations=3)
     assert _sdr(s1, refined[0]) > _sdr(s1, start[0]) + 3.0
-    np.testing.assert_allclose(refined.sum(axis=0), x, atol=1e-3)
+    # the sum is the mixture up to the 0.01 % diagonal loading of the covariance
+    assert np.sum(np.abs(refined.sum(axis=0) - x) ** 2) < 1e-6 * np.sum(np.abs(x) ** 2)
 
 
 def test_wiener_keeps_silence_silent_and_zero_iterations_is_identity() -> None:

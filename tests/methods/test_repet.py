@@ -87,7 +87,7 @@ def test_cost_is_linear_in_duration(tone_mix) -> None:
 
 
 def test_config_is_validated() -> None:
-    with pytest.raises(InputError, match="exclude=5.0"):
+    with pytest.raises(InputError, match=r"exclude=5\.0"):
         RepetConfig(search=2.0, exclude=5.0)
     with pytest.raises(InputError, match="k=0"):
         RepetConfig(k=0)

@@ -102,5 +102,5 @@ def test_zip_without_pickle_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "empty.ckpt"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("readme.txt", "hello")
-    with pytest.raises(ConfigurationError, match="expected one data.pkl"):
+    with pytest.raises(ConfigurationError, match=r"expected one data\.pkl"):
         load_checkpoint(path)
