@@ -123,40 +123,47 @@ class Server:
         return f"{self.url}{path}{sep}token={self.token}" if self.token else f"{self.url}{path}"
 
 
-def _lab_settings(settings: Path) -> None:
-    """No news pop-up, and widget state saved in the notebook (the strict case for size)."""
-    files = {
+def _lab_settings(settings: Path, app: str = "lab") -> None:
+    """No news pop-up, and widget state saved in the notebook (the strict case for size).
+
+    Notebook 7 has no notification plugin and fails on settings for it, so it gets none.
+    """
+    files: dict[str, Any] = {
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
             "fetchNews": "false",
             "checkForUpdates": False,
         },
         "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
     }
+    if app != "lab":
+        files = {k: v for k, v in files.items() if "notification" not in k}
     for name, value in files.items():
         target = settings / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(value))
 
 
-def start_lab(root: Path, env: dict[str, str] | None = None) -> Server:
+def start_lab(root: Path, env: dict[str, str] | None = None, app: str = "lab") -> Server:
+    """JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) with a token."""
     port, token = free_port(), secrets.token_hex(16)
     settings, workspaces = root.parent / "lab-settings", root.parent / "lab-workspaces"
-    _lab_settings(settings)
-    log = root.parent / "lab.log"
+    _lab_settings(settings, app)
+    log = root.parent / f"{app}.log"
+    cls = "LabApp" if app == "lab" else "JupyterNotebookApp"
     cmd = [
         sys.executable,
         "-m",
         "jupyter",
-        "lab",
+        app,
         "--allow-root",
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={workspaces}",
-        "--LabApp.expose_app_in_browser=True",
+        f"--{cls}.user_settings_dir={settings}",
+        f"--{cls}.workspaces_dir={workspaces}",
+        f"--{cls}.expose_app_in_browser=True",
         "--ServerApp.port_retries=0",
     ]
     with log.open("wb") as out:
@@ -240,7 +247,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("pageerror", lambda e: errors.append(f"{e}\n{e.stack or ''}"[:1500]))
     pg.camb_errors = errors
     yield pg
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import pytest
 from tests.emulator.server import Emulator
 
 from . import _flows as flow
-from .conftest import SHOTS, start_lab, widget_notebook
+from .conftest import SHOTS, _stop, start_lab, widget_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,8 +22,8 @@ w = SeparationWidget(project_name="browser-test")
 w"""
 
 
-def _open(page: Any, server: Any, notebook: str) -> None:
-    page.goto(server.page_url(f"/lab/tree/{notebook}"), wait_until="domcontentloaded")
+def _open(page: Any, server: Any, notebook: str, prefix: str = "/lab/tree") -> None:
+    page.goto(server.page_url(f"{prefix}/{notebook}"), wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook")
     page.wait_for_function("window.jupyterapp !== undefined")
     page.wait_for_function(
@@ -75,8 +75,6 @@ def lab(workdir: Path, emulator: Emulator, kernel: str, kernel_specs: dict[str, 
     env = {"CAMB_API_KEY": emulator.api_key, "CAMB_BASE_URL": emulator.base_url, **kernel_specs}
     server = start_lab(workdir, env)
     yield server
-    from .conftest import _stop
-
     _stop(server.proc)
 
 
@@ -199,3 +197,29 @@ def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> Non
     )
     assert digest in _cell_output(page, 1)
     print(f"200 MB upload: {big.stat().st_size / 1e6:.0f} MB in {seconds:.1f} s")
+
+
+def test_widget_in_notebook_7(page: Any, workdir: Path) -> None:
+    """Notebook 7 shares Lab's widget manager; the local engine separates the clip."""
+    widget_notebook(
+        workdir / "nb7.ipynb",
+        'SeparationWidget = __import__("camb_notebook")'
+        '.SeparationWidget\nSeparationWidget("local", method="repet")',
+    )
+    server = start_lab(workdir, app="notebook")
+    try:
+        _open(page, server, "nb7.ipynb", prefix="/notebooks")
+        # Notebook 7.x here raises "reading 'schema'" while it boots, with or without any
+        # widget (seen on an empty notebook); only errors after this point are ours.
+        page.camb_errors.clear()
+        _run_cell(page, 0)
+        page.wait_for_selector(".camb-sep .camb-drop")
+        song = workdir / "song.wav"
+        flow.upload(page, song)
+        c = flow.wait_for_lanes(page, "song.wav")
+        flow.check_player(page, c, song)
+        assert "method repet" in c.locator(".camb-facts").inner_text()
+        page.screenshot(path=str(SHOTS / "notebook7-done.png"), full_page=True)
+        assert not page.camb_errors, page.camb_errors
+    finally:
+        _stop(server.proc)
