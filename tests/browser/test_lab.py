@@ -201,11 +201,8 @@ def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> Non
 
 def test_widget_in_notebook_7(page: Any, workdir: Path) -> None:
     """Notebook 7 shares Lab's widget manager; the local engine separates the clip."""
-    widget_notebook(
-        workdir / "nb7.ipynb",
-        'SeparationWidget = __import__("camb_notebook")'
-        '.SeparationWidget\nSeparationWidget("local", method="repet")',
-    )
+    code = 'from camb_notebook import SeparationWidget\nSeparationWidget("local", method="repet")'
+    widget_notebook(workdir / "nb7.ipynb", code)
     server = start_lab(workdir, app="notebook")
     try:
         _open(page, server, "nb7.ipynb", prefix="/notebooks")
