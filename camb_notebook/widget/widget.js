@@ -162,6 +162,7 @@ class Player {
     this.playing = false;
     this.raf = 0;
     this.ab = { on: false, side: "A", A: "original", B: "foreground" };
+    this.urls = new Set(); // this player's Blob URLs, revoked when it goes (retry, remove)
     this.build();
   }
 
@@ -293,8 +294,13 @@ class Player {
   setLane(name, msg, buffers) {
     const lane = this.ensureLane(name);
     const [audioBuf, peaksBuf, pngBuf] = buffers;
+    for (const old of [lane.audio.src, lane.img.src]) {
+      if (this.urls.delete(old)) this.ctx.revoke(old);
+    }
     const audioUrl = this.ctx.url(new Blob([copyBytes(audioBuf)], { type: msg.mime }));
     const imgUrl = this.ctx.url(new Blob([copyBytes(pngBuf)], { type: "image/png" }));
+    this.urls.add(audioUrl);
+    this.urls.add(imgUrl);
     lane.peaks = new Float32Array(copyBytes(peaksBuf));
     lane.audio.src = audioUrl;
     lane.img.src = imgUrl;
@@ -513,6 +519,8 @@ class Player {
       lane.audio.removeAttribute("src");
       lane.audio.load();
     }
+    for (const u of this.urls) this.ctx.revoke(u);
+    this.urls.clear();
   }
 }
 
@@ -655,6 +663,9 @@ function render({ model, el }) {
       const u = URL.createObjectURL(blob);
       urls.add(u);
       return u;
+    },
+    revoke(u) {
+      if (urls.delete(u)) URL.revokeObjectURL(u);
     },
   };
   const uploader = new Uploader(model);

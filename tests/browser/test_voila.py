@@ -51,9 +51,20 @@ def test_widget_in_voila_with_the_local_engine(page: Any, voila: Any, workdir: P
     assert not page.camb_errors, page.camb_errors
 
     # The picture for the README: the finished card with the playhead placed.
+    other_urls = flow.card(page, "other.wav").evaluate(
+        "(card) => [...card.querySelectorAll('audio, img.camb-spec')].map((e) => e.src)"
+    )
+    assert len(other_urls) == 6 and all(u.startswith("blob:") for u in other_urls)
+    assert page.evaluate("(u) => fetch(u).then((r) => r.ok)", other_urls[0])
     for name in ("notes.wav", "other.wav"):
         flow.card(page, name).locator(".camb-remove").click()
     page.wait_for_function("() => document.querySelectorAll('.camb-card').length === 1")
+    # Removing a clip revokes its Blob URLs: the previews are gone from the page's memory.
+    revoked = page.evaluate(
+        "(urls) => Promise.all(urls.map((u) => fetch(u).then(() => false, () => true)))",
+        other_urls,
+    )
+    assert all(revoked), revoked
     flow.click_at(page, c.locator(".camb-lane-original .camb-lane-view"), 0.42)
     page.mouse.move(0, 0)
     shot = SHOTS / "voila-widget.png"
