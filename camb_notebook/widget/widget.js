@@ -241,6 +241,7 @@ class Player {
 
     const view = h("div", "camb-lane-view");
     view.setAttribute("role", "slider");
+    view.setAttribute("aria-valuemin", "0");
     view.setAttribute("aria-label", `${LANE_LABEL[name]}: click or drag to seek`);
     view.tabIndex = 0;
     const canvas = h("canvas", "camb-wave");

@@ -69,6 +69,8 @@ def lab(workdir: Path, emulator: Emulator, kernel: str, kernel_specs: dict[str, 
         workdir / "widget.ipynb",
         WIDGET_CELL,
         "import ipykernel\nprint('kernel answers', 6 * 7, 'on ipykernel', ipykernel.__version__)",
+        "results = await w.done(timeout=120)\n"
+        "print('awaited', len(results), round(results[0].stems().duration, 1))",
         kernel=kernel,
     )
     # The key reaches the kernel the recommended way, by environment; it must never be saved.
@@ -108,6 +110,13 @@ def test_widget_in_jupyterlab(
 
     c = flow.wait_for_lanes(page, "song.wav")
     states = flow.check_states(page, "song.wav")
+    # Top-level await on the kernel's own loop (asyncio in ipykernel 6, anyio in 7).
+    _run_cell(page, 2)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-Cell')[2]"
+        ".querySelector('.jp-OutputArea')?.innerText.includes('awaited 1 12.0')",
+        timeout=60_000,
+    )
     badges = page.evaluate("() => window.__cambBadges['song.wav'] || []")
     assert any(b.startswith("uploading") for b in badges), badges
     assert emulator.last_form.get("project_name") == "browser-test"
