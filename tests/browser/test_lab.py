@@ -194,8 +194,8 @@ def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> Non
         """() => {
           const panel = window.jupyterapp.shell.currentWidget;
           const cell = panel.content.widgets[1];
-          cell.model.sharedModel.setSource("import hashlib\\n"
-            + "print('sha', hashlib.sha256(w._clips[0].path.read_bytes()).hexdigest())");
+          cell.model.sharedModel.setSource("import hashlib\\np = w._clips[0].path\\n"
+            + "print('sha', hashlib.sha256(p.read_bytes()).hexdigest())\\np.unlink()");
         }"""
     )
     _run_cell(page, 1)
@@ -205,6 +205,7 @@ def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> Non
         timeout=60_000,
     )
     assert digest in _cell_output(page, 1)
+    big.unlink()  # 212 MB twice is too much to leave in temp folders
     print(f"200 MB upload: {big.stat().st_size / 1e6:.0f} MB in {seconds:.1f} s")
 
 
