@@ -205,8 +205,9 @@ def test_200_mb_upload_arrives_intact(page: Any, lab: Any, workdir: Path) -> Non
         timeout=60_000,
     )
     assert digest in _cell_output(page, 1)
+    size = big.stat().st_size
     big.unlink()  # 212 MB twice is too much to leave in temp folders
-    print(f"200 MB upload: {big.stat().st_size / 1e6:.0f} MB in {seconds:.1f} s")
+    print(f"200 MB upload: {size / 1e6:.0f} MB in {seconds:.1f} s")
 
 
 def test_widget_in_notebook_7(page: Any, workdir: Path) -> None:
