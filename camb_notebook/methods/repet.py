@@ -17,6 +17,7 @@ cost grows linearly with duration and the clip is processed in blocks, so memory
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from ._stft import OverlapAdd, hann, n_frames, stft_block
 __all__ = ["RepetConfig", "RepetMethod"]
 
 _BANDS = 128
+_MEDIAN_ROWS = 24  # frames per median chunk: 15 chunks of 24 × 1025 float32 fit in L2
 
 
 @dataclass(frozen=True)
@@ -64,20 +66,43 @@ class RepetConfig:
             raise InputError(f"frame={self.frame} s must be between 0.005 and 0.5")
 
 
-def _median_network(stack: list[np.ndarray]) -> np.ndarray:
-    """Elementwise median of equally shaped arrays, by an odd-even transposition sort.
+@functools.lru_cache(maxsize=64)
+def _median_plan(n: int) -> tuple[tuple[int, bool, bool], ...]:
+    """Compare-exchanges of an odd-even transposition sort that reach the middle output.
 
-    The arrays are sorted in place (callers pass fresh copies); a few dozen min/max passes
-    over contiguous memory beat ``np.median``/``np.partition`` along a short axis.
+    Walking the rounds backwards from the middle position keeps only the comparators whose
+    outputs can reach it, and notes which of their two outputs (min, max) is needed at all.
+    """
+    rounds = [list(range(r % 2, n - 1, 2)) for r in range(n)]
+    needed = {n // 2} if n % 2 else {n // 2 - 1, n // 2}
+    plan: list[tuple[int, bool, bool]] = []
+    for comps in reversed(rounds):
+        for i in comps:
+            want_lo, want_hi = i in needed, (i + 1) in needed
+            if want_lo or want_hi:
+                plan.append((i, want_lo, want_hi))
+                needed |= {i, i + 1}
+    return tuple(reversed(plan))
+
+
+def _median_network(stack: list[np.ndarray]) -> np.ndarray:
+    """Elementwise median of equally shaped arrays, by a pruned odd-even transposition sort.
+
+    The arrays are overwritten (callers pass fresh copies); a few dozen min/max passes over
+    contiguous memory beat ``np.median``/``np.partition`` along a short axis.
     """
     a = list(stack)
     n = len(a)
     spare = np.empty_like(a[0])
-    for rnd in range(n):
-        for i in range(rnd % 2, n - 1, 2):
+    for i, want_lo, want_hi in _median_plan(n):
+        if want_lo and want_hi:
             np.minimum(a[i], a[i + 1], out=spare)
             np.maximum(a[i], a[i + 1], out=a[i + 1])
             a[i], spare = spare, a[i]
+        elif want_lo:
+            np.minimum(a[i], a[i + 1], out=a[i])
+        else:
+            np.maximum(a[i], a[i + 1], out=a[i + 1])
     if n % 2:
         return a[n // 2]
     return 0.5 * (a[n // 2 - 1] + a[n // 2])
@@ -243,7 +268,11 @@ class RepetMethod:
         best = np.where(bad, top[:, None], best)
         rows = (first - reach) + np.arange(count)[:, None] + best  # buffer rows
         np.clip(rows, 0, mag.shape[0] - 1, out=rows)  # rows without any candidate (zeroed below)
-        med = _median_network([mag[rows[:, j]] for j in range(kk)])
+        # Gather and take the median a few frames at a time, so the kk arrays stay in cache.
+        med = np.empty((count, mag.shape[1]), np.float32)
+        for r0 in range(0, count, _MEDIAN_ROWS):
+            sel = rows[r0 : r0 + _MEDIAN_ROWS]
+            med[r0 : r0 + sel.shape[0]] = _median_network([mag[sel[:, j]] for j in range(kk)])
         # No candidate at all (clip shorter than `exclude`): no repetition, all foreground.
         med[~finite.any(axis=1)] = 0.0
         return med
