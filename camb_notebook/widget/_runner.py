@@ -6,8 +6,10 @@ computation), and ipykernel 6 (tornado) and 7 (anyio, subshells) run that loop
 differently. Worker threads keep polling whatever the main thread does; their
 only contact with the front end is setting the widget's small ``clips`` trait,
 and comm messages from threads are safe on both kernels (IOPub has its own
-thread since ipykernel 4.3; 7.0.0 briefly lost the parent header in threads,
-fixed in 7.0.1, and comm messages do not depend on it).
+thread since ipykernel 4.3). ipykernel 7.0.0 raised LookupError when a thread
+that lacked the kernel's context sent a comm message (the parent header lived in
+a ContextVar; threads started outside a cell hit it, fixed in 7.0.1), so every
+run executes in a copy of the starting thread's context, however its thread was made.
 
 Each run of a clip is an *attempt*. Cancel marks the clip cancelled at once and
 bumps nothing the worker could still overwrite: a worker only reports for its
@@ -17,6 +19,7 @@ a new attempt with a fresh cancel event.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -237,7 +240,10 @@ class Runner:
             clip.media, clip.lanes, clip.levels, clip.scale = {}, [], {}, None
             clip.state, clip.progress, clip.message, clip.hint = "waiting", None, "", ""
             clip.started, clip.elapsed = None, 0.0
-            future = self._executor.submit(self._run, clip, attempt, clip.cancel_event)
+            # Each run carries a copy of the caller's context: ipykernel 7.0.0 read the
+            # parent header from a ContextVar and raised LookupError in bare threads.
+            context = contextvars.copy_context()
+            future = self._executor.submit(context.run, self._run, clip, attempt, clip.cancel_event)
             clip.future = future
         self.on_change(clip)
         return future
@@ -340,4 +346,7 @@ class Runner:
                 message, _ = describe_error(error)
                 self._update(clip, None, message=f"{lane} lane failed: {message}")
 
-        threading.Thread(target=work, name=f"camb-widget-{lane}", daemon=True).start()
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(work,), name=f"camb-widget-{lane}", daemon=True
+        ).start()

@@ -195,38 +195,40 @@ def start_voila(root: Path, notebook: str, env: dict[str, str] | None = None) ->
     return Server(url, root, None, proc, log)
 
 
-IPYKERNEL6 = "6.29.5"
+#: Extra kernels besides this interpreter's own (7.x): 6.29 (what many users still run) and
+#: 7.0.0, whose comm messages from bare threads raised LookupError.
+EXTRA_KERNELS = {"ipykernel6": "6.29.5", "ipykernel700": "7.0.0"}
+
+
+def _kernel_venv(name: str, version: str) -> Path:
+    """A venv over this Python with one ipykernel version, made once under ``build/``."""
+    venv = REPO / "build" / f"venv-{name}"
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import ipykernel; print(ipykernel.__version__)"]
+    ok = python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+    if ok != version:
+        venv_cmd = [sys.executable, "-m", "venv", "--system-site-packages", str(venv)]
+        subprocess.run(venv_cmd, check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"ipykernel=={version}"], check=True
+        )
+        # Compile and import once, so the first kernel start is not slow under a test timeout.
+        warm = "import ipykernel.kernelapp, camb_notebook.widget"
+        subprocess.run([str(python), "-c", warm], check=True, cwd=REPO)
+    return python
 
 
 @pytest.fixture(scope="session")
 def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """JUPYTER_PATH with an ``ipykernel6`` kernel: a venv over this Python with ipykernel 6.29.
-
-    The venv lives in ``build/`` and is made once (``pip install ipykernel==6.29.5``);
-    ``python3`` stays the interpreter's own ipykernel (7.x here).
-    """
-    venv = REPO / "build" / "venv-ipykernel6"
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import ipykernel; print(ipykernel.__version__)"]
-    ok = python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip()
-    if ok != IPYKERNEL6:
-        venv_cmd = [sys.executable, "-m", "venv", "--system-site-packages", str(venv)]
-        subprocess.run(venv_cmd, check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"ipykernel=={IPYKERNEL6}"], check=True
-        )
+    """JUPYTER_PATH with a kernel spec per :data:`EXTRA_KERNELS` entry (``python3`` is 7.x)."""
     data = tmp_path_factory.mktemp("jupyter-data")
-    spec = data / "kernels" / "ipykernel6"
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": f"ipykernel {IPYKERNEL6}",
-                "language": "python",
-            }
-        )
-    )
+    for name, version in EXTRA_KERNELS.items():
+        python = _kernel_venv(name, version)
+        spec = data / "kernels" / name
+        spec.mkdir(parents=True)
+        argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        spec_json = {"argv": argv, "display_name": f"ipykernel {version}", "language": "python"}
+        (spec / "kernel.json").write_text(json.dumps(spec_json))
     return {"JUPYTER_PATH": str(data)}
 
 
