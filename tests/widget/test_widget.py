@@ -203,3 +203,37 @@ def test_backend_label_says_where_clips_go(monkeypatch):
     monkeypatch.setenv("CAMB_API_KEY", KEY)
     assert SeparationWidget().backend_label == "CAMB.AI cloud"
     assert SeparationWidget("local").backend_label == "local engine"
+
+
+def test_cancel_during_browser_upload_drops_the_partial_file(widget, clip_files):
+    data = clip_files["mix"].read_bytes()
+    _message(widget, {"type": "upload-start", "upload_id": "u", "name": "a.wav", "size": len(data)})
+    _message(widget, {"type": "upload-chunk", "upload_id": "u", "offset": 0}, [data[:1000]])
+    partial = widget._uploads.get("u").path
+    assert partial.exists()
+    _message(widget, {"type": "cancel", "clip_id": widget.clips[0]["id"]})
+    assert widget.clips[0]["state"] == "cancelled" and not partial.exists()
+    # Chunks still in flight are refused, so the browser stops sending.
+    _message(widget, {"type": "upload-chunk", "upload_id": "u", "offset": 1000}, [data[1000:2000]])
+    assert widget.of_type("upload-error")[-1][0]["upload_id"] == "u"
+
+
+def test_browser_abort_fails_the_clip_with_the_reason(widget):
+    _message(widget, {"type": "upload-start", "upload_id": "u", "name": "a.wav", "size": 10})
+    _message(widget, {"type": "upload-abort", "upload_id": "u", "reason": "the view was closed"})
+    state = widget.clips[0]
+    assert state["state"] == "failed" and "the view was closed" in state["message"]
+
+
+def test_front_end_is_self_contained_files():
+    from pathlib import Path
+
+    import camb_notebook.widget as pkg
+
+    folder = Path(pkg.__file__).parent
+    js, css = (folder / "widget.js").read_text(), (folder / "widget.css").read_text()
+    # One hand-written ES module: no imports at all, so nothing can come from a CDN.
+    assert "export default { render }" in js
+    assert not [line for line in js.splitlines() if line.lstrip().startswith("import ")]
+    assert "import(" not in js and "http://" not in js and "https://" not in js
+    assert "@import" not in css and "url(" not in css
