@@ -319,6 +319,15 @@ class Player {
     if (name === "residual") this.residualBtn.remove();
   }
 
+  markStale() {
+    for (const lane of this.lanes.values()) {
+      if (!lane.ready) {
+        lane.loading.textContent = "previews did not arrive: is the kernel running? "
+          + "Run the cell again to reload them.";
+      }
+    }
+  }
+
   drawWave(lane) {
     const { canvas, peaks } = lane;
     const w = Math.max(1, Math.round(canvas.clientWidth * (window.devicePixelRatio || 1)));
@@ -618,6 +627,9 @@ class Card {
       if (missing.length) {
         missing.forEach((l) => this.requested.add(l));
         this.ctx.model.send({ type: "media", clip_id: this.id, lanes: missing });
+        // A notebook reopened without its kernel has the cards but no previews to give.
+        clearTimeout(this.stale);
+        this.stale = setTimeout(() => this.player?.markStale(), 15000);
       }
     }
   }
@@ -649,6 +661,7 @@ class Card {
   }
 
   destroy() {
+    clearTimeout(this.stale);
     if (this.player) this.player.destroy();
     this.el.remove();
   }
