@@ -30,9 +30,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import write_section  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- engine:start -->", "<!-- engine:end -->"
+SECTION = "engine"  # its block in RESULTS.md
 
 
 class Copy:
@@ -199,14 +200,7 @@ def main() -> None:
     text = table(import_cost(), cold_start(), burst())
     print(text)
     if args.write:
-        results = ROOT / "RESULTS.md"
-        old = results.read_text() if results.exists() else "# Results\n"
-        block = f"{START}\n{text}\n{END}"
-        if START in old and END in old:
-            new = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
-        else:
-            new = old.rstrip("\n") + "\n\n" + block + "\n"
-        results.write_text(new)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_section  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-START, END = "<!-- upload:start -->", "<!-- upload:end -->"
+SECTION = "upload"  # its block in RESULTS.md
 MB = 1 << 20
 
 
@@ -93,7 +94,6 @@ def run(mode: str, path: Path, base_url: str) -> dict[str, float]:
 
 def write_results(rows: list[dict[str, float]]) -> None:
     lines = [
-        START,
         "## Upload memory (`benchmarks/bench_upload.py`)",
         "",
         f"Peak RSS of one process uploading a sparse WAV to a loopback sink; {platform.machine()}, "
@@ -119,18 +119,8 @@ def write_results(rows: list[dict[str, float]]) -> None:
         "The streamed upload's memory does not grow with the file (it reads 256 KiB chunks; the "
         "time includes hashing the file for the task store); the naive upload holds the whole "
         "file, and httpx's multipart encoding adds copies on top.",
-        END,
     ]
-    section = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, RESULTS)
+    write_section(SECTION, "\n".join(lines))
 
 
 def main() -> None:
@@ -169,7 +159,7 @@ def main() -> None:
             path.unlink()
     if not args.no_write:
         write_results(rows)
-        print(f"wrote the upload section of {RESULTS}")
+        print("wrote the upload section of benchmarks/RESULTS.md")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from _results import write_section  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-START, END = "<!-- widget:start -->", "<!-- widget:end -->"
+SECTION = "widget"  # its block in RESULTS.md
 SR = 44100
 
 
@@ -197,14 +198,7 @@ def main() -> None:
     text = table(rows)
     print(text)
     if args.write:
-        results = ROOT / "RESULTS.md"
-        old = results.read_text() if results.exists() else "# Results\n"
-        block = f"{START}\n{text}\n{END}"
-        if START in old and END in old:
-            new = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
-        else:
-            new = old.rstrip("\n") + "\n\n" + block + "\n"
-        results.write_text(new)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""Run every benchmark, each in its own process, and rewrite benchmarks/RESULTS.md.
+
+python -m benchmarks            # the full set (about 30 minutes on 2 cores)
+python -m benchmarks --quick    # shorter clips and files, for a smoke run
+python -m benchmarks methods    # only the named ones: methods, upload, engine, widget
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# name: (script, arguments, arguments with --quick)
+BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
+    "methods": ("bench_methods.py", [], ["--quick"]),
+    "upload": ("bench_upload.py", [], ["--sizes", "64", "256", "--naive-max", "256"]),
+    "engine": ("bench_engine.py", ["--write"], ["--write"]),
+    "widget": ("bench_widget.py", ["--write"], ["--write", "--durations", "30"]),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        choices = ", ".join(BENCHMARKS)
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {choices}")
+    failed = []
+    for name in args.names or list(BENCHMARKS):
+        script, full, quick = BENCHMARKS[name]
+        cmd = [sys.executable, str(HERE / script), *(quick if args.quick else full)]
+        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+        started = time.perf_counter()
+        code = subprocess.call(cmd, cwd=HERE.parent)
+        print(f"== {name}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+        if code:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
