@@ -40,7 +40,9 @@ def _real_clip() -> np.ndarray:
     audio, _ = load(source, sr=44100)
     if audio.shape[0] == 1:
         audio = np.repeat(audio, 2, axis=0)
-    return audio[:2, : 44100 * 15]  # 15 s: two 512-frame segments, the second zero-padded
+    # 15 s (the example is 10.9 s: repeated): two 512-frame segments, the second zero-padded
+    n = 44100 * 15
+    return np.tile(audio[:2], (1, -(-n // audio.shape[1])))[:, :n]
 
 
 def _sdr(ref: np.ndarray, est: np.ndarray) -> float:
