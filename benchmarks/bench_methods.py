@@ -394,16 +394,9 @@ def render(rows: list[dict], runs: list[dict], quick: bool, wall_total: float) -
 
 
 def write_results(section: str) -> Path:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-    return path
+    from benchmarks._results import write_section
+
+    return write_section("methods", section)
 
 
 def main(argv: list[str] | None = None) -> int:
