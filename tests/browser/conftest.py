@@ -232,9 +232,13 @@ def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"JUPYTER_PATH": str(data)}
 
 
-@pytest.fixture(scope="session")
+# Package scope: sync Playwright keeps an asyncio loop running in the main thread while
+# it is open, which would break later tests that call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing in CI: .ci/setup must apt-get install chromium")
         pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
