@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,4 +20,3 @@ def test_ruff(args: list[str]) -> None:
 
 def test_package_is_typed() -> None:
     assert (ROOT / "camb_notebook" / "py.typed").is_file()
-    assert sys.version_info >= (3, 10)
