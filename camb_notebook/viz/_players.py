@@ -46,6 +46,13 @@ class Players:
         Label of each player, in order.
     bitrate : int
         Opus bitrate used for every player, bit/s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row = players({"tone": np.zeros((2, 4800), np.float32)}, sr=48000)
+    >>> row.names, row.nbytes < 20_000
+    (('tone',), True)
     """
 
     def __init__(self, html: str, names: Sequence[str], bitrate: int) -> None:
