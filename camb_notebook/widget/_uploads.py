@@ -11,18 +11,28 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from camb_notebook._exceptions import InputError, LimitExceededError
 
-__all__ = ["CHUNK_BYTES", "MAX_UPLOAD_BYTES", "Upload", "UploadReceiver", "safe_name"]
+__all__ = [
+    "CHUNK_BYTES",
+    "KEEP_SECONDS",
+    "MAX_UPLOAD_BYTES",
+    "Upload",
+    "UploadReceiver",
+    "safe_name",
+]
 
 #: Chunk size the browser uses: far below the ~10 MB websocket message cap.
 CHUNK_BYTES = 1 << 20
 #: Largest file accepted from the browser (the service's own limits apply after).
 MAX_UPLOAD_BYTES = 2 << 30
+#: How long uploads stay in a shared folder. Results outlive them: reuse needs only the stems.
+KEEP_SECONDS = 7 * 24 * 3600.0
 
 
 def safe_name(name: str) -> str:
@@ -64,6 +74,8 @@ class UploadReceiver:
         Parent folder; default a fresh temporary folder removed by :meth:`close`.
     max_bytes : int
         Largest accepted upload.
+    keep_seconds : float
+        In a given (shared) folder, uploads older than this are removed on start-up.
 
     Examples
     --------
@@ -76,12 +88,32 @@ class UploadReceiver:
     >>> rx.close()
     """
 
-    def __init__(self, directory: str | Path | None = None, max_bytes: int = MAX_UPLOAD_BYTES):
+    def __init__(
+        self,
+        directory: str | Path | None = None,
+        max_bytes: int = MAX_UPLOAD_BYTES,
+        keep_seconds: float = KEEP_SECONDS,
+    ):
         self._own_dir = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="camb-uploads-"))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self._uploads: dict[str, Upload] = {}
+        if not self._own_dir:
+            self.sweep(keep_seconds)
+
+    def sweep(self, older_than: float) -> int:
+        """Remove upload folders untouched for ``older_than`` seconds; returns how many."""
+        cutoff = time.time() - older_than
+        removed = 0
+        for folder in self.directory.iterdir():
+            try:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder)
+                    removed += 1
+            except OSError:  # another kernel is sweeping or writing it: leave it
+                continue
+        return removed
 
     def start(self, upload_id: str, name: str, size: int) -> Upload:
         """Open a new upload of ``size`` bytes; raises when it is too large."""

@@ -73,3 +73,20 @@ def test_close_drops_partial_files_and_own_folder():
 )
 def test_names_cannot_escape_the_folder(name, safe):
     assert safe_name(name) == safe
+
+
+def test_old_uploads_in_a_shared_folder_are_swept(tmp_path):
+    import os
+    import time
+
+    shared = tmp_path / "uploads"
+    first = UploadReceiver(shared)
+    for uid in ("old", "new"):
+        first.start(uid, "a.wav", 1)
+        first.chunk(uid, 0, b"x")
+        first.finish(uid)
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(shared / "old", (week_ago, week_ago))
+    UploadReceiver(shared)  # a later kernel
+    assert not (shared / "old").exists()
+    assert (shared / "new" / "a.wav").read_bytes() == b"x"
