@@ -27,20 +27,13 @@ _HASH_CHUNK = 1 << 20
 #: Called with (bytes sent, bytes in total) while a body goes out.
 UploadProgress = Callable[[int, int], None]
 
-_CONTENT_TYPES = {
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "mp3": "audio/mpeg",
-    "m4a": "audio/mp4",
-    "aac": "audio/aac",
-    "ogg": "audio/ogg",
-}
 
+def _sniff(head: bytes) -> tuple[str | None, str]:
+    """The format of an upload from its first bytes, and the MIME type to send it with."""
+    from ..audio import mime_type, sniff_format
 
-def _sniff(head: bytes) -> str | None:
-    from ..audio import sniff_format
-
-    return sniff_format(head)
+    fmt = sniff_format(head)
+    return fmt, mime_type(fmt)
 
 
 class UploadSource:
@@ -107,10 +100,9 @@ class UploadSource:
             raise InputError(f"{name or 'the upload'} is empty (0 bytes); nothing to separate")
         with self.open() as f:
             head = f.read(1 << 16)
-        self.format = _sniff(head)
+        self.format, self.content_type = _sniff(head)
         ext = f".{self.format}" if self.format else ""
         self.filename = filename or name or f"upload{ext}"
-        self.content_type = _CONTENT_TYPES.get(self.format or "", "application/octet-stream")
 
     def open(self) -> BinaryIO:
         """Return a reader positioned at the start of the upload (close it when done)."""

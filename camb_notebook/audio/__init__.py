@@ -9,7 +9,7 @@ Examples
 ['aac', 'flac', 'm4a', 'mp3', 'ogg', 'wav']
 """
 
-from ._formats import EXTENSIONS, FORMAT_NAMES, sniff_format
+from ._formats import EXTENSIONS, FORMAT_NAMES, MIME_TYPES, mime_type, sniff_format
 from ._io import encode, encode_preview, load, resample, save
 from ._probe import AudioInfo, Limits, probe
 from ._stems import Stems, rms_db, sdr
@@ -17,12 +17,14 @@ from ._stems import Stems, rms_db, sdr
 __all__ = [
     "EXTENSIONS",
     "FORMAT_NAMES",
+    "MIME_TYPES",
     "AudioInfo",
     "Limits",
     "Stems",
     "encode",
     "encode_preview",
     "load",
+    "mime_type",
     "probe",
     "resample",
     "rms_db",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["EXTENSIONS", "FORMAT_NAMES", "expected_formats", "sniff_format"]
+__all__ = [
+    "EXTENSIONS",
+    "FORMAT_NAMES",
+    "MIME_TYPES",
+    "expected_formats",
+    "mime_type",
+    "sniff_format",
+]
 
 #: Format name → what users call it.
 FORMAT_NAMES: dict[str, str] = {
@@ -28,6 +35,16 @@ EXTENSIONS: dict[str, frozenset[str]] = {
     ".ogg": frozenset({"ogg"}),
     ".oga": frozenset({"ogg"}),
     ".opus": frozenset({"ogg"}),
+}
+
+#: Format name → the MIME type a file of that format is sent or served with.
+MIME_TYPES: dict[str, str] = {
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "ogg": "audio/ogg",
 }
 
 EXPECTED = "expected FLAC, MP3, WAV, AAC/M4A or OGG"
@@ -85,3 +102,20 @@ def sniff_format(head: bytes) -> str | None:
 def expected_formats(path: str | Path) -> frozenset[str] | None:
     """The formats a file's extension promises, or ``None`` for no/unknown extension."""
     return EXTENSIONS.get(Path(path).suffix.lower())
+
+
+def mime_type(fmt: str | None = None, path: str | Path | None = None) -> str:
+    """The MIME type for a format name, else for a file's extension.
+
+    Examples
+    --------
+    >>> mime_type("mp3"), mime_type(path="stem.flac"), mime_type(path="notes.txt")
+    ('audio/mpeg', 'audio/flac', 'application/octet-stream')
+    """
+    if fmt in MIME_TYPES:
+        return MIME_TYPES[fmt]
+    if path is not None:
+        promised = expected_formats(path)
+        if promised:
+            return MIME_TYPES[min(promised)]  # .aac → "aac" before "m4a"
+    return "application/octet-stream"

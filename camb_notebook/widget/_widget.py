@@ -17,6 +17,7 @@ import traitlets
 
 from camb_notebook._config import CLOUD_BASE_URL, ENV_API_KEY, ENV_BASE_URL, cache_dir
 from camb_notebook._exceptions import InputError, WaitTimeoutError, register_secret
+from camb_notebook.audio import mime_type
 from camb_notebook.widget._pipeline import ClientPipeline
 from camb_notebook.widget._runner import Clip, Pipeline, Runner
 from camb_notebook.widget._uploads import CHUNK_BYTES, MAX_UPLOAD_BYTES, UploadReceiver
@@ -28,15 +29,6 @@ log = logging.getLogger("camb_notebook.widget")
 _HERE = Path(__file__).parent
 _FILE_CHUNK = 4 << 20  # kernel → browser download chunks (stems can be 100 MB WAVs)
 _PREVIEW_MIME = "audio/ogg; codecs=opus"
-_STEM_MIME = {
-    ".flac": "audio/flac",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-}
 _ACCEPT = ".flac,.mp3,.wav,.aac,.m4a,.mp4,.ogg,.opus,audio/*"
 
 
@@ -461,7 +453,7 @@ class SeparationWidget(anywidget.AnyWidget):
         lane, request_id = str(msg["lane"]), str(msg["request_id"])
         path = self._stem_file(clip, lane)
         total = path.stat().st_size
-        mime = _STEM_MIME.get(path.suffix.lower(), "application/octet-stream")
+        mime = mime_type(path=path)
         name = f"{Path(clip.name).stem}_{lane}{path.suffix.lower()}"
         with path.open("rb") as f:
             offset = 0
