@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._exceptions import AudioDecodeError, AudioFormatError
+
 __all__ = [
     "EXTENSIONS",
     "FORMAT_NAMES",
@@ -119,3 +121,24 @@ def mime_type(fmt: str | None = None, path: str | Path | None = None) -> str:
         if promised:
             return MIME_TYPES[min(promised)]  # .aac → "aac" before "m4a"
     return "application/octet-stream"
+
+
+# The three errors that both probe() and load() raise, worded once.
+def no_such_file(path: Path) -> AudioFormatError:
+    return AudioFormatError(
+        f"{path}: no such file; check the path", exception_reason="SOURCE_TYPE_NOT_SUPPORTED"
+    )
+
+
+def empty_file(name: str) -> AudioDecodeError:
+    return AudioDecodeError(
+        f"{name}: the file is empty (0 bytes); pick the file again or re-export it",
+        exception_reason="INVALID_SOURCE_DATA",
+    )
+
+
+def not_audio(name: str) -> AudioFormatError:
+    return AudioFormatError(
+        f"{name}: the content is not audio in a supported format ({EXPECTED})",
+        exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
+    )

@@ -10,7 +10,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .._exceptions import AudioDecodeError, AudioFormatError, InputError
-from ._formats import EXPECTED, sniff_format
+from ._formats import EXPECTED, empty_file, no_such_file, not_audio, sniff_format
 
 __all__ = ["encode", "encode_preview", "load", "resample", "save"]
 
@@ -140,23 +140,15 @@ def load(
         path = Path(source)
         name = path.name
         if not path.is_file():
-            raise AudioFormatError(
-                f"{path}: no such file; check the path",
-                exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
-            )
+            raise no_such_file(path)
         with path.open("rb") as f:
             head = f.read(1 << 16)
         data = str(path)
     if not head:
-        raise AudioDecodeError(
-            f"{name}: the file is empty (0 bytes)", exception_reason="INVALID_SOURCE_DATA"
-        )
+        raise empty_file(name)
     fmt = sniff_format(head)
     if fmt is None:
-        raise AudioFormatError(
-            f"{name}: the content is not audio in a supported format ({EXPECTED})",
-            exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
-        )
+        raise not_audio(name)
     if fmt in _SOUNDFILE_FORMATS:
         audio, rate = _decode_soundfile(data, name)
     else:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import AudioDecodeError, AudioFormatError, LimitExceededError
-from ._formats import EXPECTED, FORMAT_NAMES, expected_formats, sniff_format
+from ._formats import (
+    EXPECTED,
+    FORMAT_NAMES,
+    empty_file,
+    expected_formats,
+    no_such_file,
+    not_audio,
+    sniff_format,
+)
 
 __all__ = ["AudioInfo", "Limits", "probe"]
 
@@ -219,16 +227,10 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
     path = Path(path)
     name = path.name
     if not path.is_file():
-        raise AudioFormatError(
-            f"{path}: no such file; check the path",
-            exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
-        )
+        raise no_such_file(path)
     size = path.stat().st_size
     if size == 0:
-        raise AudioDecodeError(
-            f"{name}: the file is empty (0 bytes); pick the file again or re-export it",
-            exception_reason="INVALID_SOURCE_DATA",
-        )
+        raise empty_file(name)
     if size > limits.max_bytes:
         raise LimitExceededError(
             f"{name}: {_fmt_bytes(size)} is larger than the limit of "
@@ -244,10 +246,7 @@ def probe(path: str | os.PathLike[str], limits: Limits | None = None) -> AudioIn
     with path.open("rb") as f:
         fmt = sniff_format(f.read(_HEAD_BYTES))
     if fmt is None:
-        raise AudioFormatError(
-            f"{name}: the content is not audio in a supported format ({EXPECTED})",
-            exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
-        )
+        raise not_audio(name)
     if promised is not None and fmt not in promised:
         raise AudioFormatError(
             f"{name}: the extension says {path.suffix.lstrip('.').upper()} but the content "

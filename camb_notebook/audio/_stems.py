@@ -66,7 +66,7 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     eps = 1e-12
     num = float(np.sum(reference**2)) + eps
     den = float(np.sum((reference - estimate) ** 2)) + eps
-    return 10.0 * np.log10(num / den)
+    return float(10.0 * np.log10(num / den))
 
 
 def _fit(x: np.ndarray, channels: int, n: int, shift: int = 0) -> np.ndarray:
