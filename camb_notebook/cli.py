@@ -81,7 +81,9 @@ def _place(result: Any, out_dir: Path) -> list[Path]:
 def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple[Path, Any]]:
     """Separate ``files`` into ``args.out/<stem>/`` with bounded concurrency.
 
-    Returns (file, result or the CambError that stopped it) per file.
+    Returns (file, result or the CambError that stopped it) per file. Not
+    ``Client.separate_many``: that gives every file the same ``out_dir``, and here each
+    file's stems go straight to a folder of its own.
     """
     from concurrent.futures import ThreadPoolExecutor
 
