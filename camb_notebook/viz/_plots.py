@@ -7,6 +7,7 @@ They are built from the same numbers the widget shows (:func:`peaks`,
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -93,18 +94,54 @@ def _lanes(
     return lanes, float(sr)
 
 
+def _compact_png(fig: Figure) -> bytes:
+    """The notebook PNG of one of our figures: a 256-colour palette image.
+
+    Spectrograms compress poorly as RGBA (about 0.5 MB for the 15 s example); the palette
+    keeps saved notebooks about 2.5 times smaller with no visible loss.
+    """
+    from ._html import figure_png
+
+    return figure_png(fig, dpi=fig.dpi)
+
+
+def _register_compact_png(figure_class: type) -> None:
+    """In IPython, show figures of ``figure_class`` with :func:`_compact_png`.
+
+    IPython consults type printers before ``_repr_png_``, and the inline backend registers
+    one for every Figure; registering the subclass (more specific) takes precedence.
+    IPython is only looked up, never imported.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    if formatter.type_printers.get(figure_class) is not _compact_png:
+        formatter.for_type(figure_class, _compact_png)
+
+
 def _new_figure(figsize: tuple[float, float], dpi: float | None = None) -> Figure:
     """A figure not kept by pyplot: shown once when returned from a cell, never leaked.
 
     pyplot is imported so notebooks register their PNG formatter for figures, then the
     figure is released from pyplot's registry so the inline backend does not show it a
-    second time and long loops do not accumulate open figures.
+    second time and long loops do not accumulate open figures. In a notebook it shows
+    as a compact palette PNG (:func:`_compact_png`).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig = plt.figure(figsize=figsize, dpi=dpi, layout="constrained")
+    global _CompactFigure
+    if _CompactFigure is None:
+        _CompactFigure = type("_CompactFigure", (Figure,), {"__module__": __name__})
+    fig = plt.figure(figsize=figsize, dpi=dpi, layout="constrained", FigureClass=_CompactFigure)
     plt.close(fig)
+    _register_compact_png(_CompactFigure)
     return fig
+
+
+_CompactFigure: type | None = None  # made on first use, so importing viz needs no matplotlib
 
 
 def _axes_for(

@@ -46,3 +46,12 @@ def test_figures_and_results_display_once_in_a_kernel() -> None:
     assert outputs[3] == [("execute_result", ["image/png", "text/plain"])]
     assert outputs[4] == [("execute_result", ["image/png", "text/html", "text/plain"])]
     assert nb.cells[4].outputs[0]["data"]["text/html"].count("<audio") == 3
+    # Our figures show as palette PNGs (spectrograms are ~2.5x smaller than as RGBA).
+    import base64
+    import io
+
+    from PIL import Image
+
+    for cell in (1, 3):
+        png = base64.b64decode(nb.cells[cell].outputs[0]["data"]["image/png"])
+        assert Image.open(io.BytesIO(png)).mode == "P"

@@ -150,3 +150,22 @@ def test_a_figure_renders_to_png_with_agg(stems: Stems, tmp_path) -> None:
     out = tmp_path / "fig.png"
     plot_overview(stems).savefig(out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_notebook_png_of_a_spectrogram_figure_is_a_compact_palette_image() -> None:
+    import io
+
+    from PIL import Image
+
+    from camb_notebook.viz._plots import _compact_png
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-0.5, 0.5, (2, 44100 * 4)).astype(np.float32)
+    fig = plot_spectrograms(Stems(x, 0.5 * x, 0.5 * x, 44100))
+    plain = io.BytesIO()
+    fig.savefig(plain, format="png", dpi=fig.dpi, facecolor="white")
+    compact = _compact_png(fig)
+    image = Image.open(io.BytesIO(compact))
+    assert image.mode == "P"
+    assert image.size == Image.open(io.BytesIO(plain.getvalue())).size
+    assert len(compact) < 0.7 * len(plain.getvalue())
