@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,19 +64,6 @@ def _client(args: argparse.Namespace) -> Any:
     return Client(api_key=args.api_key, base_url=args.base_url)
 
 
-def _place(result: Any, out_dir: Path) -> list[Path]:
-    """Copy a result's stems to ``out_dir/foreground.<ext>`` and ``background.<ext>``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    placed = []
-    for name in ("foreground", "background"):
-        src = Path(getattr(result, name))
-        dst = out_dir / f"{name}{src.suffix}"
-        if src.resolve() != dst.resolve():
-            shutil.copyfile(src, dst)
-        placed.append(dst)
-    return placed
-
-
 def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple[Path, Any]]:
     """Separate ``files`` into ``args.out/<stem>/`` with bounded concurrency.
 
@@ -114,29 +100,32 @@ def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple
         client.close()
 
 
-def _cmd_separate(args: argparse.Namespace) -> int:
-    files = [Path(f) for f in args.files]
+def _each_result(args: argparse.Namespace, action: Callable[[Path, Any], Iterable[Any]]) -> int:
+    """Separate ``args.files``; print what ``action(file, result)`` yields for each success.
+
+    Returns 1 when any file failed (its reason is already on stderr), else 0.
+    """
     failed = 0
-    for path, outcome in _separate_all(args, files):
+    for path, outcome in _separate_all(args, [Path(f) for f in args.files]):
         if isinstance(outcome, Exception):
             failed += 1
             continue
-        for placed in _place(outcome, Path(args.out) / path.stem):
-            print(placed)
+        for line in action(path, outcome):
+            print(line)
     return 1 if failed else 0
+
+
+def _cmd_separate(args: argparse.Namespace) -> int:
+    return _each_result(args, lambda _path, result: (result.foreground, result.background))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    files = [Path(f) for f in args.files]
-    failed = 0
-    for path, outcome in _separate_all(args, files):
-        if isinstance(outcome, Exception):
-            failed += 1
-            continue
-        print(write_report(outcome, Path(args.out) / f"{path.stem}.html"))
-    return 1 if failed else 0
+    def page(path: Path, result: Any) -> list[Path]:
+        return [write_report(result, Path(args.out) / f"{path.stem}.html")]
+
+    return _each_result(args, page)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -179,8 +168,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     [(_, outcome)] = _separate_all(args, [clip])
     if isinstance(outcome, Exception):
         return 1
-    for placed in _place(outcome, out / clip.stem):
-        print(placed)
+    print(outcome.foreground)
+    print(outcome.background)
     stems = outcome.stems()
     truth = example_truth()
     fg, bg = sdr(truth.foreground, stems.foreground), sdr(truth.background, stems.background)
