@@ -13,9 +13,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._exceptions import CambError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Client
 
 __all__ = ["main"]
 
@@ -51,17 +54,17 @@ def _describe(status: Any) -> str:
     """Turn a TaskStatus (or a string) into a short progress phrase."""
     if isinstance(status, str):
         return status
-    progress = getattr(status, "progress", None)
-    state = str(getattr(status, "status", "") or "").upper()
-    if state not in ("", "PENDING"):
-        return state.lower()
-    return f"separating {progress:.0f}%" if progress is not None else "separating"
+    from ._vocabulary import progress_phrase
+
+    return progress_phrase(
+        status.status, status.progress, status.queue_position, status.queue_length
+    )
 
 
-def _client(args: argparse.Namespace) -> Any:
-    from .api import Client
+def _client(args: argparse.Namespace) -> Client:
+    from ._connect import connect
 
-    return Client(api_key=args.api_key, base_url=args.base_url)
+    return connect(args.api_key, args.base_url)
 
 
 def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple[Path, Any]]:

@@ -11,15 +11,15 @@ Examples
 Client(base_url='https://client.camb.ai/apis', api_key='***')
 """
 
-from ._client import AsyncClient, Client
+from ._client import AsyncClient, BatchProgress, Client
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
 from ._retry import RetryPolicy, parse_retry_after
-from ._settings import Settings, resolve_settings
-from ._shortcuts import separate, separate_many
+from ._settings import Settings, require_settings, resolve_settings
 from ._store import TaskRecord, TaskStore
 
 __all__ = [
     "AsyncClient",
+    "BatchProgress",
     "Client",
     "ResultURLs",
     "RetryPolicy",
@@ -31,7 +31,6 @@ __all__ = [
     "TaskStatus",
     "TaskStore",
     "parse_retry_after",
+    "require_settings",
     "resolve_settings",
-    "separate",
-    "separate_many",
 ]

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
 
 import httpx
 
-from .._exceptions import CambError, CancelledError
+from .._exceptions import CambError, CancelledError, InputError
 from ._core import Core, ProgressCallback
 from ._effects import Effect, Flow, Gather, Notify, Offload, Send, Sleep, Stream
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
 from ._retry import RetryPolicy
-from ._settings import DEFAULT_TIMEOUT, resolve_settings
+from ._settings import DEFAULT_TIMEOUT, Settings, require_settings
 from ._store import TaskStore
 from ._upload import UploadProgress, UploadSource
 
@@ -44,6 +44,7 @@ class _BaseClient:
         api_key: str | None = None,
         base_url: str | None = None,
         *,
+        settings: Settings | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         store: TaskStore | Literal[False] | None = None,
         retry: RetryPolicy | None = None,
@@ -51,7 +52,12 @@ class _BaseClient:
         poll_max_interval: float = 10.0,
         not_found_grace: float = 30.0,
     ) -> None:
-        settings = resolve_settings(api_key, base_url)
+        if settings is None:
+            settings = require_settings(api_key, base_url)
+        elif api_key is not None or base_url is not None:
+            raise InputError(
+                "pass either settings= or api_key=/base_url=, not both", parameter="settings"
+            )
         self._core = Core(
             settings,
             retry=retry or RetryPolicy(),
@@ -98,8 +104,12 @@ class Client(_BaseClient):
     api_key : str, optional
         Defaults to ``$CAMB_API_KEY``. Never shown: reprs, logs and errors print ``***``.
     base_url : str, optional
-        Defaults to ``$CAMB_BASE_URL``, else CAMB.AI's cloud when a key is set, else the
-        embedded local engine (started on first use).
+        Defaults to ``$CAMB_BASE_URL``, else CAMB.AI's cloud when a key is set. With neither,
+        there is no service: use :func:`camb_notebook.connect`, which starts the embedded
+        local engine.
+    settings : Settings, optional
+        An already-resolved service (what :func:`camb_notebook.connect` passes) instead of
+        *api_key* and *base_url*.
     timeout : float or httpx.Timeout
         Per-operation network timeouts (default: 10 s to connect, 60 s per read/write).
     transport : httpx.BaseTransport, optional
@@ -115,7 +125,7 @@ class Client(_BaseClient):
 
     Examples
     --------
-    >>> with Client() as client:  # doctest: +SKIP
+    >>> with Client(base_url="http://127.0.0.1:8750/apis") as client:  # doctest: +SKIP
     ...     result = client.separate("song.mp3")
     >>> result.foreground  # doctest: +SKIP
     PosixPath('.../foreground.flac')
@@ -126,6 +136,7 @@ class Client(_BaseClient):
         api_key: str | None = None,
         base_url: str | None = None,
         *,
+        settings: Settings | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         store: TaskStore | Literal[False] | None = None,
@@ -137,6 +148,7 @@ class Client(_BaseClient):
         super().__init__(
             api_key,
             base_url,
+            settings=settings,
             timeout=timeout,
             store=store,
             retry=retry,
@@ -474,7 +486,7 @@ class AsyncClient(_BaseClient):
 
     Examples
     --------
-    >>> async with AsyncClient() as client:  # doctest: +SKIP
+    >>> async with AsyncClient(api_key="sk-...") as client:  # doctest: +SKIP
     ...     result = await client.separate("song.mp3")
     """
 
@@ -483,6 +495,7 @@ class AsyncClient(_BaseClient):
         api_key: str | None = None,
         base_url: str | None = None,
         *,
+        settings: Settings | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         store: TaskStore | Literal[False] | None = None,
@@ -494,6 +507,7 @@ class AsyncClient(_BaseClient):
         super().__init__(
             api_key,
             base_url,
+            settings=settings,
             timeout=timeout,
             store=store,
             retry=retry,

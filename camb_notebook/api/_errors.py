@@ -19,62 +19,16 @@ from .._exceptions import (
     TaskFailedError,
     redact,
 )
+from .._vocabulary import PAYMENT_REQUIRED, advice_for
 from ._models import TaskStatus
 from ._retry import parse_retry_after
 
 __all__ = [
-    "REASON_ADVICE",
     "error_from_response",
     "response_body",
     "scrub",
     "task_failed_error",
 ]
-
-#: What the user should do for each documented ``exception_reason``.
-REASON_ADVICE: dict[str, str] = {
-    "SOURCE_TOO_LONG": (
-        "the clip is too long for the service: split the clip into parts (CAMB.AI works best "
-        "on 10 s to 10 min) and separate each part"
-    ),
-    "SOURCE_TOO_LARGE": (
-        "the file is too large for the service: re-encode it smaller (e.g. FLAC, or MP3 at "
-        "192 kbit/s) or split the clip into parts"
-    ),
-    "SOURCE_TYPE_NOT_SUPPORTED": (
-        "the service does not accept this format: convert it to FLAC, MP3, WAV or AAC"
-    ),
-    "CONTENT_DOES_NOT_MATCH_EXTENSION": (
-        "the file's content does not match its extension: rename it to its real format "
-        "(camb_notebook.audio.probe(path).format tells it) or re-encode it"
-    ),
-    "INVALID_SOURCE_DATA": (
-        "the service could not decode the audio: check that the file plays, re-encode it "
-        "(e.g. to FLAC) and submit again"
-    ),
-    "PROCESSING_ERROR": (
-        "the service failed while separating: submit again later; if it keeps failing, "
-        "contact CAMB.AI support with the task id"
-    ),
-    "PAYMENT_REQUIRED": (
-        "the account has no credit left for this task: top up your CAMB.AI account, then "
-        "separate again"
-    ),
-    "INTERNAL_ERROR": (
-        "the service had an internal error: submit again later; if it keeps failing, contact "
-        "CAMB.AI support with the task id"
-    ),
-    "HARMFUL_CONTENT_DETECTED": (
-        "the service refused the content as harmful; it will not separate this clip"
-    ),
-}
-
-_STATUS_ADVICE = {
-    "TIMEOUT": (
-        "the service ran out of time separating it: try a shorter clip (split it) or submit "
-        "again later"
-    ),
-    "ERROR": "submit again later; if it keeps failing, contact CAMB.AI support with the task id",
-}
 
 
 def scrub(value: Any) -> Any:
@@ -187,12 +141,9 @@ def task_failed_error(status: TaskStatus) -> TaskFailedError:
     """
     reason = status.exception_reason
     code = status.status.upper()
-    if reason in REASON_ADVICE:
-        advice = REASON_ADVICE[reason]
-    elif code == "PAYMENT_REQUIRED":
-        advice = REASON_ADVICE["PAYMENT_REQUIRED"]
-    elif code in _STATUS_ADVICE:
-        advice = _STATUS_ADVICE[code]
+    known = advice_for(reason, code)
+    if known is not None:
+        advice = known.advice
     else:
         advice = (
             f"the service reported a status this client does not know ({status.status!r}); "
@@ -203,11 +154,7 @@ def task_failed_error(status: TaskStatus) -> TaskFailedError:
         msg = status.message if isinstance(status.message, str) else json.dumps(status.message)
         said = f" The service said: {msg[:300]}"
     why = f", reason {reason}" if reason else ""
-    cls = (
-        PaymentRequiredError
-        if code == "PAYMENT_REQUIRED" or reason == "PAYMENT_REQUIRED"
-        else TaskFailedError
-    )
+    cls = PaymentRequiredError if PAYMENT_REQUIRED in (code, reason) else TaskFailedError
     return cls(
         f"task {status.task_id} ended with status {status.status}{why}: {advice}.{said}",
         task_id=status.task_id,

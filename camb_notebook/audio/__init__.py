@@ -9,13 +9,23 @@ Examples
 ['aac', 'flac', 'm4a', 'mp3', 'ogg', 'wav']
 """
 
-from ._formats import EXTENSIONS, FORMAT_NAMES, MIME_TYPES, mime_type, sniff_format
+from ._formats import (
+    ACCEPT,
+    EXTENSIONS,
+    FORMAT_NAMES,
+    FORMATS_TEXT,
+    MIME_TYPES,
+    mime_type,
+    sniff_format,
+)
 from ._io import encode, encode_preview, load, resample, save
 from ._probe import AudioInfo, Limits, probe
 from ._stems import Stems, rms_db, sdr
 
 __all__ = [
+    "ACCEPT",
     "EXTENSIONS",
+    "FORMATS_TEXT",
     "FORMAT_NAMES",
     "MIME_TYPES",
     "AudioInfo",
