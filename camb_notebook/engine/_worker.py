@@ -29,10 +29,11 @@ from .._exceptions import (
 from ..audio import Limits, load, probe, rms_db
 from . import _jobs
 from ._jobs import JobFailure, JobResult, JobSpec
+from ._lossless import write_stem
 
 # Pre-load the methods too, so workers forked from the forkserver start warm.
 with contextlib.suppress(ImportError):
-    import camb_notebook.methods  # noqa: F401
+    from .. import methods  # noqa: F401
 
 __all__ = ["JobError", "run_job", "worker_main"]
 
@@ -163,22 +164,6 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
     )
 
 
-def write_stem(out_dir: Path, stem: str, data: np.ndarray, sr: int, fmt: str) -> tuple[str, int]:
-    """Write one stem losslessly; return its file name and the number of clipped samples.
-
-    FLAC is 24-bit integer PCM (samples beyond ±1 are clipped and counted); WAV is
-    32-bit float and bit-exact. FLAC holds at most 8 channels: more are stored as WAV.
-    """
-    if fmt == "flac" and data.shape[0] <= 8:
-        clipped = int(np.count_nonzero(np.abs(data) > 1.0))
-        name = f"{stem}.flac"
-        sf.write(out_dir / name, np.clip(data, -1.0, 1.0).T, sr, format="FLAC", subtype="PCM_24")
-        return name, clipped
-    name = f"{stem}.wav"
-    sf.write(out_dir / name, data.T, sr, format="WAV", subtype="FLOAT")
-    return name, 0
-
-
 def _validate(path: Path, spec: JobSpec) -> None:
     """Judge the upload like the cloud: type, content vs extension, limits, integrity.
 
@@ -215,7 +200,7 @@ def _build_method(name: str | None, extra: dict[str, str]) -> tuple[Any, str | N
         module_name, _, attr = extra[name].partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
         return factory(), None
-    from camb_notebook.methods import get_method
+    from ..methods import get_method
 
     try:
         return get_method(name), None
