@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._exceptions import ConfigurationError
+from ._lossless import FORMATS
 
 __all__ = ["EngineConfig"]
-
-_FORMATS = ("flac", "wav")
 
 
 def _default_start_method() -> str:
@@ -110,8 +109,8 @@ class EngineConfig:
                 f"job_timeout={self.job_timeout} must be positive or None",
             ),
             (
-                self.default_format in _FORMATS,
-                f"default_format={self.default_format!r} must be one of {_FORMATS}",
+                self.default_format in FORMATS,
+                f"default_format={self.default_format!r} must be one of {FORMATS}",
             ),
             (
                 self.start_method in (None, "forkserver", "spawn"),

@@ -20,16 +20,17 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from ._jobs import INTERNAL_ERROR, PROCESSING_ERROR, JobFailure, JobSpec
+from .._vocabulary import INTERNAL_ERROR, PROCESSING_ERROR
+from ._jobs import JobFailure, JobSpec
 
-__all__ = ["EventCallback", "JobRunner", "ProcessPool", "QueueFull"]
+__all__ = ["EventCallback", "JobRunner", "ProcessPool", "QueueFull", "queue_is_full"]
 
 #: ``on_event(kind, job_id, payload)`` with kind "started" (pid), "progress"
 #: (fraction 0..1), "done" (JobResult) or "failed" (JobFailure). Called from the
 #: runner's own thread: keep it quick and thread-safe.
 EventCallback = Callable[[str, str, Any], None]
 
-_WORKER_MODULE = "camb_notebook.engine._worker"
+_WORKER_MODULE = f"{__package__}._worker"
 
 
 class QueueFull(Exception):
@@ -38,6 +39,21 @@ class QueueFull(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"job queue is full; retry in {retry_after:.0f} s")
         self.retry_after = retry_after
+
+
+def queue_is_full(waiting: int, running: int, workers: int, max_queue: int) -> bool:
+    """Whether one more job would overflow: *max_queue* jobs may wait beyond the idle workers.
+
+    Shared by the pool (on ``submit``) and the app (before it reads an upload).
+
+    Examples
+    --------
+    >>> queue_is_full(waiting=2, running=1, workers=2, max_queue=1)
+    True
+    >>> queue_is_full(waiting=1, running=1, workers=2, max_queue=1)
+    False
+    """
+    return waiting >= max_queue + max(workers - running, 0)
 
 
 class JobRunner(Protocol):
@@ -172,7 +188,8 @@ class ProcessPool:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the pool is shut down")
-            if len(self._pending) >= self._max_queue + self._idle_slots():
+            alive = max(len(self._workers), self._n_workers)
+            if queue_is_full(len(self._pending), self._running, alive, self._max_queue):
                 raise QueueFull(self._retry_after())
             self._pending.append(spec)
         self.start()
@@ -230,10 +247,6 @@ class ProcessPool:
             return {w.job.job_id: w.process.pid for w in self._workers if w.job is not None}
 
     # -- internals (supervisor thread) --------------------------------------------------
-
-    def _idle_slots(self) -> int:
-        alive = max(len(self._workers), self._n_workers)
-        return max(alive - self._running, 0)
 
     def retry_after(self) -> float:
         with self._lock:

@@ -60,7 +60,7 @@ class EngineHandle:
 
     @property
     def state(self) -> Any:
-        """The app's :class:`~camb_notebook.engine._app.EngineState` (tasks, runner)."""
+        """The app's :class:`~camb_notebook.engine._state.EngineState` (tasks, runner)."""
         return self.app.state.engine
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -139,7 +139,6 @@ def start_engine(
     from ._app import create_app
 
     app = create_app(config)
-    app.state.engine_config = config
     server = uvicorn.Server(_uvicorn_config(app, log_level="warning", quiet=True))
     failure: list[BaseException] = []
 
@@ -212,7 +211,8 @@ def _check_exposure(host: str, api_key: str | None) -> None:
             f"refusing to serve on host={host!r} without an API key: anyone on the network "
             "could use this machine. Pass api_key=... (camb-notebook serve --api-key KEY) "
             "or bind to 127.0.0.1",
-            host=host,
+            setting="host",
+            value=host,
         )
 
 
@@ -258,7 +258,6 @@ def serve(
     from ._app import create_app
 
     app = create_app(engine_config)
-    app.state.engine_config = engine_config
     uv_config = _uvicorn_config(app, log_level=log_level, quiet=False, host=host, port=port)
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal it caught:
     # the interrupt is the normal way to stop a server, not an error to print.

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._vocabulary import ERROR, PENDING, SUCCESS
 from ._jobs import JobFailure, JobResult
 
 __all__ = ["Task", "TaskRegistry"]
-
-PENDING, SUCCESS, ERROR = "PENDING", "SUCCESS", "ERROR"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from .. import _vocabulary as reasons
 from .._exceptions import (
     AudioDecodeError,
     AudioFormatError,
@@ -27,12 +28,12 @@ from .._exceptions import (
     redact,
 )
 from ..audio import Limits, load, probe, rms_db
-from . import _jobs
 from ._jobs import JobFailure, JobResult, JobSpec
+from ._lossless import write_stem
 
 # Pre-load the methods too, so workers forked from the forkserver start warm.
 with contextlib.suppress(ImportError):
-    import camb_notebook.methods  # noqa: F401
+    from .. import methods  # noqa: F401
 
 __all__ = ["JobError", "run_job", "worker_main"]
 
@@ -89,7 +90,7 @@ def worker_main(conn: Connection, nice: int = 0) -> None:
             outcome = JobFailure(exc.reason, redact(exc.message))
         except Exception as exc:  # a bug or a resource problem: report, keep serving
             outcome = JobFailure(
-                _jobs.PROCESSING_ERROR,
+                reasons.PROCESSING_ERROR,
                 redact(f"separation failed: {type(exc).__name__}: {exc}"),
             )
         kind = "done" if isinstance(outcome, JobResult) else "failed"
@@ -115,7 +116,7 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
     try:
         audio, sr = load(path)
     except (AudioDecodeError, AudioFormatError) as exc:
-        raise JobError(_jobs.INVALID_SOURCE_DATA, f"could not decode the source: {exc}") from exc
+        raise JobError(reasons.INVALID_SOURCE_DATA, f"could not decode the source: {exc}") from exc
     audio = np.ascontiguousarray(audio, dtype=np.float32)
     report(_PREP)
 
@@ -129,7 +130,7 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
     bg = np.asarray(bg, dtype=np.float32)
     if fg.shape != audio.shape or bg.shape != audio.shape:
         raise JobError(
-            _jobs.PROCESSING_ERROR,
+            reasons.PROCESSING_ERROR,
             f"method {method.name!r} returned stems of shape {fg.shape} and {bg.shape}, "
             f"expected {audio.shape} like the original",
         )
@@ -163,22 +164,6 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
     )
 
 
-def write_stem(out_dir: Path, stem: str, data: np.ndarray, sr: int, fmt: str) -> tuple[str, int]:
-    """Write one stem losslessly; return its file name and the number of clipped samples.
-
-    FLAC is 24-bit integer PCM (samples beyond ±1 are clipped and counted); WAV is
-    32-bit float and bit-exact. FLAC holds at most 8 channels: more are stored as WAV.
-    """
-    if fmt == "flac" and data.shape[0] <= 8:
-        clipped = int(np.count_nonzero(np.abs(data) > 1.0))
-        name = f"{stem}.flac"
-        sf.write(out_dir / name, np.clip(data, -1.0, 1.0).T, sr, format="FLAC", subtype="PCM_24")
-        return name, clipped
-    name = f"{stem}.wav"
-    sf.write(out_dir / name, data.T, sr, format="WAV", subtype="FLOAT")
-    return name, 0
-
-
 def _validate(path: Path, spec: JobSpec) -> None:
     """Judge the upload like the cloud: type, content vs extension, limits, integrity.
 
@@ -190,13 +175,13 @@ def _validate(path: Path, spec: JobSpec) -> None:
     try:
         probe(path, limits=limits)
     except LimitExceededError as exc:
-        reason = getattr(exc, "exception_reason", None) or _jobs.SOURCE_TOO_LONG
+        reason = getattr(exc, "exception_reason", None) or reasons.SOURCE_TOO_LONG
         raise JobError(reason, str(exc)) from exc
     except AudioFormatError as exc:
-        reason = getattr(exc, "exception_reason", None) or _jobs.SOURCE_TYPE_NOT_SUPPORTED
+        reason = getattr(exc, "exception_reason", None) or reasons.SOURCE_TYPE_NOT_SUPPORTED
         raise JobError(reason, str(exc)) from exc
     except AudioDecodeError as exc:
-        raise JobError(_jobs.INVALID_SOURCE_DATA, str(exc)) from exc
+        raise JobError(reasons.INVALID_SOURCE_DATA, str(exc)) from exc
 
 
 _METHODS: dict[tuple[str | None, str | None], tuple[Any, str | None]] = {}
@@ -215,7 +200,7 @@ def _build_method(name: str | None, extra: dict[str, str]) -> tuple[Any, str | N
         module_name, _, attr = extra[name].partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
         return factory(), None
-    from camb_notebook.methods import get_method
+    from ..methods import get_method
 
     try:
         return get_method(name), None

@@ -54,6 +54,17 @@ def wait_done(client: httpx.Client, task_id: str, timeout: float = 60.0) -> dict
         time.sleep(0.05)
 
 
+def wait_running(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll the status call until the task is running (past 5 %)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/audio-separation/{task_id}").json()
+        if status["progress"] and status["progress"] > 5:
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
 def submit(client: httpx.Client, path: Path, **data: Any) -> httpx.Response:
     with path.open("rb") as f:
         return client.post(
