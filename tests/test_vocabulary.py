@@ -55,8 +55,12 @@ def test_every_reason_code_in_the_package_is_in_the_vocabulary() -> None:
     seen = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.keyword) and node.arg == "exception_reason":
-                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                    assert node.value.value in vocab.REASONS, f"{path}: {node.value.value}"
-                    seen.add(node.value.value)
+            if (
+                isinstance(node, ast.keyword)
+                and node.arg == "exception_reason"
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                assert node.value.value in vocab.REASONS, f"{path}: {node.value.value}"
+                seen.add(node.value.value)
     assert seen  # the scan found the audio module's codes
