@@ -184,7 +184,23 @@ def result_mimebundle(result: SeparatedFiles, *, max_bytes: int | None = None) -
 
     Examples
     --------
-    >>> # separate("song.mp3")._repr_mimebundle_() returns result_mimebundle(result)
+    >>> from pathlib import Path
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> from camb_notebook.audio import Stems
+    >>> x = np.random.default_rng(0).uniform(-0.3, 0.3, (1, 16000)).astype(np.float32)
+    >>> done = SimpleNamespace(  # stands in for a SeparationResult
+    ...     original=Path("song.wav"), foreground=Path("fg.flac"), background=Path("bg.flac"),
+    ...     task_id="t-1", method="repet", elapsed=1.25, reused=False,
+    ...     stems=lambda: Stems(x, 0.5 * x, 0.5 * x, 16000),
+    ... )
+    >>> print(result_mimebundle(done)["text/plain"])
+    song.wav — separated (method repet, 1.2 s)
+    1.0 s · 16000 Hz · mono · original ...
+      original: song.wav
+      foreground: fg.flac
+      background: bg.flac
+      task_id: t-1
     """
     if isinstance(result, Stems):
         raise InputError(
