@@ -94,7 +94,8 @@ class UploadSource:
         else:
             raise InputError(
                 f"source={source!r:.80}: expected a path, bytes or a binary file object",
-                source=type(source).__name__,
+                parameter="source",
+                value=type(source).__name__,
             )
         if self.size == 0:
             raise InputError(f"{name or 'the upload'} is empty (0 bytes); nothing to separate")

@@ -37,7 +37,8 @@ def as_channels(audio: npt.ArrayLike, name: str = "audio") -> np.ndarray:
     if arr.ndim != 2:
         raise InputError(
             f"{name} has shape {arr.shape}; expected (channels, samples) or (samples,)",
-            shape=arr.shape,
+            parameter=name,
+            value=arr.shape,
         )
     if not np.issubdtype(arr.dtype, np.floating):
         if np.issubdtype(arr.dtype, np.integer):
@@ -50,7 +51,9 @@ def as_channels(audio: npt.ArrayLike, name: str = "audio") -> np.ndarray:
 
 def _check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name}={value!r} must be a positive integer", **{name: value})
+        raise InputError(
+            f"{name}={value!r} must be a positive integer", parameter=name, value=value
+        )
     return int(value)
 
 
@@ -194,9 +197,9 @@ def spectrogram_db(
 
     n_fft = _check_positive_int(n_fft, "n_fft")
     if not (isinstance(sr, (int, float, np.number)) and sr > 0):
-        raise InputError(f"sr={sr!r} must be a positive number of Hz", sr=sr)
+        raise InputError(f"sr={sr!r} must be a positive number of Hz", parameter="sr", value=sr)
     if not amin > 0:
-        raise InputError(f"amin={amin!r} must be > 0", amin=amin)
+        raise InputError(f"amin={amin!r} must be > 0", parameter="amin", value=amin)
     x = as_channels(audio)
     mono = x[0] if x.shape[0] == 1 else x.mean(axis=0, dtype=np.float32)
     n = mono.shape[0]
@@ -212,8 +215,8 @@ def spectrogram_db(
         raise InputError(
             f"hop={hop} gives {n_frames} frames for {n} samples, more than "
             f"max_frames={max_frames}; pass hop=None to choose it automatically",
-            hop=hop,
-            max_frames=max_frames,
+            parameter="hop",
+            value=hop,
         )
 
     pad = n_fft // 2
@@ -266,7 +269,9 @@ def db_range(*spectrograms: np.ndarray, dynamic_range: float = 80.0) -> tuple[fl
         raise InputError("db_range() needs at least one spectrogram")
     if not dynamic_range > 0:
         raise InputError(
-            f"dynamic_range={dynamic_range!r} must be > 0 dB", dynamic_range=dynamic_range
+            f"dynamic_range={dynamic_range!r} must be > 0 dB",
+            parameter="dynamic_range",
+            value=dynamic_range,
         )
     finite = [np.nanmax(s) for s in spectrograms if np.size(s)]
     if not finite:
@@ -370,13 +375,14 @@ def spectrogram_png(
     height = _check_positive_int(height, "height")
     width = S.shape[1] if width is None else _check_positive_int(width, "width")
     if not vmax > vmin:
-        raise InputError(f"vmin={vmin!r} must be below vmax={vmax!r}", vmin=vmin, vmax=vmax)
+        raise InputError(f"vmin={vmin!r} must be below vmax={vmax!r}", parameter="vmin", value=vmin)
     try:
         colormap = matplotlib.colormaps[cmap]
     except KeyError:
         raise InputError(
             f"cmap={cmap!r} is not a matplotlib colour map (try 'magma' or 'viridis')",
-            cmap=cmap,
+            parameter="cmap",
+            value=cmap,
         ) from None
 
     if log_freq:
@@ -389,7 +395,8 @@ def spectrogram_png(
         if not 0 < fmin < freqs[-1]:
             raise InputError(
                 f"fmin={fmin!r} must lie between 0 and the top frequency {freqs[-1]:g} Hz",
-                fmin=fmin,
+                parameter="fmin",
+                value=fmin,
             )
         S = log_rows(S, freqs, height, fmin)
     else:

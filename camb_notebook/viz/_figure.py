@@ -11,7 +11,7 @@ import io
 import sys
 from typing import TYPE_CHECKING
 
-from .._exceptions import InputError
+from .._exceptions import LimitExceededError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -71,10 +71,10 @@ def figure_png(fig: Figure, *, dpi: float, max_bytes: int | None = None) -> byte
         if max_bytes is None or len(png) <= max_bytes:
             return png
         if scale <= 0.4:
-            raise InputError(
+            raise LimitExceededError(
                 f"the figure needs {len(png)} bytes even at {dpi * scale:.0f} dpi, over the "
                 f"limit of {max_bytes} bytes; make it smaller (fewer lanes, smaller width)",
-                size=len(png),
+                actual=len(png),
                 limit=max_bytes,
             )
         scale *= 0.8

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._exceptions import InputError
+from .._exceptions import InputError, LimitExceededError
 from ..audio import Stems
 from ._facts import format_duration
 from ._features import as_channels
@@ -163,7 +163,9 @@ def players(
     lanes, rate = _clips(audio, sr, residual)
     for name, x in lanes:
         if x.shape[-1] == 0:
-            raise InputError(f"{name!r} has no samples; nothing to play", name=name)
+            raise InputError(
+                f"{name!r} has no samples; nothing to play", parameter="audio", value=name
+            )
     if not bitrates:
         raise InputError("bitrates is empty; pass at least one Opus bitrate, e.g. (32000,)")
     caption = (
@@ -178,12 +180,12 @@ def players(
         seconds = sum(x.shape[-1] for _, x in lanes) / rate
         lowest = min(bitrates)
         need = sum(b64_size(estimate_preview_bytes(x.shape[-1] / rate, lowest)) for _, x in lanes)
-        raise InputError(
+        raise LimitExceededError(
             f"{len(lanes)} clip(s), {seconds:.1f} s in all, need about {need // 1000} kB as Ogg "
             f"Opus at {lowest // 1000} kb/s, over max_bytes={max_bytes}; play a shorter excerpt "
             "(e.g. x[:, : 20 * sr]) or fewer clips, or raise max_bytes (the saved notebook grows "
             "by that much)",
-            size=need,
+            actual=need,
             limit=max_bytes,
         )
     rows = "".join(
