@@ -13,6 +13,7 @@ Client(base_url='https://client.camb.ai/apis', api_key='***')
 
 from ._client import AsyncClient, Client
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
+from ._options import BatchKwargs, SeparateKwargs, SeparateOptions
 from ._retry import RetryPolicy, parse_retry_after
 from ._settings import Settings, resolve_settings
 from ._shortcuts import separate, separate_many
@@ -20,9 +21,12 @@ from ._store import TaskRecord, TaskStore
 
 __all__ = [
     "AsyncClient",
+    "BatchKwargs",
     "Client",
     "ResultURLs",
     "RetryPolicy",
+    "SeparateKwargs",
+    "SeparateOptions",
     "SeparationResult",
     "Settings",
     "StemFiles",
