@@ -525,8 +525,7 @@ class AsyncClient(_BaseClient):
                 sink.write(chunk)  # one block into the open file (see the module docstring)
             await asyncio.to_thread(sink.finish)  # close, sniff, rename
         except BaseException:
-            # Also on cancellation: the sink's lock orders this after a begin still running.
-            await asyncio.to_thread(sink.abort)
+            await _to_thread_to_the_end(sink.abort)  # no part file, even when cancelled
             raise
         finally:
             await response.aclose()
@@ -706,6 +705,25 @@ async def _sleep_async(seconds: float, cancel: Any) -> bool:
             return False
         await asyncio.sleep(min(left, 0.05))
     return True
+
+
+async def _to_thread_to_the_end(fn: Callable[[], Any]) -> None:
+    """Run the clean-up *fn* in a worker thread and wait until it is done, cancelled or not.
+
+    A plain ``await asyncio.to_thread(fn)`` that is cancelled before a thread picks the job up
+    drops the job, so the clean-up would never happen. A cancellation that arrives meanwhile is
+    raised once *fn* has finished.
+    """
+    job = asyncio.ensure_future(asyncio.to_thread(fn))
+    cancelled: asyncio.CancelledError | None = None
+    while not job.done():
+        try:
+            await asyncio.shield(job)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    job.result()  # its own error, if it failed
+    if cancelled is not None:
+        raise cancelled
 
 
 async def _gather_or_cancel(aws: Sequence[Awaitable[T]]) -> list[T]:
