@@ -29,7 +29,14 @@ from .._exceptions import CambError, CancelledError
 from ._core import Core, Source
 from ._effects import Effect, Flow, Gather, Notify, Offload, Send, Sleep, Stream
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
-from ._options import BatchKwargs, CancelEvent, ProgressCallback, SeparateKwargs, SeparateOptions
+from ._options import (
+    BatchKwargs,
+    CancelEvent,
+    ProgressCallback,
+    SeparateKwargs,
+    SeparateOptions,
+    spelled_out,
+)
 from ._retry import RetryPolicy
 from ._settings import DEFAULT_TIMEOUT, resolve_settings
 from ._store import TaskStore
@@ -334,6 +341,7 @@ class Client(_BaseClient):
         """
         return self._run(self._core.attach(task_id))
 
+    @spelled_out(SeparateKwargs)
     def separate(
         self, path: str | os.PathLike[str], **options: Unpack[SeparateKwargs]
     ) -> SeparationResult:
@@ -362,6 +370,7 @@ class Client(_BaseClient):
         """
         return self._run(self._core.separate(path, SeparateOptions.from_kwargs(options)))
 
+    @spelled_out(BatchKwargs)
     def separate_many(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -594,13 +603,17 @@ class AsyncClient(_BaseClient):
         """See :meth:`Client.attach`."""
         return await self._run(self._core.attach(task_id))
 
+    @spelled_out(SeparateKwargs)
     async def separate(
         self, path: str | os.PathLike[str], **options: Unpack[SeparateKwargs]
     ) -> SeparationResult:
-        """See :meth:`Client.separate` and :class:`SeparateOptions`; callbacks may be coroutine
-        functions, and ``cancel`` may be an ``asyncio.Event``."""
+        """See :meth:`Client.separate`; the options are documented in :class:`SeparateOptions`.
+
+        Callbacks may be coroutine functions, and ``cancel`` may be an ``asyncio.Event``.
+        """
         return await self._run(self._core.separate(path, SeparateOptions.from_kwargs(options)))
 
+    @spelled_out(BatchKwargs)
     async def separate_many(
         self,
         paths: Iterable[str | os.PathLike[str]],

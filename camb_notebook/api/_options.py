@@ -2,16 +2,19 @@
 
 :class:`SeparateOptions` is the one definition (types, defaults, documentation): the clients
 and the sans-I/O core take it. Its keyword twins :class:`SeparateKwargs` and
-:class:`BatchKwargs` exist only so that ``**options: Unpack[SeparateKwargs]`` keeps every
-keyword argument typed for users and their IDEs; a test keeps them in step with the dataclass.
+:class:`BatchKwargs` exist so that ``**options: Unpack[SeparateKwargs]`` keeps every keyword
+argument typed for type checkers and IDEs; a test keeps them in step with the dataclass.
+:func:`spelled_out` shows the same keywords, with their defaults, to run-time tools
+(``help()``, Jupyter's signature pop-up and completion).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from typing_extensions import TypedDict
 
@@ -28,7 +31,10 @@ __all__ = [
     "SeparateKwargs",
     "SeparateOptions",
     "ValidatedCallback",
+    "spelled_out",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Called with each :class:`TaskStatus` while a task is polled.
 ProgressCallback = Callable[[TaskStatus], Any]
@@ -153,3 +159,34 @@ class SeparateKwargs(BatchKwargs, total=False):
     """
 
     on_progress: ProgressCallback | None
+
+
+def spelled_out(keywords: type) -> Callable[[F], F]:
+    """Give a ``**options: Unpack[keywords]`` function a run-time signature naming each option.
+
+    The options appear as keyword-only parameters with the types and defaults of
+    :class:`SeparateOptions`, in its order, instead of one ``**options``.
+
+    Examples
+    --------
+    >>> @spelled_out(BatchKwargs)
+    ... def run(path, **options): ...
+    >>> str(inspect.signature(run).parameters["reuse"])
+    "reuse: 'bool' = True"
+    """
+    names = set(keywords.__annotations__)
+    spelled = [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type
+        )
+        for f in fields(SeparateOptions)
+        if f.name in names
+    ]
+
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn)
+        kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        fn.__signature__ = signature.replace(parameters=[*kept, *spelled])  # type: ignore[attr-defined]
+        return fn
+
+    return decorate

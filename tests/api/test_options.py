@@ -42,10 +42,18 @@ def test_the_keyword_twins_match_the_dataclass() -> None:
 
 @pytest.mark.parametrize("cls", [Client, AsyncClient])
 def test_separate_takes_the_options_as_typed_keywords(cls: type) -> None:
-    for method in (cls.separate, cls.separate_many):
-        options = inspect.signature(method).parameters["options"]
-        assert options.kind is inspect.Parameter.VAR_KEYWORD
-        assert "Unpack[" in str(options.annotation), method
+    for method, keywords in ((cls.separate, SeparateKwargs), (cls.separate_many, BatchKwargs)):
+        # For type checkers: **options: Unpack[...] ...
+        assert method.__annotations__["options"] == f"Unpack[{keywords.__name__}]"
+        # ... and for help() and Jupyter: every option, with its type and default.
+        shown = inspect.signature(method).parameters
+        for field in dataclasses.fields(SeparateOptions):
+            if field.name in keywords.__annotations__:
+                param = shown[field.name]
+                assert param.kind is param.KEYWORD_ONLY, (method, field.name)
+                assert (param.default, param.annotation) == (field.default, field.type)
+        assert "options" not in shown
+    assert "reuse: 'bool' = True" in str(inspect.signature(cls.separate))
     assert "SeparateOptions" in (inspect.getdoc(cls.separate) or "")
 
 
@@ -117,7 +125,7 @@ def test_separate_many_options_reach_every_clip(
 
 
 def test_separate_many_honours_the_callers_cancel(store: TaskStore, tmp_path: Path) -> None:
-    paths = [write_wav(tmp_path / f"c{i}.wav", 0.5) for i in range(2)]
+    paths = [write_wav(tmp_path / f"c{i}.wav", 0.5 + 0.1 * i) for i in range(2)]
     cancel = threading.Event()
     with (
         Emulator(pending_polls=10_000) as emu,
