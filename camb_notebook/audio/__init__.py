@@ -12,6 +12,7 @@ Examples
 from ._formats import EXTENSIONS, FORMAT_NAMES, MIME_TYPES, mime_type, sniff_format
 from ._io import encode, encode_preview, load, resample, save
 from ._probe import AudioInfo, Limits, probe
+from ._reader import AudioReader, open_audio
 from ._stems import Stems, rms_db, sdr
 
 __all__ = [
@@ -19,12 +20,14 @@ __all__ = [
     "FORMAT_NAMES",
     "MIME_TYPES",
     "AudioInfo",
+    "AudioReader",
     "Limits",
     "Stems",
     "encode",
     "encode_preview",
     "load",
     "mime_type",
+    "open_audio",
     "probe",
     "resample",
     "rms_db",
