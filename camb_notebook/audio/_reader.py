@@ -201,7 +201,7 @@ class AudioReader:
         --------
         >>> import soundfile as sf, tempfile, os
         >>> p = os.path.join(tempfile.mkdtemp(), "ramp.wav")
-        >>> sf.write(p, np.arange(1000) / 1000, 8000)
+        >>> sf.write(p, np.arange(1000) / 1000, 8000, subtype="FLOAT")
         >>> with open_audio(p) as r:
         ...     r.read(10, 13)
         array([[0.01 , 0.011, 0.012]], dtype=float32)
