@@ -14,6 +14,7 @@ from ._io import encode, encode_preview, load, resample, save
 from ._probe import AudioInfo, Limits, probe
 from ._reader import AudioReader, open_audio
 from ._stems import Stems, rms_db, sdr
+from ._writer import AudioWriter, open_writer
 
 __all__ = [
     "EXTENSIONS",
@@ -21,6 +22,7 @@ __all__ = [
     "MIME_TYPES",
     "AudioInfo",
     "AudioReader",
+    "AudioWriter",
     "Limits",
     "Stems",
     "encode",
@@ -28,6 +30,7 @@ __all__ = [
     "load",
     "mime_type",
     "open_audio",
+    "open_writer",
     "probe",
     "resample",
     "rms_db",

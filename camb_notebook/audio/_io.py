@@ -10,17 +10,9 @@ import numpy as np
 
 from .._exceptions import InputError
 from ._reader import Source, open_audio
+from ._writer import WRITABLE, as_channels_first, open_sink, open_writer
 
 __all__ = ["encode", "encode_preview", "load", "resample", "save"]
-
-# Container and codec PyAV writes for each format we encode to.
-_AV_ENCODERS: dict[str, tuple[str, str, str]] = {
-    # format: (container, codec, sample format)
-    "mp3": ("mp3", "libmp3lame", "fltp"),
-    "m4a": ("ipod", "aac", "fltp"),
-    "ogg": ("ogg", "libopus", "flt"),
-}
-_SOUNDFILE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -99,15 +91,6 @@ def load(
         return reader.read(offset, stop, unit="seconds"), reader.sample_rate
 
 
-def _as_channels_first(audio: np.ndarray) -> np.ndarray:
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 1:
-        audio = audio[np.newaxis]
-    if audio.ndim != 2:
-        raise InputError(f"audio must be shaped (channels, samples), got shape {audio.shape}")
-    return audio
-
-
 def encode(audio: np.ndarray, sr: int, format: str, bitrate: int | None = None) -> bytes:
     """Encode ``audio`` (channels, n) to the bytes of a file in ``format``.
 
@@ -123,50 +106,15 @@ def encode(audio: np.ndarray, sr: int, format: str, bitrate: int | None = None) 
     >>> encode(np.zeros((1, 4410), np.float32), 44100, "wav")[:4]
     b'RIFF'
     """
-    audio = _as_channels_first(audio)
-    if format in _SOUNDFILE_FORMATS:
-        import soundfile as sf
-
-        buf = io.BytesIO()
-        subtype = "PCM_24" if format == "flac" else "FLOAT"
-        sf.write(buf, audio.T, sr, format=_SOUNDFILE_FORMATS[format], subtype=subtype)
-        return buf.getvalue()
-    if format not in _AV_ENCODERS:
+    audio = as_channels_first(audio)
+    if format not in WRITABLE:
         raise InputError(
             f"format={format!r} is not one we encode (choose wav, flac, mp3, m4a or ogg)"
         )
-    import av
-
-    container_fmt, codec, sample_fmt = _AV_ENCODERS[format]
-    if codec == "libopus" and sr != 48000:
-        audio, sr = resample(audio, sr, 48000), 48000
-    channels = audio.shape[0]
-    if channels > 2:
-        raise InputError(f"only mono and stereo can be encoded, got {channels} channels")
-    layout = "stereo" if channels == 2 else "mono"
     buf = io.BytesIO()
-    with av.open(buf, "w", format=container_fmt) as out:
-        # Constrained VBR keeps Opus within a few % of the bitrate asked for, so the
-        # widget's byte budget holds even for noisy material.
-        options = {"vbr": "constrained"} if codec == "libopus" else {}
-        stream = out.add_stream(codec, rate=sr, layout=layout, options=options)
-        if bitrate:
-            stream.bit_rate = int(bitrate)
-        frame_size = stream.codec_context.frame_size or 1024
-        clipped = np.clip(audio, -1.0, 1.0)
-        for start in range(0, clipped.shape[1], frame_size):
-            block = clipped[:, start : start + frame_size]
-            if sample_fmt == "flt":  # packed: one row of interleaved samples
-                block = np.ascontiguousarray(block.T).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(block), format=sample_fmt, layout=layout
-            )
-            frame.sample_rate = sr
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    sink = open_sink(buf, format, sr, audio.shape[0], bitrate)
+    sink.write(audio)
+    sink.close()
     return buf.getvalue()
 
 
@@ -179,7 +127,8 @@ def save(
 ) -> Path:
     """Write ``audio`` (channels, n) to ``path``; the format defaults to the extension.
 
-    FLAC is written as 24-bit, WAV as 32-bit float, so nothing audible is lost.
+    FLAC is written as 24-bit, WAV as 32-bit float, so nothing audible is lost. The file
+    appears complete or not at all (see :func:`open_writer`, which writes block by block).
 
     Examples
     --------
@@ -188,16 +137,10 @@ def save(
     >>> p.suffix
     '.flac'
     """
-    path = Path(path)
-    if format is None:
-        ext = path.suffix.lower().lstrip(".")
-        format = {"opus": "ogg", "aac": "m4a", "mp4": "m4a", "wave": "wav"}.get(ext, ext)
-    data = encode(audio, sr, format, bitrate)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    audio = as_channels_first(audio)
+    with open_writer(path, sr, audio.shape[0], format, bitrate=bitrate) as writer:
+        writer.write(audio)
+    return writer.path
 
 
 def encode_preview(audio: np.ndarray, sr: int, bitrate: int = 48000) -> bytes:
@@ -216,7 +159,7 @@ def encode_preview(audio: np.ndarray, sr: int, bitrate: int = 48000) -> bytes:
     >>> encode_preview(np.zeros((2, 48000), np.float32), 48000)[:4]
     b'OggS'
     """
-    audio = _as_channels_first(audio)
+    audio = as_channels_first(audio)
     if audio.shape[0] > 2:
         audio = audio[:2]
     return encode(audio, sr, "ogg", bitrate)
