@@ -11,9 +11,10 @@ Examples
 
 from ._formats import EXTENSIONS, FORMAT_NAMES, MIME_TYPES, mime_type, sniff_format
 from ._io import encode, encode_preview, load, resample, save
+from ._measure import SdrAccumulator, rms_db, sdr, sdr_files
 from ._probe import AudioInfo, Limits, probe
 from ._reader import AudioReader, open_audio
-from ._stems import Stems, rms_db, sdr
+from ._stems import Stems, StemWindow
 from ._writer import AudioWriter, open_writer
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "AudioReader",
     "AudioWriter",
     "Limits",
+    "SdrAccumulator",
+    "StemWindow",
     "Stems",
     "encode",
     "encode_preview",
@@ -36,5 +39,6 @@ __all__ = [
     "rms_db",
     "save",
     "sdr",
+    "sdr_files",
     "sniff_format",
 ]

@@ -271,7 +271,7 @@ class AudioReader:
         if int(size) <= 0:
             raise InputError(f"size={size!r} must be a positive number of samples")
         a, b = self._window(start, stop, unit)
-        return _rechunk(self._stream(a), int(size), b - a)
+        return rechunk(self._stream(a), int(size), b - a)
 
 
 def _with_last(chunks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
@@ -285,7 +285,7 @@ def _with_last(chunks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]
         yield previous, True
 
 
-def _rechunk(chunks: Iterator[np.ndarray], size: int, total: int) -> Iterator[np.ndarray]:
+def rechunk(chunks: Iterator[np.ndarray], size: int, total: int) -> Iterator[np.ndarray]:
     """Blocks of exactly ``size`` samples (the last may be shorter), ``total`` in all."""
     parts: list[np.ndarray] = []
     held = 0
