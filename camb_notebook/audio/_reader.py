@@ -16,7 +16,6 @@ import numpy as np
 
 from .._exceptions import AudioDecodeError, InputError
 from ._av_decoder import AvDecoder
-from ._containers import ogg_codec
 from ._formats import empty_file, no_such_file, not_audio, sniff_format
 from ._sf_decoder import SoundfileDecoder
 
@@ -133,7 +132,7 @@ class AudioReader:
 
     def _window(self, start: float | int, stop: float | int | None, unit: str) -> tuple[int, int]:
         a = self._samples(start, unit, "start")
-        b = self.frames if stop is None else self._samples(stop, unit, "stop")
+        b = max(self.frames, a) if stop is None else self._samples(stop, unit, "stop")
         if a < 0 or b < a:
             raise InputError(
                 f"start={start!r}, stop={stop!r} is not a window of {self.name} "
@@ -324,8 +323,8 @@ def open_audio(source: Source, *, sr: int | None = None, mono: bool = False) -> 
     """Open an audio file for exact windowed reads and bounded-memory streaming.
 
     The whole clip is never decoded at once: :meth:`AudioReader.read` decodes a window,
-    :meth:`AudioReader.blocks` streams in blocks. WAV, FLAC and Ogg Vorbis are read with
-    soundfile; MP3, AAC/M4A, raw ADTS AAC and Ogg Opus frame by frame with PyAV.
+    :meth:`AudioReader.blocks` streams in blocks. WAV and FLAC are read with soundfile;
+    MP3, AAC/M4A, raw ADTS AAC and Ogg (Opus, Vorbis) frame by frame with PyAV.
 
     Sample positions are gapless: the encoder delay and end padding of M4A and MP3 files
     are removed using what the container says (edit list, ``iTunSMPB``, the LAME/Xing
@@ -374,7 +373,7 @@ def open_audio(source: Source, *, sr: int | None = None, mono: bool = False) -> 
     if fmt is None:
         raise not_audio(name)
     decoder: SoundfileDecoder | AvDecoder
-    if fmt in ("wav", "flac") or (fmt == "ogg" and ogg_codec(head) == "vorbis"):
+    if fmt in ("wav", "flac"):
         decoder = SoundfileDecoder(data, name, fmt)
     else:
         decoder = AvDecoder(data, name, fmt, head)

@@ -352,7 +352,7 @@ class Stems:
 
     def _window(self, start: float | int, stop: float | int | None, unit: str) -> tuple[int, int]:
         a = self._samples(start, unit)
-        b = self.n_samples if stop is None else self._samples(stop, unit)
+        b = max(self.n_samples, a) if stop is None else self._samples(stop, unit)
         if a < 0 or b < a:
             raise InputError(
                 f"start={start!r}, stop={stop!r} is not a window of these stems "

@@ -119,15 +119,19 @@ class _AvSink:
         return clipped
 
     def _queue(self, block: np.ndarray) -> None:
+        """Encode whole frames; hold the rest (less than a frame) for the next write."""
         if block.shape[1]:
             self._pending.append(block)
             self._held += block.shape[1]
-        while self._held >= self._frame_size:
-            joined = np.concatenate(self._pending, axis=1)
-            self._encode(joined[:, : self._frame_size])
-            rest = joined[:, self._frame_size :]
-            self._pending = [rest] if rest.shape[1] else []
-            self._held = rest.shape[1]
+        if self._held < self._frame_size:
+            return
+        joined = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending, 1)
+        whole = self._held // self._frame_size * self._frame_size
+        for i in range(0, whole, self._frame_size):
+            self._encode(joined[:, i : i + self._frame_size])
+        rest = joined[:, whole:]
+        self._pending = [rest] if rest.shape[1] else []
+        self._held = rest.shape[1]
 
     def _encode(self, block: np.ndarray | None) -> None:
         import av
