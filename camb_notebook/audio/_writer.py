@@ -217,9 +217,13 @@ class AudioWriter:
         self.clipped_samples = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        self._sink: _SoundfileSink | _AvSink | None = open_sink(
-            str(self._tmp), format, sr, channels, bitrate
-        )
+        try:
+            self._sink: _SoundfileSink | _AvSink | None = open_sink(
+                str(self._tmp), format, sr, channels, bitrate
+            )
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
 
     def __repr__(self) -> str:
         state = "open" if self._sink is not None else "closed"
