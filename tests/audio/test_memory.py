@@ -109,9 +109,10 @@ def test_blocks_of_an_m4a(clips: dict[str, Path]) -> None:
 def test_resampled_copy_through_a_writer(clips: dict[str, Path], tmp_path: Path) -> None:
     def copy(name: str) -> Callable[[], object]:
         def run() -> None:
-            with audio.open_audio(clips[name], sr=48000) as reader, audio.open_writer(
-                tmp_path / f"{name}.flac", 48000, 2
-            ) as writer:
+            with (
+                audio.open_audio(clips[name], sr=48000) as reader,
+                audio.open_writer(tmp_path / f"{name}.flac", 48000, 2) as writer,
+            ):
                 for block in reader.blocks():
                     writer.write(block)
 
