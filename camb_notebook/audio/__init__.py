@@ -1,6 +1,9 @@
 """Audio in and out: probe and validate, decode, encode, align stems, measure.
 
-Arrays are float32 shaped ``(channels, samples)`` everywhere in camb_notebook.
+Arrays are float32 shaped ``(channels, samples)`` everywhere in camb_notebook. Long clips
+are streamed: :func:`open_audio` reads any window or decodes in blocks, :func:`open_writer`
+writes block by block, and :class:`Stems` reads aligned windows of stem files; memory then
+follows the block, not the clip. :func:`load` and :func:`save` handle whole arrays.
 
 Examples
 --------
