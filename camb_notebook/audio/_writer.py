@@ -32,9 +32,10 @@ WRITABLE = ("wav", "flac", "mp3", "m4a", "ogg")
 
 
 def format_for(path: str | os.PathLike[str], format: str | None) -> str:
-    """The format to write: ``format`` if given, else from the file's extension."""
+    """The format to write: ``format`` if given, else from the file's extension (FLAC for a
+    file without one)."""
     if format is None:
-        ext = Path(path).suffix.lower().lstrip(".")
+        ext = Path(path).suffix.lower().lstrip(".") or "flac"
         format = _EXTENSION_FORMATS.get(ext, ext)
     if format not in WRITABLE:
         raise InputError(
@@ -316,7 +317,7 @@ def open_writer(
         Sample rate of the blocks (Ogg Opus is resampled to 48 kHz on the way).
     channels : int
     format : {"flac", "wav", "mp3", "m4a", "ogg"}, optional
-        Default from the extension. FLAC is 24-bit (samples beyond ±1 are clipped and
+        Default from the extension, FLAC without one. FLAC is 24-bit (samples beyond ±1 are clipped and
         counted), WAV 32-bit float, ``ogg`` is Ogg Opus.
     bitrate : int, optional
         Bits per second for the lossy formats.
