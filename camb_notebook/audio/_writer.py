@@ -317,8 +317,8 @@ def open_writer(
         Sample rate of the blocks (Ogg Opus is resampled to 48 kHz on the way).
     channels : int
     format : {"flac", "wav", "mp3", "m4a", "ogg"}, optional
-        Default from the extension, FLAC without one. FLAC is 24-bit (samples beyond ±1 are clipped and
-        counted), WAV 32-bit float, ``ogg`` is Ogg Opus.
+        Default from the extension, FLAC without one. FLAC is 24-bit (samples beyond ±1
+        are clipped and counted), WAV 32-bit float, ``ogg`` is Ogg Opus.
     bitrate : int, optional
         Bits per second for the lossy formats.
 
