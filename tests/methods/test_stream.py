@@ -160,7 +160,7 @@ def test_methods_without_stream_get_the_whole_clip() -> None:
     blocks = [np.ones((2, 3), np.float32), np.ones((2, 4), np.float32)]
     assert not isinstance(Halves(), StreamingMethod)
     [(fg, bg)] = separate_blocks(Halves(), iter(blocks), 8000, 2)
-    assert fg.shape == (2, 7) and float(fg.sum()) == 7.0
+    assert fg.shape == bg.shape == (2, 7) and float(fg.sum()) == 7.0
 
 
 def test_separate_blocks_reports_progress_up_to_exactly_one() -> None:
@@ -186,7 +186,7 @@ def test_separate_blocks_reports_progress_up_to_exactly_one() -> None:
 @pytest.mark.parametrize("name", ["spleeter", "repet"])
 def test_bad_blocks_are_refused_with_the_fix(request, name: str) -> None:
     sep = _method(name, request).stream(44100, 2)
-    with pytest.raises(InputError, match="block has 1 channels.*channels=2"):
+    with pytest.raises(InputError, match=r"block has 1 channels.*channels=2"):
         sep.push(np.zeros((1, 100), np.float32))
     with pytest.raises(InputError, match="NaN"):
         sep.push(np.full((2, 10), np.nan, np.float32))
