@@ -41,7 +41,7 @@ from ._spleeter_stream import HOP, N_FFT, SEGMENT, SR, Segments, SpleeterStream,
 from ._stft import n_frames
 from ._stream import separate_by_stream
 from ._unet import UNet
-from ._weights import load_spleeter_weights
+from ._weights import load_spleeter_weights, spleeter_weight_paths
 from ._wiener import wiener
 
 __all__ = ["SpleeterConfig", "SpleeterMethod", "SpleeterStream"]
@@ -138,7 +138,6 @@ class SpleeterMethod:
         if backend not in ("auto", "numpy", "onnxruntime"):
             raise InputError(f"backend={backend!r} must be 'auto', 'numpy' or 'onnxruntime'")
         self.config = config or SpleeterConfig()
-        params = load_spleeter_weights(weights)
         if backend == "auto":
             backend = "onnxruntime" if onnx_available() else "numpy"
         if backend == "onnxruntime":
@@ -147,9 +146,9 @@ class SpleeterMethod:
                     "backend='onnxruntime' needs the onnx and onnxruntime packages: "
                     "pip install onnx onnxruntime (or use backend='numpy')"
                 )
-            key = None if weights is None else (str(weights[0]), str(weights[1]))
-            self._run = _onnx_session(key)
+            self._run = _onnx_session(tuple(str(p) for p in spleeter_weight_paths(weights)))
         else:
+            params = load_spleeter_weights(weights)
             nets = (UNet(params[0]), UNet(params[1]))
             self._run = lambda mag: tuple(np.stack([net(m) for m in mag]) for net in nets)
         self.backend = backend
@@ -329,9 +328,9 @@ class SpleeterMethod:
 
 
 @functools.lru_cache(maxsize=2)
-def _onnx_session(weights: tuple[str, str] | None) -> OnnxUNets:
-    """One onnxruntime session per weights pair and process (building it takes ~1 s)."""
-    return OnnxUNets(load_spleeter_weights(weights))
+def _onnx_session(paths: tuple[str, ...]) -> OnnxUNets:
+    """One set of onnxruntime sessions per weights pair and process (building takes ~1 s)."""
+    return OnnxUNets(paths)
 
 
 @functools.lru_cache(maxsize=1)
