@@ -21,8 +21,11 @@ from camb_notebook.methods._stream import Progress, Resampler, SampleQueue
 
 from .conftest import _tone_mix
 
-#: The default config before the full-band voice rule (PR for issue 10); the fingerprints
-#: below were computed by the whole-clip implementation that preceded the streaming one.
+#: The default config before the full-band voice rule (issue 10); the fingerprints below were
+#: computed by the whole-clip implementation that preceded the streaming one. REPET's results
+#: are the same to the last bit. Spleeter's network now runs as parity convolutions and its
+#: Wiener step bin chunk by bin chunk: the same sums in another order, and on these nearly
+#: dual-mono clips the 2×2 inversion turns that rounding into ~3e-5 relative (SNR > 90 dB).
 PREVIOUS_DEFAULT = dict(overlap=64, highband="background", wiener_iterations=1)
 FINGERPRINTS = [
     # method, sr, seconds, channels, sum(fg²), sum(fg·x)
@@ -61,8 +64,9 @@ def test_results_are_those_of_the_whole_clip_implementation(
     x = _tone_mix(sr, seconds, channels)
     fg, bg = _method(name, request).separate(x, sr)
     f = fg.astype(np.float64)
-    assert float(np.sum(f * f)) == pytest.approx(energy, rel=2e-6)
-    assert float(np.sum(f * x)) == pytest.approx(corr, rel=2e-6)
+    rel = 2e-6 if name == "repet" else 2e-4
+    assert float(np.sum(f * f)) == pytest.approx(energy, rel=rel)
+    assert float(np.sum(f * x)) == pytest.approx(corr, rel=rel)
     np.testing.assert_allclose(fg + bg, x, atol=1e-6)
 
 
