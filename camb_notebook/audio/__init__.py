@@ -22,7 +22,7 @@ from ._formats import (
     sniff_format,
 )
 from ._io import encode, encode_preview, load, resample, save
-from ._measure import SdrAccumulator, rms_db, sdr, sdr_files
+from ._measure import LevelAccumulator, SdrAccumulator, rms_db, sdr, sdr_files
 from ._probe import AudioInfo, Limits, probe
 from ._reader import AudioReader, open_audio
 from ._stems import Stems, StemWindow
@@ -37,6 +37,7 @@ __all__ = [
     "AudioInfo",
     "AudioReader",
     "AudioWriter",
+    "LevelAccumulator",
     "Limits",
     "SdrAccumulator",
     "StemWindow",
