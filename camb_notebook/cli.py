@@ -132,10 +132,40 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from ._exceptions import ConfigurationError
     from .engine import serve
 
     key = args.api_key or os.environ.get("CAMB_API_KEY")
-    serve(host=args.host, port=args.port, api_key=key, workers=args.workers)
+    extra: dict[str, str] = {}
+    for item in args.extra_method or []:
+        name, sep, target = item.partition("=")
+        if not sep or ":" not in target:
+            raise ConfigurationError(
+                f"--extra-method {item!r}: expected NAME=MODULE:FACTORY, e.g. "
+                "mine=my_package.methods:make"
+            )
+        extra[name] = target
+    options = {
+        "keys_file": args.keys,
+        "admin_key": args.admin_key or os.environ.get("CAMB_ADMIN_KEY") or None,
+        "max_jobs_per_key": args.max_jobs_per_key,
+        "max_queue": args.max_queue,
+        "root": args.root,
+        "scheduler": args.scheduler,
+        "storage": args.storage,
+        "result_ttl": args.result_ttl,
+        "url_ttl": args.url_ttl,
+        "public_url": args.public_url,
+        "default_method": args.method,
+        "extra_methods": extra or None,
+    }
+    serve(
+        host=args.host,
+        port=args.port,
+        api_key=key,
+        workers=args.workers,
+        **{k: v for k, v in options.items() if v is not None},
+    )
     return 0
 
 
@@ -217,11 +247,65 @@ def _parser() -> argparse.ArgumentParser:
     service_options(p)
     p.set_defaults(run=_cmd_report)
 
-    p = sub.add_parser("serve", help="run the local engine as a shared server")
+    p = sub.add_parser(
+        "serve",
+        help="run the local engine as a shared server",
+        description="Serve the engine for a class or a team. Tasks, runs and results are kept "
+        "in SQLite under --root, so a restart (even a crash) loses nothing. SIGHUP reads the "
+        "--keys file again.",
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8750)
-    p.add_argument("--api-key", help="required to bind beyond loopback (or $CAMB_API_KEY)")
+    p.add_argument(
+        "--api-key", help="one shared key; a key is required beyond loopback (or $CAMB_API_KEY)"
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="FILE",
+        help="a key per person: `name key` per line; each sees only their own tasks",
+    )
+    p.add_argument(
+        "--admin-key",
+        help="a key that sees every task and the load per key (prefer $CAMB_ADMIN_KEY)",
+    )
+    p.add_argument(
+        "--max-jobs-per-key",
+        type=int,
+        metavar="N",
+        help="jobs one key may have waiting or running (more answer 429)",
+    )
+    p.add_argument("--max-queue", type=int, metavar="N", help="jobs that may wait (default 16)")
     p.add_argument("--workers", type=int, default=1, help="separation processes (default 1)")
+    p.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="where tasks and results are kept (default: the cache's engine/serve-PORT)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="URL",
+        help="run jobs on this Dask distributed scheduler (tcp://HOST:8786)",
+    )
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="where uploads and stems live when workers are elsewhere: a shared path or an "
+        "fsspec URL (s3://bucket/prefix)",
+    )
+    p.add_argument("--result-ttl", type=float, metavar="SECONDS", help="default 86400")
+    p.add_argument(
+        "--url-ttl", type=float, metavar="SECONDS", help="life of a result URL (default 21600)"
+    )
+    p.add_argument("--public-url", metavar="URL", help="origin for result URLs behind a proxy")
+    p.add_argument("--method", help="default separation method")
+    p.add_argument(
+        "--extra-method",
+        action="append",
+        metavar="NAME=MODULE:FACTORY",
+        help="register a separation method importable by the workers (repeatable)",
+    )
     p.set_defaults(run=_cmd_serve)
 
     p = sub.add_parser("tasks", help="list unfinished tasks, or re-attach one and download it")
