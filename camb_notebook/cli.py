@@ -24,30 +24,73 @@ __all__ = ["main"]
 
 
 class _Progress:
-    """One line per clip on stderr, rewritten in place on a terminal."""
+    """Where each clip stands, on stderr.
+
+    On a terminal: one live bar for the whole batch (clips done, with the fraction of the
+    ones under way) whose tail names the latest news, and a line above it as each clip
+    ends. Otherwise (a pipe, a log file): a plain line per change of a clip's state.
+    The words come from :func:`camb_notebook._vocabulary.progress_phrase`.
+    """
 
     def __init__(self, names: Sequence[str], stream: Any = None) -> None:
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.state = dict.fromkeys(names, "waiting")
-        self.started = time.monotonic()
+        self.tty = _is_terminal(self.stream)
+        self.state: dict[str, str] = dict.fromkeys(names, "waiting")
+        self.fraction: dict[str, float] = dict.fromkeys(names, 0.0)
         self.lock = threading.Lock()
-        self.drawn = 0
+        self.bar: Any = None
+        if self.tty and names:
+            from tqdm import tqdm
 
-    def update(self, name: str, state: str) -> None:
+            self.bar = tqdm(
+                total=len(names),
+                file=self.stream,
+                unit="clip",
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} clips [{elapsed}<{remaining}]"
+                "{postfix}",
+                desc="separating",
+            )
+
+    def status(self, name: str, status: Any) -> None:
+        """A poll's :class:`~camb_notebook.api.TaskStatus` (or a phrase) for clip *name*."""
+        progress = getattr(status, "progress", None)
+        fraction = min(max(float(progress) / 100.0, 0.0), 0.99) if progress else None
+        self.update(name, _describe(status), fraction)
+
+    def update(
+        self, name: str, state: str, fraction: float | None = None, final: bool = False
+    ) -> None:
         with self.lock:
-            if self.state.get(name) == state:
+            if fraction is not None:
+                self.fraction[name] = max(self.fraction.get(name, 0.0), fraction)
+            if final:
+                self.fraction[name] = 1.0
+            if self.state.get(name) == state and fraction is None:
                 return
+            changed = self.state.get(name) != state
             self.state[name] = state
-            if self.tty:
-                if self.drawn:
-                    self.stream.write(f"\x1b[{self.drawn}F")
-                for key, value in self.state.items():
-                    self.stream.write(f"\x1b[2K{key}: {value}\n")
-                self.drawn = len(self.state)
-            else:
-                self.stream.write(f"{name}: {state}\n")
-            self.stream.flush()
+            if self.bar is None:
+                if changed:
+                    self.stream.write(f"{name}: {state}\n")
+                    self.stream.flush()
+                return
+            self.bar.n = round(sum(self.fraction.values()), 2)
+            if final:
+                self.bar.write(f"{name}: {state}", file=self.stream)
+            self.bar.set_postfix_str(f"{name}: {state}", refresh=False)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or not a real stream
+        return False
 
 
 def _describe(status: Any) -> str:
@@ -88,18 +131,19 @@ def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple
                 out_dir=Path(args.out) / path.stem,
                 method=args.method,
                 reuse=not args.no_reuse,
-                on_progress=lambda st: progress.update(path.name, _describe(st)),
+                on_progress=lambda st: progress.status(path.name, st),
             )
         except CambError as exc:
-            progress.update(path.name, f"failed: {exc}")
+            progress.update(path.name, f"failed: {exc}", final=True)
             return path, exc
-        progress.update(path.name, f"done in {time.monotonic() - started:.1f} s")
+        progress.update(path.name, f"done in {time.monotonic() - started:.1f} s", final=True)
         return path, result
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
             return list(pool.map(one, files))
     finally:
+        progress.close()
         client.close()
 
 

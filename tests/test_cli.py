@@ -101,3 +101,50 @@ def test_console_script_runs_the_demo_offline(tmp_path: Path) -> None:
     assert "SDR against the true stems: foreground" in proc.stdout
     assert (tmp_path / "example" / "foreground.flac").is_file()
     assert (tmp_path / "example.html").stat().st_size > 10_000
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed its end of the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.slow
+def test_separate_draws_a_live_bar_on_a_terminal(clip: Path, tmp_path: Path) -> None:
+    """stderr is a real pseudo-terminal: a tqdm bar redrawn in place, a line per finished clip."""
+    import pty
+
+    second = audio.save(tmp_path / "second.wav", audio.load(clip)[0][:, : SR // 2], SR)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMB_API")}
+    env.pop("CAMB_BASE_URL", None)
+    leader, follower = pty.openpty()
+    cmd = [sys.executable, "-m", "camb_notebook.cli", "separate", str(clip), str(second)]
+    cmd += ["--out", str(tmp_path / "out"), "--method", "repet", "--no-reuse"]
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env
+    ) as proc:
+        os.close(follower)
+        screen = _read_all(leader).decode(errors="replace")
+        out = proc.stdout.read().decode() if proc.stdout else ""
+        assert proc.wait(timeout=300) == 0, screen
+    os.close(leader)
+    assert "\r" in screen  # redrawn in place, not a line per update
+    assert "2.0/2 clips" in screen and "100%" in screen
+    assert "tune.wav: done in" in screen and "second.wav: done in" in screen
+    assert len(out.split()) == 4  # the stems' paths still go to stdout, one per line
+
+
+def test_separate_prints_plain_lines_when_not_a_terminal(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["separate", str(clip), "--out", str(tmp_path), "--method", "repet"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b[" not in err and "clips" not in err
+    assert err.strip().splitlines()[-1].startswith("tune.wav: done in")
