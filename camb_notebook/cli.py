@@ -198,6 +198,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "scheduler": args.scheduler,
         "storage": args.storage,
         "result_ttl": args.result_ttl,
+        "job_timeout": args.job_timeout,
         "url_ttl": args.url_ttl,
         "public_url": args.public_url,
         "default_method": args.method,
@@ -339,6 +340,9 @@ def _parser() -> argparse.ArgumentParser:
         "fsspec URL (s3://bucket/prefix)",
     )
     p.add_argument("--result-ttl", type=float, metavar="SECONDS", help="default 86400")
+    p.add_argument(
+        "--job-timeout", type=float, metavar="SECONDS", help="stop longer jobs (TIMEOUT)"
+    )
     p.add_argument(
         "--url-ttl", type=float, metavar="SECONDS", help="life of a result URL (default 21600)"
     )
