@@ -61,14 +61,9 @@ METHODS = {"copy": "bench_engine:copy_method"}
 
 def _fresh(code: str) -> dict:
     """Run *code* in a fresh interpreter; it prints one JSON line."""
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env=None,
-    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"a fresh interpreter failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

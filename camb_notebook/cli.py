@@ -42,11 +42,14 @@ class _Progress:
         if self.tty and names:
             from tqdm import tqdm
 
+            # A terminal that reports no width (some CI ptys) would get an empty bar.
+            sized = _columns(self.stream) > 0
             self.bar = tqdm(
                 total=len(names),
                 file=self.stream,
                 unit="clip",
-                dynamic_ncols=True,
+                dynamic_ncols=sized,
+                ncols=None if sized else 80,
                 bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} clips [{elapsed}<{remaining}]"
                 "{postfix}",
                 desc="separating",
@@ -84,6 +87,13 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _columns(stream: Any) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _is_terminal(stream: Any) -> bool:
