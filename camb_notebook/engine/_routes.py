@@ -276,12 +276,17 @@ def _finished(state: EngineState, run_id: int, caller: Caller) -> Task | None:
 
 
 def _urls(request: Request, state: EngineState, task: Task) -> dict[str, str]:
-    """Signed result URLs, valid for ``url_ttl`` (never beyond the task's expiry)."""
+    """Signed result URLs, valid for ``url_ttl`` (never beyond the task's expiry).
+
+    The expiry is rounded up to a grid (a minute for long lifetimes), so calls close
+    together hand out the same link and caches keyed by URL keep working.
+    """
     assert task.result is not None and task.file_id is not None
     config = state.config
     origin = (config.public_url or str(request.base_url)).rstrip("/")
-    finished = task.finished or time.time()
-    expires = math.ceil(min(time.time() + config.url_ttl, finished + config.result_ttl))
+    grid = min(60.0, max(1.0, config.url_ttl / 60))
+    wanted = math.ceil((time.time() + config.url_ttl) / grid) * grid
+    expires = math.ceil(min(wanted, (task.finished or time.time()) + config.result_ttl))
     urls = {}
     for stem in _STEMS:
         query = state.signer.sign(task.file_id, stem, expires)
