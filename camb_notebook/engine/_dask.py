@@ -27,7 +27,7 @@ from .._exceptions import ConfigurationError
 from .._vocabulary import INTERNAL_ERROR, PROCESSING_ERROR
 from ._jobs import JobFailure, JobResult, JobSpec
 from ._pool import EventCallback, QueueFull, queue_is_full
-from ._remote import TOPIC, run_remote
+from ._remote import TOPIC, Prewarm, run_remote
 
 __all__ = ["DaskRunner"]
 
@@ -167,6 +167,11 @@ class DaskRunner:
             )
 
     # -- extras -----------------------------------------------------------------------
+
+    def prewarm(self) -> None:
+        """Have every worker, present and future, import the separation code now."""
+        with contextlib.suppress(Exception):  # an optimisation: never fatal
+            self._client.register_plugin(Prewarm())
 
     def worker_of(self, job_id: str) -> str | None:
         """The address of the Dask worker running *job_id* now, if known."""

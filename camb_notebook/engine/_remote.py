@@ -8,8 +8,9 @@ answer, not an exception for Dask to retry. When the job's paths are URLs (an ob
 store), the upload is copied into a temporary folder first and the stems copied back
 after; plain paths (local disk, a shared mount) are used as they are.
 
-Nothing heavy is imported at module level: the engine pickles :func:`run_remote` by
-name without loading numpy or the methods itself.
+Nothing heavy is imported at module level (only ``distributed``, which the engine has
+loaded anyway to reach the cluster): the engine pickles :func:`run_remote` by name
+without loading numpy or the methods itself.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 from .._exceptions import redact
 from .._vocabulary import PROCESSING_ERROR
 from ._jobs import JobFailure, JobResult, JobSpec
 
-__all__ = ["TOPIC", "run_remote"]
+__all__ = ["TOPIC", "Prewarm", "run_remote"]
 
 #: The scheduler event topic of job events: ``{"job", "kind", "value"}`` messages.
 TOPIC = "camb-notebook-engine"
@@ -65,6 +68,33 @@ def run_remote(spec: JobSpec) -> JobResult | JobFailure:
             PROCESSING_ERROR, redact(f"separation failed: {type(exc).__name__}: {exc}")
         )
     return outcome
+
+
+class Prewarm(WorkerPlugin):
+    """A Dask worker plugin: import the separation code as soon as a worker joins.
+
+    Otherwise each worker's first job pays for importing numpy, soundfile and the
+    methods (seconds on a busy machine). The import runs in a thread of its own so
+    the worker's event loop, and its heartbeats, never wait for it. Registered by the
+    engine on every worker, present and future (``client.register_plugin``).
+    """
+
+    name = "camb-notebook-prewarm"
+    idempotent = True
+
+    def setup(self, worker: Any) -> None:
+        import importlib
+        import threading
+
+        threading.Thread(
+            target=importlib.import_module,
+            args=(f"{__package__}._worker",),
+            name="camb-prewarm",
+            daemon=True,
+        ).start()
+
+    def teardown(self, worker: Any) -> None:
+        pass
 
 
 @contextlib.contextmanager

@@ -158,6 +158,8 @@ class EngineState:
         """Start the workers and load the method names in the background, before any job."""
         if isinstance(self.runner, ProcessPool):
             self.runner.start()
+        elif hasattr(self.runner, "prewarm"):
+            self.runner.prewarm()
         threading.Thread(target=self.method_names, daemon=True).start()
 
     def queue_is_full(self) -> bool:
