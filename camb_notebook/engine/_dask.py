@@ -114,11 +114,19 @@ class DaskRunner:
             waiting, running = self._counts()
             if not force and queue_is_full(waiting, running, self._capacity, self._max_queue):
                 raise QueueFull(self._retry_after())
-            # A fresh key per submission: a job queued again after a restart must never be
-            # matched to a stale task of the same job left on the scheduler.
-            key = f"camb-separate-{spec.job_id}-{secrets.token_hex(4)}"
+            job = self._jobs[spec.job_id] = _Job(spec, None, time.monotonic())  # its place
+        # A fresh key per submission: a job queued again after a restart must never be
+        # matched to a stale task of the same job left on the scheduler. Submitted outside
+        # the lock, which the client's own thread takes for worker events.
+        key = f"camb-separate-{spec.job_id}-{secrets.token_hex(4)}"
+        try:
             future = self._client.submit(run_remote, spec, key=key, pure=False, retries=0)
-            self._jobs[spec.job_id] = _Job(spec, future, time.monotonic())
+        except Exception:
+            with self._lock:
+                self._jobs.pop(spec.job_id, None)
+            raise
+        with self._lock:
+            job.future = future
         future.add_done_callback(lambda f, job_id=spec.job_id: self._finished(job_id, f))
 
     def capacity(self) -> int:
@@ -244,7 +252,8 @@ class DaskRunner:
                     del self._jobs[job.spec.job_id]
             for job in late:
                 with contextlib.suppress(Exception):
-                    job.future.cancel()
+                    if job.future is not None:
+                        job.future.cancel()
                 self._emit(
                     "failed",
                     job.spec.job_id,
