@@ -276,7 +276,11 @@ def throughput(work: Path, jobs: int = 16, seconds: float = 4.0) -> dict[str, fl
 
 
 def table(
-    imp: float, cold: dict[str, float], load: dict[str, float], rate: dict[str, float]
+    imp: float,
+    cold: dict[str, float],
+    load: dict[str, float],
+    rate: dict[str, float],
+    busy: tuple[float, float],
 ) -> str:
     finished = (
         "every task ended SUCCESS"
@@ -288,7 +292,8 @@ def table(
         [
             "### Local engine (`python benchmarks/bench_engine.py`)",
             "",
-            "Medians of fresh interpreters on the shared 2-core development box; the method",
+            "Medians of fresh interpreters on the shared 2-core development box (1-minute load",
+            f"average {busy[0]:.1f} at the start of the run, {busy[1]:.1f} at its end); the method",
             "is a no-op, so these are the engine's own costs.",
             "",
             "| what | time |",
@@ -331,9 +336,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as folder:
         work = Path(folder)
-        text = table(import_cost(), cold_start(), burst(work), throughput(work))
+        parts = import_cost(), cold_start(), burst(work), throughput(work)
+    text = table(*parts, busy=(load_before, os.getloadavg()[0]))
     print(text)
     if args.write:
         write_section(SECTION, text)
