@@ -267,7 +267,7 @@ def throughput(work: Path, jobs: int = 16, seconds: float = 4.0) -> dict[str, fl
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=40,
         ) as cluster:
             args = ("--scheduler", cluster.scheduler_address, "--max-queue", str(jobs))

@@ -29,11 +29,13 @@ SR = 8000
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    # dashboard_address=":0": the scheduler's HTTP server on a free port, never 8787, which
+    # another cluster on the machine may hold.
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=40,
     ) as cluster:
         yield cluster
@@ -166,7 +168,7 @@ def test_object_store_storage_round_trip(clip: Path):
 
     memory = fsspec.filesystem("memory")
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         engine = start_engine(
             EngineConfig(
