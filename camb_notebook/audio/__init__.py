@@ -19,8 +19,11 @@ from ._formats import (
     sniff_format,
 )
 from ._io import encode, encode_preview, load, resample, save
+from ._measure import SdrAccumulator, rms_db, sdr, sdr_files
 from ._probe import AudioInfo, Limits, probe
-from ._stems import Stems, rms_db, sdr
+from ._reader import AudioReader, open_audio
+from ._stems import Stems, StemWindow
+from ._writer import AudioWriter, open_writer
 
 __all__ = [
     "ACCEPT",
@@ -29,16 +32,23 @@ __all__ = [
     "FORMAT_NAMES",
     "MIME_TYPES",
     "AudioInfo",
+    "AudioReader",
+    "AudioWriter",
     "Limits",
+    "SdrAccumulator",
+    "StemWindow",
     "Stems",
     "encode",
     "encode_preview",
     "load",
     "mime_type",
+    "open_audio",
+    "open_writer",
     "probe",
     "resample",
     "rms_db",
     "save",
     "sdr",
+    "sdr_files",
     "sniff_format",
 ]
