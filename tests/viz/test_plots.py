@@ -238,6 +238,6 @@ def test_plot_difference_is_red_where_the_first_is_louder() -> None:
     rows = np.asarray(image).shape[0]
     at = lambda hz: int(hz / (sr / 2) * (rows - 1))  # noqa: E731
     assert image[at(200)].mean() > 15 and image[at(4000)].mean() < -15
-    assert image[at(7000)].mean() == pytest.approx(0.0, abs=1)  # both silent there
+    assert abs(image[at(7000)].mean()) < 3  # both (nearly) silent there
     with pytest.raises(InputError, match="one length"):
         plot_difference(low, low[:100], sr)
