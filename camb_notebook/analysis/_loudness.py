@@ -84,8 +84,12 @@ class LoudnessMeter:
         steps = np.concatenate([*self._sums, [rest]])
         n_blocks = int(np.round((duration - _GATE_S) / (_GATE_S * _STEP))) + 1
         steps = np.pad(steps, (0, max(n_blocks + 3 - steps.size, 0)))
-        z = (steps[:n_blocks] + steps[1 : n_blocks + 1] + steps[2 : n_blocks + 2]
-             + steps[3 : n_blocks + 3]) / (_GATE_S * self.sr)  # fmt: skip
+        z = (
+            steps[:n_blocks]
+            + steps[1 : n_blocks + 1]
+            + steps[2 : n_blocks + 2]
+            + steps[3 : n_blocks + 3]
+        ) / (_GATE_S * self.sr)
         with np.errstate(divide="ignore"):
             loudness = -0.691 + 10.0 * np.log10(z)
         above = loudness >= _ABSOLUTE_GATE

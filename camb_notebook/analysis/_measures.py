@@ -48,30 +48,65 @@ class Measure:
 
 
 _ALL = (
-    Measure("loudness_lufs", "LUFS", "integrated loudness, ITU-R BS.1770-4 (K-weighted, gated "
-            "at −70 LUFS and −10 LU; equals pyloudnorm); −inf when silent"),
+    Measure(
+        "loudness_lufs",
+        "LUFS",
+        "integrated loudness, ITU-R BS.1770-4 (K-weighted, gated "
+        "at −70 LUFS and −10 LU; equals pyloudnorm); −inf when silent",
+    ),
     Measure("peak_dbfs", "dBFS", "sample peak: the largest |sample| of any channel"),
-    Measure("rms_dbfs", "dBFS", "RMS level over all channels and samples (a full-scale sine "
-            "is −3 dBFS); −120 when silent"),
-    Measure("centroid_hz", "Hz", "spectral centroid of the mono mix: librosa's per-frame "
-            "centroid (2048/512 STFT) weighted by each frame's magnitude"),
-    Measure("bandwidth_hz", "Hz", "spectral bandwidth around that centroid: magnitude-weighted "
-            "RMS of librosa's per-frame bandwidth"),
-    Measure("onset_rate", "1/s", "onsets per second: librosa's spectral-flux onset envelope "
-            "at 22.05 kHz, peaks picked as librosa.onset.onset_detect does"),
-    Measure("tempo_bpm", "BPM", "tempo: librosa.feature.tempo on the tempogram averaged over "
-            "the clip; NaN without onsets"),
-    Measure("voiced_fraction", "0–1", "share of 64 ms frames that librosa.pyin (8 kHz, "
-            "65–1000 Hz) calls voiced"),
-    Measure("silence_fraction", "0–1", "share of the time in 100 ms windows whose RMS level "
-            "is below −60 dBFS"),
-)  # fmt: skip
+    Measure(
+        "rms_dbfs",
+        "dBFS",
+        "RMS level over all channels and samples (a full-scale sine is −3 dBFS); −120 when silent",
+    ),
+    Measure(
+        "centroid_hz",
+        "Hz",
+        "spectral centroid of the mono mix: librosa's per-frame "
+        "centroid (2048/512 STFT) weighted by each frame's magnitude",
+    ),
+    Measure(
+        "bandwidth_hz",
+        "Hz",
+        "spectral bandwidth around that centroid: magnitude-weighted "
+        "RMS of librosa's per-frame bandwidth",
+    ),
+    Measure(
+        "onset_rate",
+        "1/s",
+        "onsets per second: librosa's spectral-flux onset envelope "
+        "at 22.05 kHz, peaks picked as librosa.onset.onset_detect does",
+    ),
+    Measure(
+        "tempo_bpm",
+        "BPM",
+        "tempo: librosa.feature.tempo on the tempogram averaged over the clip; NaN without onsets",
+    ),
+    Measure(
+        "voiced_fraction",
+        "0–1",
+        "share of 64 ms frames that librosa.pyin (8 kHz, 65–1000 Hz) calls voiced",
+    ),
+    Measure(
+        "silence_fraction",
+        "0–1",
+        "share of the time in 100 ms windows whose RMS level is below −60 dBFS",
+    ),
+)
 
 #: Every measure by name, in display order.
 MEASURES: dict[str, Measure] = {m.name: m for m in _ALL}
 
-_COMMON = ("loudness_lufs", "peak_dbfs", "rms_dbfs", "centroid_hz", "bandwidth_hz",
-           "onset_rate", "silence_fraction")  # fmt: skip
+_COMMON = (
+    "loudness_lufs",
+    "peak_dbfs",
+    "rms_dbfs",
+    "centroid_hz",
+    "bandwidth_hz",
+    "onset_rate",
+    "silence_fraction",
+)
 #: What :func:`stem_measures` computes for each stem by default: tempo where the rhythm is
 #: (original, background), the voiced share where the voice is (foreground).
 STEM_MEASURES: dict[str, tuple[str, ...]] = {
@@ -102,9 +137,11 @@ class _Resampled:
         import soxr
 
         self.sink = sink
-        self._rs = None if sr_in == sr_out else soxr.ResampleStream(
-            sr_in, sr_out, 1, dtype="float32", quality="HQ"
-        )  # fmt: skip
+        self._rs = (
+            None
+            if sr_in == sr_out
+            else soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ")
+        )
 
     def push(self, mono: np.ndarray) -> None:
         self.sink.push(mono if self._rs is None else self._rs.resample_chunk(mono))
@@ -223,8 +260,9 @@ def measure(
     """
     if isinstance(source, np.ndarray):
         if sr is None:
-            raise InputError("measure() of an array needs its sample rate: pass sr=",
-                             parameter="sr")  # fmt: skip
+            raise InputError(
+                "measure() of an array needs its sample rate: pass sr=", parameter="sr"
+            )
         x = np.atleast_2d(np.asarray(source, np.float32))
         meter = SignalMeter(sr, x.shape[0], measures)
         for i in range(0, x.shape[1], block):

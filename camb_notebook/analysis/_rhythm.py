@@ -94,9 +94,14 @@ def onset_envelope(y: np.ndarray) -> np.ndarray:
     import librosa
 
     mel = librosa.feature.melspectrogram(
-        y=np.asarray(y, np.float32), sr=RHYTHM_SR, n_fft=N_FFT, hop_length=HOP,
-        n_mels=N_MELS, center=True, pad_mode="constant",
-    )  # fmt: skip
+        y=np.asarray(y, np.float32),
+        sr=RHYTHM_SR,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        n_mels=N_MELS,
+        center=True,
+        pad_mode="constant",
+    )
     S_db = np.maximum(librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None), floor_db())
     return _flux(S_db)
 
@@ -112,9 +117,14 @@ def pick_onsets(env: np.ndarray, delta: float = ONSET_DELTA) -> np.ndarray:
     import librosa
 
     return librosa.util.peak_pick(
-        np.asarray(env, np.float64), pre_max=_PRE_MAX, post_max=_POST_MAX, pre_avg=_PRE_AVG,
-        post_avg=_POST_AVG, delta=delta, wait=_WAIT,
-    )  # fmt: skip
+        np.asarray(env, np.float64),
+        pre_max=_PRE_MAX,
+        post_max=_POST_MAX,
+        pre_avg=_PRE_AVG,
+        post_avg=_POST_AVG,
+        delta=delta,
+        wait=_WAIT,
+    )
 
 
 class _PeakPicker:
@@ -144,10 +154,18 @@ class _PeakPicker:
             return
         a = max(self._next - self._PRE, 0)
         window = self._env[a - self._base : stop + self._POST - self._base]
-        peaks = librosa.util.peak_pick(
-            window, pre_max=_PRE_MAX, post_max=_POST_MAX, pre_avg=_PRE_AVG,
-            post_avg=_POST_AVG, delta=self.delta, wait=0,
-        ) + a  # fmt: skip
+        peaks = (
+            librosa.util.peak_pick(
+                window,
+                pre_max=_PRE_MAX,
+                post_max=_POST_MAX,
+                pre_avg=_PRE_AVG,
+                post_avg=_POST_AVG,
+                delta=self.delta,
+                wait=0,
+            )
+            + a
+        )
         for p in peaks[(peaks >= self._next) & (peaks < stop)]:
             if p > self._last + _WAIT:
                 self._last = int(p)

@@ -45,9 +45,15 @@ class VoicingMeter:
         import librosa
 
         _, flags, _ = librosa.pyin(
-            seg.samples, fmin=FMIN, fmax=FMAX, sr=VOICING_SR, frame_length=FRAME,
-            hop_length=HOP, center=False, resolution=RESOLUTION,
-        )  # fmt: skip
+            seg.samples,
+            fmin=FMIN,
+            fmax=FMAX,
+            sr=VOICING_SR,
+            frame_length=FRAME,
+            hop_length=HOP,
+            center=False,
+            resolution=RESOLUTION,
+        )
         self.voiced += int(np.count_nonzero(flags[seg.skip : seg.skip + seg.keep]))
         self.frames += seg.keep
 

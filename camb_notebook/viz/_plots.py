@@ -686,12 +686,18 @@ def plot_difference(
         fig = ax.figure
     image, extent = _prepare_image(diff, freqs, log_freq, fmin, 256, "mean")
     mappable = _draw_image(
-        ax, image, times, a.shape[1] / sr, extent, log_freq, cmap="RdBu_r",
-        vmin=-max_db, vmax=max_db,
-    )  # fmt: skip
+        ax,
+        image,
+        times,
+        a.shape[1] / sr,
+        extent,
+        log_freq,
+        cmap="RdBu_r",
+        vmin=-max_db,
+        vmax=max_db,
+    )
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Frequency (Hz)")
     ax.set_title(title if title is not None else f"{labels[0]} − {labels[1]}")
-    fig.colorbar(mappable, ax=ax, label=f"{labels[0]} − {labels[1]} (dB)", fraction=0.05,
-                 pad=0.01)  # fmt: skip
+    fig.colorbar(mappable, ax=ax, label=f"{labels[0]} − {labels[1]} (dB)", fraction=0.05, pad=0.01)
     return fig

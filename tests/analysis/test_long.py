@@ -38,8 +38,11 @@ def test_an_hour_long_file_and_stems_are_measured_in_bounded_memory(tmp_path: Pa
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.run(
         [sys.executable, str(child), str(hour), str(short)],
-        capture_output=True, text=True, env=env, timeout=1500,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     whole = HOUR * SR * 4  # the clip decoded as float32: 115 MB

@@ -96,8 +96,9 @@ def test_centroid_and_bandwidth_in_blocks_equal_librosa_on_the_whole_clip() -> N
         meter.push(block)
     got = meter.result()
     assert got["centroid_hz"] == pytest.approx(np.dot(w, c) / w.sum(), rel=1e-6)
-    assert got["bandwidth_hz"] == pytest.approx(np.sqrt(np.dot(w, b.astype(float) ** 2) / w.sum()),
-                                                rel=1e-6)  # fmt: skip
+    assert got["bandwidth_hz"] == pytest.approx(
+        np.sqrt(np.dot(w, b.astype(float) ** 2) / w.sum()), rel=1e-6
+    )
 
 
 def test_white_noise_centroid_is_a_quarter_of_the_rate() -> None:
@@ -168,9 +169,14 @@ def test_voicing_in_overlapping_blocks_matches_one_pyin_pass(
 
     y = example_foreground_8k
     _, flags, _ = librosa.pyin(
-        y, fmin=_voicing.FMIN, fmax=_voicing.FMAX, sr=VOICING_SR,
-        frame_length=_voicing.FRAME, hop_length=_voicing.HOP, resolution=_voicing.RESOLUTION,
-    )  # fmt: skip
+        y,
+        fmin=_voicing.FMIN,
+        fmax=_voicing.FMAX,
+        sr=VOICING_SR,
+        frame_length=_voicing.FRAME,
+        hop_length=_voicing.HOP,
+        resolution=_voicing.RESOLUTION,
+    )
     monkeypatch.setattr(_voicing, "_FRAMES", 40)  # many block edges in 15 s
     meter = VoicingMeter()
     for block in uneven_blocks(y, seed=4, largest=9000):
