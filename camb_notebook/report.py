@@ -85,7 +85,10 @@ def report_path(path: str | os.PathLike[str], clip: str) -> Path:
 
 
 def players_section(
-    previews: dict[str, bytes], bitrate: int | None, max_audio_bytes: int
+    previews: dict[str, bytes],
+    bitrate: int | None,
+    max_audio_bytes: int,
+    note: str = "the residual is original − foreground − background.",
 ) -> list[str]:
     """The "Listen" section: one player per preview, or why there are none.
 
@@ -95,6 +98,8 @@ def players_section(
         From :func:`camb_notebook.viz.encode_previews`.
     max_audio_bytes : int
         The budget they were encoded for (named when nothing fitted).
+    note : str
+        Said after the bitrate, under the players.
 
     Examples
     --------
@@ -109,8 +114,7 @@ def players_section(
         )
         body.append(f'<table class="players">{rows}</table>')
         body.append(
-            f'<p class="sub">Previews: Ogg Opus at {bitrate // 1000} kb/s; the residual is '
-            "original − foreground − background.</p>"
+            f'<p class="sub">Previews: Ogg Opus at {bitrate // 1000} kb/s; {html.escape(note)}</p>'
         )
     else:
         body.append(

@@ -129,7 +129,9 @@ def metrics_html(metrics: pd.DataFrame, caption: str = "") -> str:
     '<table class="metrics'
     """
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [metrics.index.name or "", *metrics])
+    # Underscores to spaces: long measure names wrap instead of widening the page.
+    names = [metrics.index.name or "", *metrics]
+    head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in names)
     body = "".join(
         "<tr>"
         + f"<td>{html.escape(str(label))}</td>"
@@ -230,7 +232,9 @@ def write(
         f"<h1>{html.escape(heading)}</h1>",
         f'<p class="sub">{len(runs)} runs · figures and players: '
         f"{html.escape(window.describe(duration))} · scores: the whole clip</p>",
-        *players_section(previews, bitrate, max_audio_bytes),
+        *players_section(
+            previews, bitrate, max_audio_bytes, "the original once, then each run's stems."
+        ),
         "<h2>Scores</h2>",
         metrics_html(metrics, "dB"),
     ]
