@@ -152,7 +152,7 @@ class AudioDecodeError(InputError):
     Attributes
     ----------
     stopped_at : float or None
-        For a file cut in the middle, the time (seconds) where decoding stopped.
+        For a truncated file, the time in seconds where decoding stopped.
     """
 
     def __init__(

@@ -16,14 +16,21 @@ from typing import BinaryIO, NamedTuple
 
 from ._formats import _skip_id3
 
-__all__ = ["Smpb", "itunes_smpb", "mp3_has_frame_count", "ogg_cut_page"]
+__all__ = [
+    "Smpb",
+    "itunes_smpb",
+    "mp3_has_frame_count",
+    "ogg_cut_page",
+    "wav_data_chunk",
+    "wav_declared_frames",
+]
 
 
 def wav_data_chunk(f: BinaryIO, size: int) -> tuple[int, int] | None:
     """``(offset, declared bytes)`` of a RIFF/WAVE file's ``data`` chunk, or ``None``.
 
-    ``declared bytes`` is ``None``-like (-1) for RF64 and streaming headers whose size
-    field is a placeholder (0 or 0xFFFFFFFF), which promise nothing.
+    ``declared bytes`` is -1 for RF64 and streaming headers whose size field is a
+    placeholder (0 or 0xFFFFFFFF): they promise nothing.
     """
     f.seek(0)
     riff = f.read(12)

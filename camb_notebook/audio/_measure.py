@@ -8,7 +8,7 @@ import numpy as np
 
 from .._exceptions import InputError
 
-__all__ = ["SdrAccumulator", "rms_db", "sdr", "sdr_files"]
+__all__ = ["LevelAccumulator", "SdrAccumulator", "rms_db", "sdr", "sdr_files"]
 
 SILENCE_DB = -120.0
 _BLOCK = 1 << 20
@@ -45,6 +45,34 @@ def rms_db(x: np.ndarray) -> float:
     """
     x = np.asarray(x)
     return level_db(energy(x), x.size)
+
+
+class LevelAccumulator:
+    """The RMS level of a long signal, fed block by block (what :func:`rms_db` gives whole).
+
+    Examples
+    --------
+    >>> acc = LevelAccumulator()
+    >>> for block in np.array_split(np.full((2, 100), 0.5), 3, axis=1):
+    ...     acc.add(block)
+    >>> round(acc.value, 2)
+    -6.02
+    """
+
+    def __init__(self) -> None:
+        self.energy = 0.0
+        self.count = 0
+
+    def add(self, block: np.ndarray) -> None:
+        """Account for one more block of the signal."""
+        block = np.asarray(block)
+        self.energy += energy(block)
+        self.count += block.size
+
+    @property
+    def value(self) -> float:
+        """The RMS level in dBFS of everything added so far (−120 for silence or nothing)."""
+        return level_db(self.energy, self.count)
 
 
 class SdrAccumulator:

@@ -25,7 +25,8 @@ Source = str | os.PathLike[str] | bytes
 Unit = Literal["samples", "seconds"]
 
 _HEAD_BYTES = 1 << 16
-_RESAMPLE_MARGIN = 4096  # input samples decoded before a window, so the filter has settled
+# Output samples decoded before a window, so the resampling filter has settled there.
+_RESAMPLE_MARGIN = 4096
 
 
 def resampled_length(frames: int, sr_in: int, sr_out: int) -> int:
@@ -90,6 +91,7 @@ class AudioReader:
         # The cursor of the last read: a read that starts where the last one ended goes on
         # decoding instead of seeking again.
         self._cursor: tuple[int, Iterator[np.ndarray], np.ndarray | None] | None = None
+        self._closed = False
 
     @property
     def duration(self) -> float:
@@ -116,6 +118,7 @@ class AudioReader:
     def close(self) -> None:
         """Release the file (reads after this fail)."""
         self._cursor = None
+        self._closed = True
         self._decoder.close()
 
     # -- positions ---------------------------------------------------------------------
@@ -131,6 +134,8 @@ class AudioReader:
         return int(value)
 
     def _window(self, start: float | int, stop: float | int | None, unit: str) -> tuple[int, int]:
+        if self._closed:
+            raise InputError(f"{self.name}: the reader is closed; open the file again")
         a = self._samples(start, unit, "start")
         b = max(self.frames, a) if stop is None else self._samples(stop, unit, "stop")
         if a < 0 or b < a:
@@ -153,7 +158,8 @@ class AudioReader:
         sr_in, sr_out = self.native_rate, self.sample_rate
         g = gcd(sr_in, sr_out)
         step_in, step_out = sr_in // g, sr_out // g
-        first_in = max(start * sr_in // sr_out - _RESAMPLE_MARGIN, 0) // step_in * step_in
+        margin = _RESAMPLE_MARGIN * max(sr_in // sr_out, 1)  # the filter is longer when decimating
+        first_in = max(start * sr_in // sr_out - margin, 0) // step_in * step_in
         skip = start - first_in // step_in * step_out
         left = self.frames - start
         rs = _resampler(sr_in, sr_out, self.channels)

@@ -116,7 +116,9 @@ class SoundfileDecoder:
                 ) from exc
             n = got.shape[0]
             if n:
-                yield np.ascontiguousarray(got[:n].T)
+                chunk = np.empty((self.channels, n), np.float32)
+                chunk[:] = got[:n].T  # a copy: ``buf`` is reused for the next read
+                yield chunk
                 pos += n
             if n < want:
                 raise truncated(

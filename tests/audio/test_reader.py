@@ -251,3 +251,10 @@ def test_m4a_cut_before_its_index_cannot_be_opened(tmp_path: Path, made: dict[st
     cut = _cut(made["m4a"], tmp_path / "cut.m4a")  # FFmpeg writes the index at the end
     with pytest.raises(AudioDecodeError, match=r"cut\.m4a: .*stopped at 0\.00 s.*cannot open"):
         audio.open_audio(cut)
+
+
+def test_a_closed_reader_says_so(made: dict[str, Path]) -> None:
+    reader = audio.open_audio(made["m4a"])
+    reader.close()
+    with pytest.raises(InputError, match=r"clip\.m4a: the reader is closed; open the file again"):
+        reader.read(0, 10)
