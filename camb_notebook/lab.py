@@ -68,10 +68,10 @@ def _energy(x: np.ndarray) -> float:
     return float(np.dot(flat, flat))
 
 
-def _default_wiener() -> WienerFilter | None:
-    from . import methods
+def _default_wiener() -> WienerFilter:
+    from .methods import wiener
 
-    return getattr(methods, "wiener", None)
+    return wiener
 
 
 def _regrid(masks: SoftMasks, sr: int, n_bins: int, times: np.ndarray) -> np.ndarray:
@@ -130,7 +130,7 @@ class MaskLab:
         The span, at most :data:`MAX_SECONDS` long.
     wiener : callable, optional
         The multichannel Wiener filter, ``wiener(x, y, iterations)``; default
-        ``camb_notebook.methods.wiener`` when the methods export it.
+        :func:`camb_notebook.methods.wiener` (the step Spleeter ends with).
 
     Examples
     --------
@@ -194,7 +194,7 @@ class MaskLab:
             name: _regrid(m, self.sr, self.X.shape[1], times).mean(axis=0).astype(np.float32)
             for name, m in masks.items()
         }
-        self._wiener = wiener if wiener is not None else _default_wiener()
+        self._wiener: WienerFilter = wiener if wiener is not None else _default_wiener()
         self._window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)[
             :, None
         ]
@@ -224,8 +224,8 @@ class MaskLab:
 
     @property
     def has_wiener(self) -> bool:
-        """True when Wiener iterations are available (a stereo span and the filter)."""
-        return self._wiener is not None and self.X.shape[0] == 2
+        """True when Wiener iterations are available: the filter models a stereo image."""
+        return self.X.shape[0] == 2
 
     def mask(self, *, sharpness: float = 1.0, blend: float = 0.5) -> np.ndarray:
         """The foreground mask ``(bins, frames)`` for these knobs (before Wiener)."""
@@ -260,12 +260,11 @@ class MaskLab:
         if iterations:
             if not self.has_wiener:
                 raise ConfigurationError(
-                    "Wiener iterations need a stereo span and camb_notebook.methods.wiener "
-                    "(not exported by this version of the methods); use iterations=0",
+                    f"iterations={iterations!r}: the Wiener filter models each stem's stereo "
+                    f"image and this clip has {self.X.shape[0]} channel; use iterations=0",
                     setting="iterations",
                     value=iterations,
                 )
-            assert self._wiener is not None
             y = np.stack([F, self.X - F]).astype(np.complex64)
             F = self._wiener(self.X.astype(np.complex64), y, int(iterations))[0]
         fg = self._istft(F)

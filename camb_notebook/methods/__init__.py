@@ -14,7 +14,8 @@ Two methods ship:
 - ``"repet"`` — REPET-SIM, a DSP method (repeating background vs the rest) that always works.
 
 Every method also exposes ``masks(audio, sr)`` returning its soft masks on an STFT grid
-(:class:`SoftMasks`), to compare with :func:`ideal_ratio_mask` (the oracle).
+(:class:`SoftMasks`), to compare with :func:`ideal_ratio_mask` (the oracle). :func:`wiener`
+is the multichannel Wiener step Spleeter ends with (the mask lab uses it on any masks).
 
 Examples
 --------
@@ -38,6 +39,7 @@ from ._base import Method, ProgressCallback, Separator, StreamingMethod
 from ._masks import SoftMasks, ideal_ratio_mask
 from ._stream import separate_blocks
 from ._weights import INSTALL_HINT, find_weights
+from ._wiener import wiener
 from .repet import RepetConfig, RepetMethod, RepetStream
 from .spleeter import SpleeterConfig, SpleeterMethod, SpleeterStream
 
@@ -60,6 +62,7 @@ __all__ = [
     "ideal_ratio_mask",
     "separate_blocks",
     "spleeter_available",
+    "wiener",
 ]
 
 #: Every method name, best first.

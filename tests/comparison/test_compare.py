@@ -92,13 +92,13 @@ def test_compare_engine_methods_and_a_second_service(
     size = sum(len(v) for v in bundle.values())
     assert size < MAX_DISPLAY_BYTES
     assert bundle["text/html"].count("<img") == 1 + len(methods)  # lanes + a difference each
-    assert "sdr_foreground_db" in bundle["text/html"]
+    assert "sdr foreground db" in bundle["text/html"]  # names wrap: underscores as spaces
 
     page = comparison.write_report(tmp_path / "report.html", features=True)
     text = page.read_text()
     assert text.count("<audio") == 1 + 2 * len(comparison)  # original once, then each run
     assert text.count("<img") == 1 + len(methods)
-    assert "foreground_loudness_lufs" in text and "127.0.0.1 background" in text
+    assert "foreground loudness lufs" in text and "127.0.0.1 background" in text
     assert not re.search(r"""(src|href)=["']https?:""", text)  # self-contained
 
 
