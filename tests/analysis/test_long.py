@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from camb_notebook.analysis import MEASURES
 from camb_notebook.audio import open_writer
 
 SR = 8000
@@ -100,3 +101,35 @@ def test_onset_and_voicing_memory_stays_flat_as_the_stream_grows(kind: str) -> N
         assert result["tempo_bpm"] == pytest.approx(120, abs=3)
     else:
         assert result["voiced_fraction"] == pytest.approx(4 / 7, abs=0.05)
+
+
+# pYIN (voiced_fraction) costs seconds per minute: its memory is checked on streams above.
+_NOT_PYIN = [m for m in MEASURES if m != "voiced_fraction"]
+
+
+def _file_peak(path: Path) -> tuple[int, dict[str, float]]:
+    import tracemalloc
+
+    from camb_notebook import analysis
+
+    tracemalloc.start()
+    try:
+        result = analysis.measure(path, measures=_NOT_PYIN)
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+def test_measuring_a_4x_longer_file_takes_no_more_memory(tmp_path: Path) -> None:
+    from camb_notebook import analysis
+
+    short = write_hour(tmp_path / "short.flac", seconds=30)
+    long = write_hour(tmp_path / "long.flac", seconds=120)
+    analysis.measure(short, measures=_NOT_PYIN)  # imports, librosa's caches: once
+    small, _ = _file_peak(short)
+    large, m = _file_peak(long)
+    assert large < 1.25 * small + 2_000_000, (small, large)
+    # and the answers are the signal's: clicks every 0.5 s, a tone 4 s in every 7
+    assert m["onset_rate"] == pytest.approx(2.0, abs=0.05)
+    assert m["tempo_bpm"] == pytest.approx(120, abs=3)
+    assert m["silence_fraction"] == pytest.approx(3 / 7 * 4 / 5, abs=0.01)
