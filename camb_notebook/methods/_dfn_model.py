@@ -389,12 +389,12 @@ class DfnSession:
     >>> if deepfilternet_available():
     ...     session = DfnSession(load_model())
     ...     state = session.initial_state(1)
-    ...     out = session(np.zeros((1, 1, 3, 32), np.float32),
-    ...                   np.zeros((1, 2, 3, 96), np.float32), state)
-    ...     out[0].shape
+    ...     gains, coefs, lsnr = session(np.zeros((1, 1, 3, 32), np.float32),
+    ...                                  np.zeros((1, 2, 3, 96), np.float32), state)
+    ...     gains.shape, coefs.shape
     ... else:
-    ...     (1, 1, 3, 32)
-    (1, 1, 3, 32)
+    ...     ((1, 3, 32), (1, 3, 96, 10))
+    ((1, 3, 32), (1, 3, 96, 10))
     """
 
     def __init__(self, model: DfnModel, threads: int = 1) -> None:
