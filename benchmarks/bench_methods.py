@@ -110,7 +110,7 @@ def quality(corpus: Path, quick: bool) -> list[dict]:
 
     from camb_notebook.audio import sdr
     from camb_notebook.methods import RepetMethod, SpleeterMethod, ideal_ratio_mask
-    from camb_notebook.methods._stft import OverlapAdd, hann, n_frames, stft_block
+    from camb_notebook.methods._stft import OverlapAddStream, hann, n_frames, stft_block
 
     items = _corpus(corpus)
     rows: list[dict] = []
@@ -138,12 +138,9 @@ def quality(corpus: Path, quick: bool) -> list[dict]:
 
     def irm(x, f, b):
         m = ideal_ratio_mask(f, b, SR)
-        out = np.zeros_like(x)
-        ola = OverlapAdd([out], 4096, 1024, hann(4096))
-        ola.add(
-            0, [m.foreground * stft_block(x, 0, n_frames(x.shape[1], 1024), 4096, 1024, hann(4096))]
-        )
-        ola.finish()
+        ola = OverlapAddStream(x.shape[0], 4096, 1024, hann(4096))
+        spec = stft_block(x, 0, n_frames(x.shape[1], 1024), 4096, 1024, hann(4096))
+        out = np.concatenate(ola.add(0, [m.foreground * spec]) + ola.finish(x.shape[1]), axis=1)
         return out, x - out
 
     lookup = {id(x): (f, b) for _, x, f, b in items}

@@ -134,11 +134,11 @@ class OnnxUNets:
     >>> from camb_notebook.methods._weights import find_weights, load_spleeter_weights
     >>> if find_weights() and onnx_available():
     ...     run = OnnxUNets(load_spleeter_weights())
-    ...     v, a = run(np.zeros((2, 512, 1024), np.float32))
+    ...     v, a = run(np.zeros((1, 2, 512, 1024), np.float32))
     ...     v.shape
     ... else:
-    ...     (2, 512, 1024)
-    (2, 512, 1024)
+    ...     (1, 2, 512, 1024)
+    (1, 2, 512, 1024)
     """
 
     def __init__(self, nets: tuple[dict[str, np.ndarray], ...], threads: int | None = None) -> None:
@@ -158,6 +158,5 @@ class OnnxUNets:
         self.threads = opts.intra_op_num_threads
 
     def __call__(self, mag: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(2, T, F) float32 magnitude -> one (2, T, F) estimate per source network."""
-        out = self._session.run(None, {"mag": np.ascontiguousarray(mag, np.float32)[None]})
-        return tuple(o[0] for o in out)
+        """(B, 2, T, F) float32 magnitudes -> one (B, 2, T, F) estimate per source network."""
+        return tuple(self._session.run(None, {"mag": np.ascontiguousarray(mag, np.float32)}))

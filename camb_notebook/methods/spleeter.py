@@ -16,14 +16,16 @@ adds what measurably helps on our dev corpus (see ``benchmarks/RESULTS.md``):
   stems (dropping it makes ``foreground + background`` lose the top octave);
 - a multichannel Wiener post-filter (EM on full-rank spatial covariances) per segment.
 
-Memory stays flat: the clip is processed one segment at a time and only the output stems are
-held whole.
+Streaming: :meth:`SpleeterMethod.stream` separates a stream of blocks in bounded memory
+(resampling, segments, Wiener step and inverse STFT all on the fly, see ``_spleeter_stream``);
+:meth:`SpleeterMethod.separate` runs an in-memory clip through it and holds only the two output
+stems whole.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -35,18 +37,16 @@ from camb_notebook._exceptions import ConfigurationError
 from ._base import ProgressCallback, check_audio
 from ._masks import SoftMasks
 from ._onnx import OnnxUNets, onnx_available
-from ._stft import OverlapAdd, hann, n_frames, stft_block
+from ._spleeter_stream import HOP, N_FFT, SEGMENT, SR, Segments, SpleeterStream, channel_pairs
+from ._stft import n_frames
+from ._stream import separate_by_stream
 from ._unet import UNet
 from ._weights import load_spleeter_weights
 from ._wiener import wiener
 
-__all__ = ["SpleeterConfig", "SpleeterMethod"]
+__all__ = ["SpleeterConfig", "SpleeterMethod", "SpleeterStream"]
 
-SR = 44100
-N_FFT = 4096
-HOP = 1024
 BINS = 1024  # the network sees bins 0..1023 (0 – 11 kHz)
-SEGMENT = 512  # frames per network input
 _EPS = 1e-10
 
 HighBand = Literal["zero", "background", "average"]
@@ -87,15 +87,6 @@ class SpleeterConfig:
 
 
 REFERENCE = SpleeterConfig(overlap=0, highband="zero", wiener_iterations=0)
-
-
-def _segment_starts(total: int, overlap: int) -> list[int]:
-    if overlap == 0:
-        return list(range(0, total, SEGMENT))
-    starts = [0]
-    while starts[-1] + SEGMENT < total:
-        starts.append(min(starts[-1] + SEGMENT - overlap, total - SEGMENT))
-    return starts
 
 
 class SpleeterMethod:
@@ -160,7 +151,7 @@ class SpleeterMethod:
             self._run = _onnx_session(key)
         else:
             nets = (UNet(params[0]), UNet(params[1]))
-            self._run = lambda mag: (nets[0](mag), nets[1](mag))
+            self._run = lambda mag: tuple(np.stack([net(m) for m in mag]) for net in nets)
         self.backend = backend
 
     @classmethod
@@ -188,56 +179,66 @@ class SpleeterMethod:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Split ``audio`` into (foreground, background).
 
+        Runs the clip through :meth:`stream` block by block: the results are those of the
+        stream, and only the two output stems are held whole.
+
         Parameters
         ----------
         audio : np.ndarray [shape=(channels, n)], float32
         sr : int
             Any rate; the network runs at 44.1 kHz and the stems come back at ``sr``.
         progress : callable, optional
-            Called with the fraction done (0..1) after each 11.9 s segment.
+            Called with the fraction done (0..1) after each 10 s segment; monotonic, last 1.0.
 
         Returns
         -------
         foreground, background : np.ndarray [shape=(channels, n)], float32
             With the default config ``foreground + background == audio`` (up to float32
-            rounding and, for ``sr != 44100``, the resampler).
+            rounding).
         """
-        from camb_notebook.audio import resample
+        return separate_by_stream(self, audio, sr, progress)
 
-        x = check_audio(audio, sr)
-        fg = np.zeros_like(x)
-        bg = np.zeros_like(x)
-        if x.shape[1] == 0:
-            return fg, bg
-        # Dropping the top band (the reference) breaks fg + bg == x: then bg gets its own
-        # inverse STFT; otherwise the stems sum to the mixture and bg = x - fg.
-        own_bg = self.config.highband == "zero"
-        n = x.shape[1]
-        pairs = _channel_pairs(x.shape[0])
-        for i, chans in enumerate(pairs):
-            c0, c1 = chans[0], chans[-1] + 1
-            sub = x[c0:c1]
-            if sr != SR:
-                sub = resample(sub, sr, SR)
-            stereo = np.repeat(sub, 2, axis=0) if sub.shape[0] == 1 else sub
-            direct = sr == SR and sub.shape[0] == 2  # write into the result arrays in place
-            outs = [fg[c0:c1] if direct else np.zeros_like(stereo)]
-            if own_bg:
-                outs.append(bg[c0:c1] if direct else np.zeros_like(stereo))
-            ola = OverlapAdd(outs, N_FFT, HOP, hann(N_FFT))
-            for start, mix, masks in self._blocks(stereo, _scaled(progress, i, len(pairs))):
-                ola.add(start, self._apply(mix, masks)[: len(outs)])
-            ola.finish()
-            if not direct:
-                for out, dest in zip(outs, (fg, bg), strict=False):
-                    y = _fit(resample(out, SR, sr) if sr != SR else out, n)
-                    dest[c0:c1] = y.mean(axis=0, keepdims=True) if sub.shape[0] == 1 else y
-            del outs, stereo, sub
-        if not own_bg:
-            np.subtract(x, fg, out=bg)
-        if progress is not None:
-            progress(1.0)
-        return fg, bg
+    def stream(
+        self,
+        sr: int,
+        channels: int,
+        *,
+        total: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SpleeterStream:
+        """Separate a stream of blocks in bounded memory (a :class:`Separator`).
+
+        Parameters
+        ----------
+        sr : int
+            Rate of the blocks pushed (any; resampled to 44.1 kHz and back on the fly).
+        channels : int
+            Channels of the blocks (mono is run as dual mono, more than two in pairs).
+        total : int, optional
+            Samples that will be pushed, if known: then ``progress`` is called with the
+            fraction of the work done after each 10 s segment (monotonic, below 1.0).
+        progress : callable, optional
+
+        Returns
+        -------
+        SpleeterStream
+            ``push(block)`` returns the ``(foreground, background)`` blocks that became final
+            (the output lags the input by up to ~24 s: a segment and the look-ahead that
+            decides the next one); ``finish()`` returns the rest. Memory: a few segments,
+            ~50 MB per channel pair, whatever the length.
+
+        Examples
+        --------
+        >>> from camb_notebook.methods import SpleeterMethod, spleeter_available
+        >>> if spleeter_available():
+        ...     sep = SpleeterMethod().stream(22050, 1)
+        ...     outs = sep.push(np.zeros((1, 30_000), np.float32)) + sep.finish()
+        ...     sum(fg.shape[1] for fg, bg in outs)
+        ... else:
+        ...     30000
+        30000
+        """
+        return SpleeterStream(self, sr, channels, total=total, progress=progress)
 
     def masks(self, audio: np.ndarray, sr: int) -> SoftMasks:
         """The network's ratio masks (before any Wiener filter) on the 4096/1024 grid at 44.1 kHz.
@@ -264,62 +265,34 @@ class SpleeterMethod:
         x = check_audio(audio, sr)
         if sr != SR:
             x = resample(x, sr, SR)
-        total = n_frames(x.shape[1], HOP)
-        fgm = np.zeros((x.shape[0], N_FFT // 2 + 1, total), np.float32)
-        for chans in _channel_pairs(x.shape[0]):
-            sub = x[list(chans)]
-            stereo = np.repeat(sub, 2, axis=0) if sub.shape[0] == 1 else sub
-            for start, _mix, masks in self._blocks(stereo, None):
-                m = masks[0][: len(chans)]
-                fgm[list(chans), :, start : start + m.shape[2]] = m
+        pairs = channel_pairs(x.shape[0])
+        src = [c for pair in pairs for c in (pair[0], pair[-1])]
+        core = Segments(self, len(src), 1, keep_masks=True)
+        if x.shape[1]:
+            core.push(x[src])
+            core.finish()
+        fgm = np.zeros((x.shape[0], N_FFT // 2 + 1, n_frames(x.shape[1], HOP)), np.float32)
+        rows = [src.index(c) for c in range(x.shape[0])]  # each channel's first row
+        for start, (m, _) in core.masks or []:
+            fgm[:, :, start : start + m.shape[2]] = m[rows]
         return SoftMasks(fgm, 1.0 - fgm, SR, N_FFT, HOP, self.name)
 
-    # -- internals --------------------------------------------------------------------------
+    # -- one segment ------------------------------------------------------------------------
+
+    def _submit(self, mix: np.ndarray) -> Future:
+        """Start the networks on one segment's mixture STFT on the network thread."""
+        return _network_thread().submit(self._estimates, mix)
 
     def _estimates(self, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Source magnitudes (2, 1024, T) for one 512-frame mixture STFT block."""
-        inp = np.ascontiguousarray(np.abs(mix[:, :BINS, :]).transpose(0, 2, 1))  # (ch, T, F)
+        """Source magnitudes (channels, 1024, T) for one segment; channels are stereo pairs."""
+        ch, _, t = mix.shape
+        mag = np.abs(mix[:, :BINS, :]).reshape(ch // 2, 2, BINS, t)
+        inp = np.ascontiguousarray(mag.transpose(0, 1, 3, 2))  # (pairs, 2, T, F)
         v, a = self._run(inp)
-        return v.transpose(0, 2, 1), a.transpose(0, 2, 1)
-
-    def _blocks(
-        self, x: np.ndarray, progress: ProgressCallback | None
-    ) -> Iterator[tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray]]]:
-        """Yield ``(first_frame, mixture_stft, (fg_mask, bg_mask))`` for consecutive blocks."""
-        cfg = self.config
-        window = hann(N_FFT)
-        total = n_frames(x.shape[1], HOP)
-        starts = _segment_starts(total, cfg.overlap)
-        acc: list[np.ndarray] | None = None
-        for k, s in enumerate(starts):
-            mix = stft_block(x, s, s + SEGMENT, N_FFT, HOP, window)
-            est = self._estimates(mix)
-            nxt = starts[k + 1] if k + 1 < len(starts) else None
-            end_final = min(nxt if nxt is not None else s + SEGMENT, total)
-            if acc is None:
-                acc = [e.copy() for e in est]
-            else:
-                # acc holds frames [s, prev_end) of the previous segments, faded out already
-                shared = acc[0].shape[2]
-                ramp = (np.arange(shared, dtype=np.float32) + 0.5) / max(shared, 1)
-                for j in range(2):
-                    e = est[j]
-                    e[:, :, :shared] *= ramp
-                    e[:, :, :shared] += acc[j]
-                acc = list(est)
-            if nxt is not None and nxt < s + SEGMENT:
-                # fade out the part shared with the next segment and keep it for later
-                shared = s + SEGMENT - nxt
-                ramp = 1.0 - (np.arange(shared, dtype=np.float32) + 0.5) / shared
-                keep = [a[:, :, nxt - s :] * ramp for a in acc]
-            else:
-                keep = None
-            count = end_final - s
-            v = [a[:, :, :count] for a in acc]
-            yield s, mix[:, :, :count], self._ratio_masks(mix[:, :, :count], v)
-            acc = keep
-            if progress is not None:
-                progress((k + 1) / len(starts))
+        return (
+            v.reshape(ch, t, BINS).transpose(0, 2, 1),
+            a.reshape(ch, t, BINS).transpose(0, 2, 1),
+        )
 
     def _ratio_masks(self, mix: np.ndarray, v: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         p0 = v[0] * v[0]
@@ -344,11 +317,14 @@ class SpleeterMethod:
         if self.config.wiener_iterations:
             # With the top band given to the background, the filter has nothing to do there.
             top = BINS if self.config.highband == "background" else mix.shape[1]
-            out = wiener(
-                mix[:, :top], np.stack([s[:, :top] for s in y]), self.config.wiener_iterations
-            )
-            for j in range(2):
-                y[j][:, :top] = out[j]
+            for c in range(0, mix.shape[0], 2):  # each stereo pair on its own
+                out = wiener(
+                    mix[c : c + 2, :top],
+                    np.stack([s[c : c + 2, :top] for s in y]),
+                    self.config.wiener_iterations,
+                )
+                for j in range(2):
+                    y[j][c : c + 2, :top] = out[j]
         return y
 
 
@@ -358,22 +334,7 @@ def _onnx_session(weights: tuple[str, str] | None) -> OnnxUNets:
     return OnnxUNets(load_spleeter_weights(weights))
 
 
-def _channel_pairs(channels: int) -> list[tuple[int, ...]]:
-    if channels == 1:
-        return [(0,)]
-    pairs: list[tuple[int, ...]] = [(c, c + 1) for c in range(0, channels - 1, 2)]
-    if channels % 2:
-        pairs.append((channels - 1,))
-    return pairs
-
-
-def _fit(a: np.ndarray, n: int) -> np.ndarray:
-    if a.shape[1] >= n:
-        return a[:, :n]
-    return np.pad(a, ((0, 0), (0, n - a.shape[1])))
-
-
-def _scaled(progress: ProgressCallback | None, i: int, n: int) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    return lambda f: progress(min(1.0, (i + f) / n) * 0.999)
+@functools.lru_cache(maxsize=1)
+def _network_thread() -> ThreadPoolExecutor:
+    """The thread that runs the networks one segment ahead of the post-processing."""
+    return ThreadPoolExecutor(1, thread_name_prefix="spleeter-net")
