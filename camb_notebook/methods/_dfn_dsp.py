@@ -188,6 +188,11 @@ class DfnCore:
         self._emitted = 0
         self._finished = False
 
+    @property
+    def frames_done(self) -> int:
+        """Frames (10 ms) through the network so far."""
+        return self._frames_done
+
     def push(self, block: np.ndarray) -> list[np.ndarray]:
         """Add 48 kHz samples ``(channels, n)``; return the enhanced samples now final."""
         self._received += block.shape[1]
