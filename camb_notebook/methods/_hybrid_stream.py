@@ -19,7 +19,9 @@ a few segments per channel pair, whatever the length.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -208,6 +210,9 @@ class HybridStream:
         self._down = Resampler(self.sr, SR, self.channels) if self.sr != SR else None
         self._up = Resampler(SR, self.sr, len(self._src)) if self.sr != SR else None
         self._dfn = Enhancer(method.dfn, self.sr, self.channels, sr_out=SR)
+        # DeepFilterNet3 runs on its own thread, beside Spleeter's network thread and the
+        # fusion here; the core waits for its output, so results do not depend on timing.
+        self._dfn_jobs: deque[Future] = deque()
         self._core = HybridCore(method, len(self._src))
         frames = None if total is None else n_frames(round(total * SR / self.sr), HOP)
         self._progress = Progress(progress, frames)
@@ -225,26 +230,33 @@ class HybridStream:
         x = x.copy() if x is block else x  # queued by reference: never the caller's buffer
         self._n_in += x.shape[1]
         self._input.push(x)
+        self._dfn_jobs.append(_dfn_thread().submit(self._dfn.push, x))
         mix = self._down(x) if self._down is not None else x
-        d = self._dfn.push(x)
-        return self._emit(self._core.push(self._expand(mix), self._expand(d)), final=False)
+        outs = self._core.push(self._expand(mix), self._dfn_output(wait=_MAX_JOBS))
+        return self._emit(outs, final=False)
 
     def finish(self) -> Blocks:
         """End the input; return the remaining ``(fg, bg)`` blocks."""
         if self._finished:
             raise RuntimeError("finish() was called already")
         self._finished = True
-        mix = self._down.flush() if self._down is not None else None
-        d = self._dfn.finish()
-        outs = []
-        if mix is not None or d.shape[1]:
-            empty = np.zeros((self.channels, 0), np.float32)
-            outs += self._core.push(
-                self._expand(mix if mix is not None else empty), self._expand(d)
-            )
+        self._dfn_jobs.append(_dfn_thread().submit(self._dfn.finish))
+        mix = self._down.flush() if self._down is not None else self._empty()
+        outs = self._core.push(self._expand(mix), self._dfn_output(wait=0))
         if self._core.received:
             outs += self._core.finish()
         return self._emit(outs, final=True)
+
+    def _dfn_output(self, wait: int) -> np.ndarray:
+        """DeepFilterNet3's finished output, in order; waits while more than ``wait`` run."""
+        parts = []
+        while self._dfn_jobs and (len(self._dfn_jobs) > wait or self._dfn_jobs[0].done()):
+            parts.append(self._dfn_jobs.popleft().result())
+        d = np.concatenate(parts, axis=1) if parts else self._empty()
+        return self._expand(d)
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((self.channels, 0), np.float32)
 
     def _expand(self, y: np.ndarray) -> np.ndarray:
         return y if self._identity else y[self._src]
@@ -276,3 +288,13 @@ class HybridStream:
         fg = self._out.pop(k)
         self._n_out += k
         return [(fg, self._input.pop(k) - fg)]
+
+
+#: Blocks DeepFilterNet3 may be behind before ``push`` waits for it (bounds the memory).
+_MAX_JOBS = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _dfn_thread() -> ThreadPoolExecutor:
+    """The thread that runs DeepFilterNet3 beside Spleeter's networks."""
+    return ThreadPoolExecutor(1, thread_name_prefix="deepfilternet")

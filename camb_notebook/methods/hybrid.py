@@ -107,8 +107,7 @@ class HybridMethod:
         Default: ``SpleeterMethod()`` (its segments and overlap are used; its Wiener step is
         replaced by the hybrid's).
     dfn : DeepFilterNetMethod, optional
-        Default: ``DeepFilterNetMethod`` with ``stereo`` from ``config``, one thread (it runs
-        beside Spleeter's networks).
+        Default: ``DeepFilterNetMethod`` with ``stereo`` from ``config``.
 
     Raises
     ------
@@ -137,7 +136,7 @@ class HybridMethod:
         self.config = config or HybridConfig()
         self.spleeter = spleeter if spleeter is not None else SpleeterMethod()
         if dfn is None:
-            dfn = DeepFilterNetMethod(DeepFilterNetConfig(stereo=self.config.stereo), threads=1)
+            dfn = DeepFilterNetMethod(DeepFilterNetConfig(stereo=self.config.stereo))
         elif dfn.config.stereo != self.config.stereo:
             dfn = dfn.with_config(stereo=self.config.stereo)
         self.dfn = dfn
