@@ -5,13 +5,17 @@ Spleeter (trained on music) keeps it. Per frame we compare the energy each model
 the voice below 11 kHz, ``E_dfn`` and ``E_spleeter``, with a floor of ``floor · E_mixture``
 (so that two near-silent estimates in a pause count as agreeing)::
 
-    r = 10 log10((E_dfn + floor E_mix) / (E_spleeter + floor E_mix))      (energies smoothed
-                                                                          over ~1 s)
-    gate = clip((r - low_db) / (high_db - low_db), 0, 1), then its minimum over ~±1 s
+    r  = 10 log10((E_dfn + floor E_mix) / (E_spleeter + floor E_mix))   (energies over ~1 s)
+    g0 = clip((r - low_db) / (high_db - low_db), 0, 1)                 (per-frame agreement)
+    a  = mean of g0 over ~±2 s                                         (agreement of the passage)
+    gate = g0 · clip((a - density_low) / (density_high - density_low), 0, 1)
 
-Speech in the dev corpus gives r of -1 to -4 dB (median), sung voices -25 to -45 dB
-(``benchmarks/RESULTS.md``): the gate opens on the first and shuts on the second, and the
-±1 s minimum keeps it shut over a sung phrase whose notes DeepFilterNet3 half-keeps.
+Speech in the dev corpus gives r of -1 to -4 dB (median), sung voices -25 to -45 dB: ``g0``
+opens on the first and shuts on the second. A sung phrase also has notes DeepFilterNet3
+half-keeps, where ``g0`` opens a little; the passage term shuts those too, because most of
+the phrase around them disagrees, while a short disagreement inside speech (Spleeter letting
+an instrument through) leaves the rest of the passage open. An optional moving minimum
+(``hold``) is the simpler rule it replaced (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -40,9 +44,13 @@ def _window_min(a: np.ndarray, half: int) -> np.ndarray:
     return view.min(axis=1)
 
 
-def reach(smooth: int, hold: int) -> int:
-    """Frames on each side a gate value depends on (``smooth // 2 + hold // 2``)."""
-    return smooth // 2 + hold // 2
+def _window_mean(a: np.ndarray, half: int) -> np.ndarray:
+    return _window_sum(a, half) / _window_sum(np.ones_like(a), half)
+
+
+def reach(smooth: int, context: int, hold: int) -> int:
+    """Frames on each side a gate value depends on."""
+    return smooth // 2 + context // 2 + hold // 2
 
 
 def agreement_gate(
@@ -54,7 +62,10 @@ def agreement_gate(
     low_db: float = -12.0,
     high_db: float = -6.0,
     smooth: int = 43,
-    hold: int = 87,
+    context: int = 173,
+    density_low: float = 0.5,
+    density_high: float = 0.9,
+    hold: int = 1,
 ) -> np.ndarray:
     """Per-frame weight in [0, 1] of DeepFilterNet3's estimate (module docstring).
 
@@ -66,14 +77,21 @@ def agreement_gate(
         Share of the mixture's energy added to both estimates' (pauses agree).
     low_db, high_db : float
         Ratio at or below which the gate is shut (0), at or above which it is open (1).
-    smooth, hold : int
-        Frames (odd) of the moving average of the energies and of the moving minimum.
+    smooth : int
+        Frames (odd) of the moving average of the energies.
+    context : int
+        Frames (odd) of the passage whose mean agreement scales the gate; 1: no passage term.
+    density_low, density_high : float
+        Mean agreement of the passage at or below which the gate is shut, at or above which
+        the frame's own agreement passes unchanged.
+    hold : int
+        Frames (odd) of a moving minimum applied last; 1: none.
 
     Returns
     -------
     np.ndarray [shape=(frames,)], float32
         The windows are cut at the arrays' ends: frame ``t``'s value depends on frames
-        ``t ± reach(smooth, hold)`` only.
+        ``t ± reach(smooth, context, hold)`` only.
 
     Examples
     --------
@@ -87,4 +105,7 @@ def agreement_gate(
     tiny = 1e-30
     r = 10.0 * np.log10((ed + ex + tiny) / (es + ex + tiny))
     g = np.clip((r - low_db) / (high_db - low_db), 0.0, 1.0)
+    if context > 1:
+        passage = _window_mean(g, context // 2)
+        g = g * np.clip((passage - density_low) / (density_high - density_low), 0.0, 1.0)
     return _window_min(g, hold // 2).astype(np.float32)

@@ -12,7 +12,7 @@ Per pushed block::
 ``Ms`` is Spleeter's ratio mask (cross-faded segments, as in ``spleeter``), ``Md`` =
 ``|D| / (|D| + |X − D|)`` the magnitude-ratio mask of DeepFilterNet3's output ``D`` on the
 same grid, ``gate`` the per-frame agreement gate of :mod:`._gate`. A range of frames is fused
-once the gate's look-ahead (64 frames, 1.5 s) is known, i.e. once the next range's Spleeter
+once the gate's look-ahead (107 frames, 2.5 s) is known, i.e. once the next range's Spleeter
 masks are: the output lags the input by up to three segments (~30 s), and the memory held is
 a few segments per channel pair, whatever the length.
 """
@@ -70,7 +70,7 @@ class HybridCore:
         self._mix = FrameSource(channels, N_FFT, HOP)
         self._dfn = FrameSource(channels, N_FFT, HOP)
         self._ola = OverlapAddStream(channels, N_FFT, HOP, self._window, 1)
-        self._reach = reach(cfg.gate_smooth, cfg.gate_hold)
+        self._reach = reach(cfg.gate_smooth, cfg.gate_context, cfg.gate_hold)
         self._waiting: deque[tuple[int, np.ndarray]] = deque()  # Spleeter ranges without D yet
         self._ranges: deque[_Range] = deque()  # ranges waiting for the gate's look-ahead
         # per-frame energies (Spleeter's voice, DeepFilterNet3's, mixture) of frames from _base
@@ -148,16 +148,22 @@ class HybridCore:
         lo = max(r.start - self._reach, self._base)
         hi = min(r.start + count + self._reach, known)
         e = self._energy[:, lo - self._base : hi - self._base]
-        gate = agreement_gate(
-            e[0],
-            e[1],
-            e[2],
-            floor=cfg.gate_floor,
-            low_db=cfg.gate_low_db,
-            high_db=cfg.gate_high_db,
-            smooth=cfg.gate_smooth,
-            hold=cfg.gate_hold,
-        )[r.start - lo : r.start - lo + count]
+        if cfg.gate:
+            gate = agreement_gate(
+                e[0],
+                e[1],
+                e[2],
+                floor=cfg.gate_floor,
+                low_db=cfg.gate_low_db,
+                high_db=cfg.gate_high_db,
+                smooth=cfg.gate_smooth,
+                context=cfg.gate_context,
+                density_low=cfg.gate_density_low,
+                density_high=cfg.gate_density_high,
+                hold=cfg.gate_hold,
+            )[r.start - lo : r.start - lo + count]
+        else:
+            gate = np.ones(count, np.float32)
         # history the next ranges' gates need: reach frames before the next range
         drop = r.start + count - self._reach - self._base
         if drop > 0:

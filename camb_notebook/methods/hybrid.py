@@ -8,7 +8,8 @@ including singing. Per 4096/1024 STFT frame at 44.1 kHz, below 11 kHz:
 2. DeepFilterNet3's output ``D`` (48 kHz, delay compensated, resampled) as a magnitude-ratio
    mask ``Md = |D| / (|D| + |X - D|)`` on the same grid;
 3. an agreement gate ``g`` per frame (:mod:`._gate`): 1 where both models give the voice
-   similar energy, 0 where DeepFilterNet3 drops what Spleeter calls voice (a sung phrase);
+   similar energy, 0 where DeepFilterNet3 drops what Spleeter calls voice, and 0 over a
+   passage (~4 s) where that happens most of the time (a sung phrase);
 4. the fused mask ``Ms + w·g·(Md - Ms)`` (``w`` = 0.5) seeds the multichannel Wiener EM of
    the ``spleeter`` method (one iteration per segment); above 11 kHz the background keeps
    everything, as in ``spleeter``.
@@ -47,14 +48,24 @@ class HybridConfig:
     ----------
     dfn_weight : float
         Weight ``w`` of DeepFilterNet3's mask where the gate is open (0 = Spleeter alone).
+    gate : bool
+        Use the agreement gate; False gives DeepFilterNet3 the weight ``w`` everywhere (on a
+        sung voice that loses the voice: not kept, see ``benchmarks/RESULTS.md``).
     gate_floor : float
         Share of the mixture's energy added to both voice estimates in the gate (pauses agree).
     gate_low_db, gate_high_db : float
         Energy ratio DeepFilterNet3 / Spleeter (dB) at or below which the gate is shut, at or
         above which it is open.
-    gate_smooth, gate_hold : int
-        Frames (23 ms each, odd) of the energies' moving average and of the gate's moving
-        minimum.
+    gate_smooth : int
+        Frames (23 ms each, odd) of the energies' moving average.
+    gate_context : int
+        Frames (odd) of the passage whose mean agreement scales the gate (1: off).
+    gate_density_low, gate_density_high : float
+        Mean agreement of the passage at or below which the gate is shut, at or above which
+        each frame keeps its own agreement.
+    gate_hold : int
+        Frames (odd) of a moving minimum of the gate (1: off; the rule the passage term
+        replaced).
     wiener_iterations : int
         EM iterations of the multichannel Wiener step (0: the fused mask alone).
     highband : {"background", "deepfilternet"}
@@ -65,11 +76,15 @@ class HybridConfig:
     """
 
     dfn_weight: float = 0.5
+    gate: bool = True
     gate_floor: float = 0.01
     gate_low_db: float = -12.0
     gate_high_db: float = -6.0
     gate_smooth: int = 43
-    gate_hold: int = 87
+    gate_context: int = 173
+    gate_density_low: float = 0.5
+    gate_density_high: float = 0.9
+    gate_hold: int = 1
     wiener_iterations: int = 1
     highband: HighBand = "background"
     stereo: Literal["mid", "channels"] = "mid"
@@ -85,7 +100,12 @@ class HybridConfig:
             raise InputError(
                 f"gate_low_db={self.gate_low_db!r} must be below gate_high_db={self.gate_high_db!r}"
             )
-        for field in ("gate_smooth", "gate_hold"):
+        if not 0.0 <= self.gate_density_low < self.gate_density_high <= 1.0:
+            raise InputError(
+                f"gate_density_low={self.gate_density_low!r} and gate_density_high="
+                f"{self.gate_density_high!r} must satisfy 0 <= low < high <= 1"
+            )
+        for field in ("gate_smooth", "gate_context", "gate_hold"):
             v = getattr(self, field)
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 255 or v % 2 == 0:
                 raise InputError(f"{field}={v!r} must be an odd number of frames in 1..255")
