@@ -1,5 +1,11 @@
 """Separation methods behind one small interface: ``separate(audio, sr) -> (fg, bg)``.
 
+Every shipped method also separates a stream of blocks in bounded memory:
+``sep = method.stream(sr, channels)``, then ``sep.push(block)`` and ``sep.finish()`` return
+the ``(foreground, background)`` blocks that are final (a :class:`Separator`);
+:func:`separate_blocks` drives any method over an iterable of blocks. ``separate`` on arrays
+is built on the stream and gives the same samples.
+
 Four methods ship:
 
 - ``"hybrid"`` — Spleeter and DeepFilterNet3 fused (see :mod:`.hybrid`); needs both models.
@@ -22,6 +28,10 @@ Examples
 >>> fg, bg = method.separate(np.zeros((2, 44100), np.float32), 44100)
 >>> fg.shape, float(abs(fg).max())
 ((2, 44100), 0.0)
+>>> sep = method.stream(44100, 2)
+>>> outs = sep.push(np.zeros((2, 44100), np.float32)) + sep.finish()
+>>> sum(fg.shape[1] for fg, bg in outs)
+44100
 """
 
 from __future__ import annotations
@@ -30,14 +40,15 @@ import logging
 
 from camb_notebook._exceptions import ConfigurationError, InputError
 
-from ._base import Method, ProgressCallback
+from ._base import Method, ProgressCallback, Separator, StreamingMethod
 from ._dfn_model import DFN_INSTALL_HINT, deepfilternet_available
 from ._masks import SoftMasks, ideal_ratio_mask
+from ._stream import separate_blocks
 from ._weights import INSTALL_HINT, find_weights
-from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod
-from .hybrid import HybridConfig, HybridMethod
-from .repet import RepetConfig, RepetMethod
-from .spleeter import SpleeterConfig, SpleeterMethod
+from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod, DeepFilterNetStream
+from .hybrid import HybridConfig, HybridMethod, HybridStream
+from .repet import RepetConfig, RepetMethod, RepetStream
+from .spleeter import SpleeterConfig, SpleeterMethod, SpleeterStream
 
 __all__ = [
     "DFN_INSTALL_HINT",
@@ -45,21 +56,28 @@ __all__ = [
     "METHOD_NAMES",
     "DeepFilterNetConfig",
     "DeepFilterNetMethod",
+    "DeepFilterNetStream",
     "HybridConfig",
     "HybridMethod",
+    "HybridStream",
     "Method",
     "ProgressCallback",
     "RepetConfig",
     "RepetMethod",
+    "RepetStream",
+    "Separator",
     "SoftMasks",
     "SpleeterConfig",
     "SpleeterMethod",
+    "SpleeterStream",
+    "StreamingMethod",
     "available_methods",
     "deepfilternet_available",
     "get_method",
     "hybrid_available",
     "ideal_ratio_mask",
     "resolve_method",
+    "separate_blocks",
     "spleeter_available",
 ]
 

@@ -40,14 +40,15 @@ if TYPE_CHECKING:
 __all__ = ["HybridCore", "HybridStream"]
 
 BINS = 1024  # Spleeter's band: 0 – 11 kHz
+_CHUNK = 128  # bins through the Wiener step at a time
 _EPS = 1e-10
 
 
 class _Range(NamedTuple):
     start: int
-    spleeter: np.ndarray  # Spleeter's foreground ratio mask (channels, 2049, frames)
-    mix: np.ndarray  # mixture STFT of the same frames
-    dfn: np.ndarray  # DeepFilterNet3's output STFT
+    spleeter: np.ndarray  # Spleeter's foreground mask (channels, 2049, frames), float32
+    mix: np.ndarray  # mixture STFT of the same frames, complex64
+    dfn: np.ndarray  # DeepFilterNet3's mask Md on the bins it is used for, float32
 
 
 class HybridCore:
@@ -71,6 +72,8 @@ class HybridCore:
         self._dfn = FrameSource(channels, N_FFT, HOP)
         self._ola = OverlapAddStream(channels, N_FFT, HOP, self._window, 1)
         self._reach = reach(cfg.gate_smooth, cfg.gate_context, cfg.gate_hold)
+        # bins where DeepFilterNet3 is listened to: Spleeter's band, or all of them
+        self._top = BINS if cfg.highband == "spleeter" else N_FFT // 2 + 1
         self._waiting: deque[tuple[int, np.ndarray]] = deque()  # Spleeter ranges without D yet
         self._ranges: deque[_Range] = deque()  # ranges waiting for the gate's look-ahead
         # per-frame energies (Spleeter's voice, DeepFilterNet3's, mixture) of frames from _base
@@ -119,7 +122,6 @@ class HybridCore:
             d = self._dfn.frames(start, stop, self._window)
             self._mix.release(stop)
             self._dfn.release(stop)
-            self._ranges.append(_Range(start, fg_mask, x, d))
             p = x[:, :BINS].real ** 2 + x[:, :BINS].imag ** 2
             e = np.stack(
                 [
@@ -129,6 +131,10 @@ class HybridCore:
                 ]
             )
             self._energy = np.concatenate([self._energy, e], axis=1)
+            top = self._top
+            ad = np.abs(d[:, :top])
+            md = ad / (ad + np.abs(x[:, :top] - d[:, :top]) + np.float32(_EPS))
+            self._ranges.append(_Range(start, fg_mask, x, md.astype(np.float32, copy=False)))
         known = self._base + self._energy.shape[1]
         total = self._mix.total_frames
         outs = []
@@ -169,25 +175,30 @@ class HybridCore:
         if drop > 0:
             self._energy = self._energy[:, drop:]
             self._base += drop
-        top = BINS if cfg.highband == "background" else r.mix.shape[1]
-        ad = np.abs(r.dfn[:, :top])
-        md = ad / (ad + np.abs(r.mix[:, :top] - r.dfn[:, :top]) + _EPS)
+        top = self._top
         fused = r.spleeter.copy()
-        fused[:, :top] += (cfg.dfn_weight * gate) * (md - fused[:, :top])
+        fused[:, :top] += (cfg.dfn_weight * gate) * (r.dfn - fused[:, :top])
         self.frames_done = r.start + count
         if self.masks is not None:
             self.masks.append((r.start, fused))
             return np.zeros((r.mix.shape[0], 0), np.float32)
         y = fused * r.mix
-        if cfg.wiener_iterations:
-            for c in range(0, r.mix.shape[0], 2):  # each stereo pair on its own
-                pair = r.mix[c : c + 2, :top]
-                out = wiener(
-                    pair,
-                    np.stack([y[c : c + 2, :top], pair - y[c : c + 2, :top]]),
-                    cfg.wiener_iterations,
-                )
-                y[c : c + 2, :top] = out[0]
+        iterations = cfg.wiener_iterations
+        if iterations:
+            # Below 11 kHz, as in Spleeter: the Wiener step, a chunk of bins at a time (every
+            # bin is filtered on its own; chunks keep the temporaries small), its regulariser
+            # set once for the block. Above, the fused mask alone (Spleeter's rule there).
+            head = r.mix[:, :BINS]
+            eps = max(1e-10 * float(np.max(head.real**2 + head.imag**2)), 1e-20)
+            for f0 in range(0, BINS, _CHUNK):
+                f1 = min(f0 + _CHUNK, BINS)
+                x = r.mix[:, f0:f1]
+                for c in range(0, x.shape[0], 2):  # each stereo pair on its own
+                    fg = y[c : c + 2, f0:f1]
+                    pair = x[c : c + 2]
+                    y[c : c + 2, f0:f1] = wiener(pair, np.stack([fg, pair - fg]), iterations, eps)[
+                        0
+                    ]
         return self._ola.add(r.start, [y])[0]
 
 

@@ -186,11 +186,11 @@ class Segments:
             self._on_frames(seg.end)
         count = seg.end - s
         mix = seg.mix[:, :, :count]
-        masks = self._method._ratio_masks(mix, [a[:, :, :count] for a in acc])
+        v = [a[:, :, :count] for a in acc]
         if self.masks is not None:
-            self.masks.append((s, masks))
+            self.masks.append((s, self._method._ratio_masks(mix, v)))
             return []
-        return self._ola.add(s, self._method._apply(mix, masks)[: self._stems])
+        return self._ola.add(s, self._method._stems(mix, v, self._stems))
 
 
 class SpleeterStream:

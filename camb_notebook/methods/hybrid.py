@@ -11,8 +11,8 @@ including singing. Per 4096/1024 STFT frame at 44.1 kHz, below 11 kHz:
    similar energy, 0 where DeepFilterNet3 drops what Spleeter calls voice, and 0 over a
    passage (~4 s) where that happens most of the time (a sung phrase);
 4. the fused mask ``Ms + w·g·(Md - Ms)`` (``w`` = 0.5) seeds the multichannel Wiener EM of
-   the ``spleeter`` method (one iteration per segment); above 11 kHz the background keeps
-   everything, as in ``spleeter``.
+   the ``spleeter`` method (one iteration per segment); above 11 kHz Spleeter's own rule
+   applies (by default each frame's foreground share of 8 – 11 kHz).
 
 Every step was chosen by measurement on the dev corpus and a sung-voice check; the steps
 and the variants not kept are in ``benchmarks/RESULTS.md``. Needs both model packages:
@@ -37,7 +37,7 @@ from .spleeter import SpleeterMethod
 
 __all__ = ["HybridConfig", "HybridMethod", "HybridStream"]
 
-HighBand = Literal["background", "deepfilternet"]
+HighBand = Literal["spleeter", "deepfilternet"]
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,10 @@ class HybridConfig:
         replaced).
     wiener_iterations : int
         EM iterations of the multichannel Wiener step (0: the fused mask alone).
-    highband : {"background", "deepfilternet"}
-        Above Spleeter's 11 kHz: all to the background (as ``spleeter``), or DeepFilterNet3's
-        mask weighted by ``w·g`` (its full-band estimate of the voice).
+    highband : {"spleeter", "deepfilternet"}
+        Above Spleeter's 11 kHz: Spleeter's own rule there (its ``highband`` config: by
+        default each frame's foreground share of 8 – 11 kHz), or that fused with
+        DeepFilterNet3's mask like the band below (its full-band estimate of the voice).
     stereo : {"mid", "channels"}
         How DeepFilterNet3 handles channels (see :class:`DeepFilterNetConfig`).
     """
@@ -86,7 +87,7 @@ class HybridConfig:
     gate_density_high: float = 0.9
     gate_hold: int = 1
     wiener_iterations: int = 1
-    highband: HighBand = "background"
+    highband: HighBand = "spleeter"
     stereo: Literal["mid", "channels"] = "mid"
 
     def __post_init__(self) -> None:
@@ -111,8 +112,8 @@ class HybridConfig:
                 raise InputError(f"{field}={v!r} must be an odd number of frames in 1..255")
         if not 0 <= self.wiener_iterations <= 10:
             raise InputError(f"wiener_iterations={self.wiener_iterations} must be in 0..10")
-        if self.highband not in ("background", "deepfilternet"):
-            raise InputError(f"highband={self.highband!r} must be 'background' or 'deepfilternet'")
+        if self.highband not in ("spleeter", "deepfilternet"):
+            raise InputError(f"highband={self.highband!r} must be 'spleeter' or 'deepfilternet'")
         if self.stereo not in ("mid", "channels"):
             raise InputError(f"stereo={self.stereo!r} must be 'mid' or 'channels'")
 

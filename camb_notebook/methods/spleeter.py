@@ -12,8 +12,11 @@ adds what measurably helps on our dev corpus (see ``benchmarks/RESULTS.md``):
 - overlapping segments with a linear cross-fade of the network outputs, instead of hard cuts
   every 512 frames (the U-Net's outputs degrade at segment edges), and a last segment aligned to
   the end of the clip instead of zero padding;
-- the band above the model's 11 kHz goes to the background instead of being dropped from both
-  stems (dropping it makes ``foreground + background`` lose the top octave);
+- the band above the model's 11 kHz is kept instead of being dropped from both stems (dropping
+  it makes ``foreground + background`` lose the top octave) and split like the 8–11 kHz band
+  just below it, frame by frame: a voice's sibilance and breath go with the voice, the cymbals
+  of a band with a band-limited voice stay in the background (``highband="extend"``; measured
+  on the dev corpus and on a full-band voice set);
 - a multichannel Wiener post-filter (EM on full-rank spatial covariances) per segment.
 
 Streaming: :meth:`SpleeterMethod.stream` separates a stream of blocks in bounded memory
@@ -41,15 +44,17 @@ from ._spleeter_stream import HOP, N_FFT, SEGMENT, SR, Segments, SpleeterStream,
 from ._stft import n_frames
 from ._stream import separate_by_stream
 from ._unet import UNet
-from ._weights import load_spleeter_weights
+from ._weights import load_spleeter_weights, spleeter_weight_paths
 from ._wiener import wiener
 
 __all__ = ["SpleeterConfig", "SpleeterMethod", "SpleeterStream"]
 
 BINS = 1024  # the network sees bins 0..1023 (0 – 11 kHz)
+_EDGE = 744  # 8 kHz: the "extend" rule looks at bins 744..1023 (8 – 11 kHz)
+_CHUNK = 128  # bins post-processed at a time
 _EPS = 1e-10
 
-HighBand = Literal["zero", "background", "average"]
+HighBand = Literal["zero", "background", "average", "extend"]
 Backend = Literal["auto", "numpy", "onnxruntime"]
 
 
@@ -62,15 +67,17 @@ class SpleeterConfig:
     overlap : int
         Frames shared by consecutive 512-frame segments, cross-faded linearly; 0 = hard cuts
         with a zero-padded last segment (the reference).
-    highband : {"zero", "background", "average"}
-        Bins above 11 kHz: dropped from both stems (reference), given to the background, or
-        masked with each frame's mean mask over the band below (Spleeter's "average").
+    highband : {"zero", "background", "average", "extend"}
+        Bins above 11 kHz, which the network does not see: dropped from both stems
+        (reference), given to the background, masked with each frame's mean mask over the
+        band below (Spleeter's "average"), or masked with each frame's foreground share of
+        the 8 – 11 kHz band (``"extend"``: sibilance and breath follow the voice up).
     wiener_iterations : int
         EM iterations of the multichannel Wiener post-filter; 0 = plain ratio masks.
     """
 
     overlap: int = 64
-    highband: HighBand = "background"
+    highband: HighBand = "extend"
     wiener_iterations: int = 1
 
     def __post_init__(self) -> None:
@@ -78,9 +85,9 @@ class SpleeterConfig:
 
         if not 0 <= self.overlap <= SEGMENT // 2:
             raise InputError(f"overlap={self.overlap} frames must be between 0 and {SEGMENT // 2}")
-        if self.highband not in ("zero", "background", "average"):
+        if self.highband not in ("zero", "background", "average", "extend"):
             raise InputError(
-                f"highband={self.highband!r} must be 'zero', 'background' or 'average'"
+                f"highband={self.highband!r} must be 'zero', 'background', 'average' or 'extend'"
             )
         if not 0 <= self.wiener_iterations <= 10:
             raise InputError(f"wiener_iterations={self.wiener_iterations} must be in 0..10")
@@ -138,7 +145,6 @@ class SpleeterMethod:
         if backend not in ("auto", "numpy", "onnxruntime"):
             raise InputError(f"backend={backend!r} must be 'auto', 'numpy' or 'onnxruntime'")
         self.config = config or SpleeterConfig()
-        params = load_spleeter_weights(weights)
         if backend == "auto":
             backend = "onnxruntime" if onnx_available() else "numpy"
         if backend == "onnxruntime":
@@ -147,9 +153,9 @@ class SpleeterMethod:
                     "backend='onnxruntime' needs the onnx and onnxruntime packages: "
                     "pip install onnx onnxruntime (or use backend='numpy')"
                 )
-            key = None if weights is None else (str(weights[0]), str(weights[1]))
-            self._run = _onnx_session(key)
+            self._run = _onnx_session(tuple(str(p) for p in spleeter_weight_paths(weights)))
         else:
+            params = load_spleeter_weights(weights)
             nets = (UNet(params[0]), UNet(params[1]))
             self._run = lambda mag: tuple(np.stack([net(m) for m in mag]) for net in nets)
         self.backend = backend
@@ -295,43 +301,97 @@ class SpleeterMethod:
         )
 
     def _ratio_masks(self, mix: np.ndarray, v: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        p0 = v[0] * v[0]
-        p1 = v[1] * v[1]
-        denom = p0 + p1 + _EPS
+        """Full-grid ratio masks of one final range (for :meth:`masks`)."""
         ch, bins, t = mix.shape
-        masks = []
-        for p in (p0, p1):
-            m = np.zeros((ch, bins, t), np.float32)
-            m[:, :BINS] = (p + _EPS / 2) / denom
-            masks.append(m)
+        fg = np.zeros((ch, bins, t), np.float32)
+        fg[:, :BINS] = _ratio_masks(v[0], v[1])[0]
+        hb = self.config.highband
+        if hb == "average":
+            fg[:, BINS:] = fg[:, :BINS].mean(axis=1, keepdims=True)
+        elif hb == "extend":
+            fg[:, BINS:] = _edge_share(fg[:, :BINS], mix[:, :BINS])
+        bg = 1.0 - fg
+        if hb == "zero":
+            bg[:, BINS:] = 0.0
+        return fg, bg
+
+    def _stems(self, mix: np.ndarray, v: list[np.ndarray], stems: int) -> list[np.ndarray]:
+        """The STFTs of the first ``stems`` sources (foreground, background) of a final range.
+
+        Below 11 kHz: ratio masks of the network's estimates, then the Wiener filter, bin
+        chunk by bin chunk (every bin is filtered on its own; the chunks keep the
+        temporaries small). Above: the high-band rule of the config.
+        """
+        ch, bins, t = mix.shape
+        out = [np.zeros((ch, bins, t), np.complex64) for _ in range(stems)]
+        iterations = self.config.wiener_iterations
+        eps = None
+        if iterations:  # the filter's regulariser is set once for the whole block
+            head = mix[:, :BINS]
+            eps = max(1e-10 * float(np.max(head.real**2 + head.imag**2)), 1e-20)
+        for f0 in range(0, BINS, _CHUNK):
+            f1 = min(f0 + _CHUNK, BINS)
+            x = mix[:, f0:f1]
+            m0, m1 = _ratio_masks(v[0][:, f0:f1], v[1][:, f0:f1])
+            if iterations:
+                y = np.stack([m0 * x, m1 * x])
+                for c in range(0, ch, 2):  # each stereo pair on its own
+                    y[:, c : c + 2] = wiener(x[c : c + 2], y[:, c : c + 2], iterations, eps)
+                for j in range(stems):
+                    out[j][:, f0:f1] = y[j]
+            else:
+                out[0][:, f0:f1] = m0 * x
+                if stems > 1:
+                    out[1][:, f0:f1] = m1 * x
+        top = mix[:, BINS:]
         hb = self.config.highband
         if hb == "background":
-            masks[1][:, BINS:] = 1.0
-        elif hb == "average":
-            for m in masks:
-                m[:, BINS:] = m[:, :BINS].mean(axis=1, keepdims=True)
-        return masks[0], masks[1]
+            if stems > 1:
+                out[1][:, BINS:] = top
+        elif hb in ("average", "extend"):
+            if hb == "average":
+                share = _ratio_masks(v[0], v[1])[0].mean(axis=1, keepdims=True)
+            else:
+                mask = _ratio_masks(v[0][:, _EDGE:], v[1][:, _EDGE:])[0]
+                share = _edge_share(mask, mix[:, _EDGE:BINS])
+            out[0][:, BINS:] = share * top
+            if stems > 1:
+                out[1][:, BINS:] = (1.0 - share) * top
+        return out
 
-    def _apply(self, mix: np.ndarray, masks: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
-        y = [m * mix for m in masks]
-        if self.config.wiener_iterations:
-            # With the top band given to the background, the filter has nothing to do there.
-            top = BINS if self.config.highband == "background" else mix.shape[1]
-            for c in range(0, mix.shape[0], 2):  # each stereo pair on its own
-                out = wiener(
-                    mix[c : c + 2, :top],
-                    np.stack([s[c : c + 2, :top] for s in y]),
-                    self.config.wiener_iterations,
-                )
-                for j in range(2):
-                    y[j][c : c + 2, :top] = out[j]
-        return y
+
+def _ratio_masks(v0: np.ndarray, v1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spleeter's ratio masks ``(v_j² + ε/2) / (v0² + v1² + ε)`` of the two sources."""
+    p0 = v0 * v0
+    p1 = v1 * v1
+    denom = p0 + p1
+    denom += _EPS
+    p0 += _EPS / 2
+    p0 /= denom
+    p1 += _EPS / 2
+    p1 /= denom
+    return p0, p1
+
+
+def _edge_share(mask: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """Each frame's foreground share of the band just below 11 kHz: the masks of bins
+    ``_EDGE .. BINS`` averaged with the mixture's power (both channels of a pair) as weights.
+    Shape ``(channels, 1, frames)``."""
+    m = mask[:, -(BINS - _EDGE) :]
+    x = mix[:, -(BINS - _EDGE) :]
+    power = x.real**2 + x.imag**2
+    ch, _, t = power.shape
+    pw = power.reshape(ch // 2, 2, -1, t).sum(axis=1, keepdims=True)
+    num = (m.reshape(ch // 2, 2, -1, t) * pw).sum(axis=2, keepdims=True)
+    den = pw.sum(axis=2, keepdims=True)
+    share = np.where(den > 0, num / np.maximum(den, 1e-30), 0.0)
+    return np.broadcast_to(share, (ch // 2, 2, 1, t)).reshape(ch, 1, t).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=2)
-def _onnx_session(weights: tuple[str, str] | None) -> OnnxUNets:
-    """One onnxruntime session per weights pair and process (building it takes ~1 s)."""
-    return OnnxUNets(load_spleeter_weights(weights))
+def _onnx_session(paths: tuple[str, ...]) -> OnnxUNets:
+    """One set of onnxruntime sessions per weights pair and process (building takes ~1 s)."""
+    return OnnxUNets(paths)
 
 
 @functools.lru_cache(maxsize=1)
