@@ -19,6 +19,8 @@ Sections (written between the ``speech`` markers of ``benchmarks/RESULTS.md``):
   clips with Spleeter's segment boundaries; this reproduces ``spleeter`` exactly.
 - Sung voices: the same methods on FluidSynth choir / voice items (``_sung.py``; seeds not
   used for tuning).
+- Full-band voices: the ``methods`` benchmark's set (``_fullband.py``), for the rule above
+  11 kHz.
 - Speed and memory: fresh subprocesses separating a stereo clip tiled from the corpus, torch
   reference and ours alternated; and the peak RSS of the streaming path alone (blocks in,
   blocks out, nothing kept).
@@ -48,17 +50,17 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 STEPS = [
     (
         "+ DeepFilterNet3's mask as the magnitude ratio Md, w = 0.5, no gate",
-        dict(gate=False),
+        dict(gate=False, highband="spleeter"),
     ),
     (
         "+ agreement gate per frame (energy ratio over 1 s; shut ≤ −12 dB, open ≥ −6 dB)",
-        dict(gate_floor=0.0, gate_context=1),
+        dict(gate_floor=0.0, gate_context=1, highband="spleeter"),
     ),
     (
-        "+ passage term (gate × mean agreement over ±2 s, ramp 0.5–0.9), 1 % mixture floor "
-        "(default `hybrid`)",
-        dict(),
+        "+ passage term (gate × mean agreement over ±2 s, ramp 0.5–0.9), 1 % mixture floor",
+        dict(highband="spleeter"),
     ),
+    ("+ above 11 kHz fused with DeepFilterNet3's mask too (default `hybrid`)", dict()),
 ]
 EXTRA = [
     (
@@ -76,10 +78,6 @@ EXTRA = [
     (
         "  (DeepFilterNet3 per channel: not kept, ~30 % more DeepFilterNet3 time)",
         dict(stereo="channels"),
-    ),
-    (
-        "  (top band from DeepFilterNet3: the corpus has no voice above 11 kHz)",
-        dict(highband="deepfilternet"),
     ),
 ]
 
@@ -346,6 +344,60 @@ def sung(quick: bool) -> list[dict] | str:
     return rows
 
 
+def fullband(corpus: Path) -> list[dict] | str:
+    """The band items with full-band voices (``_fullband.py``): the top band's rule."""
+    from benchmarks import _fullband
+
+    if not _fullband.available():
+        return "espeak-ng not found (apt install espeak-ng)"
+    import numpy as np
+    import scipy.signal
+
+    from camb_notebook.audio import sdr
+    from camb_notebook.methods import DeepFilterNetMethod, HybridMethod, SpleeterMethod
+
+    items = _fullband.items(corpus)
+    spleeter = SpleeterMethod()
+    hybrid = HybridMethod(spleeter=spleeter, dfn=DeepFilterNetMethod())
+    hp = scipy.signal.butter(8, 11025, "highpass", fs=SR, output="sos")
+
+    def high(a):
+        return scipy.signal.sosfiltfilt(hp, a, axis=-1)
+
+    methods = [
+        ("`spleeter`", spleeter),
+        ("`deepfilternet`", hybrid.dfn),
+        (
+            "hybrid, above 11 kHz Spleeter's rule alone (step 3)",
+            hybrid.with_config(highband="spleeter"),
+        ),
+        ("`hybrid` (default: above 11 kHz fused too)", hybrid),
+    ]
+    rows = []
+    for name, m in methods:
+        fs, bs, hs = [], [], []
+        for _, x, f, b in items:
+            fe, be = m.separate(x, SR)
+            fs.append(sdr(f, fe))
+            bs.append(sdr(b, be))
+            hs.append(sdr(high(f), high(fe)))
+        rows.append(
+            dict(
+                method=name,
+                fg=float(np.mean(fs)),
+                bg=float(np.mean(bs)),
+                high=float(np.mean(hs)),
+                per_fg=[round(v, 2) for v in fs],
+                share=float(np.mean([_fullband.high_band_share(f) for _, _, f, _ in items])),
+            )
+        )
+        print(
+            f"  full-band {name}: fg {rows[-1]['fg']:.2f} > 11 kHz {rows[-1]['high']:.2f}",
+            flush=True,
+        )
+    return rows
+
+
 # -- speed and memory ---------------------------------------------------------------------------
 
 
@@ -465,7 +517,9 @@ def _fmt_duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
 
 
-def render(rt: dict, rows: list[dict], sung_rows, runs: list[dict], quick: bool, wall: float):
+def render(
+    rt: dict, rows: list[dict], sung_rows, full_rows, runs: list[dict], quick: bool, wall: float
+):
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0, 0, 0)
     base = rows[0]
     out = [
@@ -528,6 +582,28 @@ def render(rt: dict, rows: list[dict], sung_rows, runs: list[dict], quick: bool,
         for r in sung_rows:
             out.append(
                 f"| {r['method']} | {r['fg']:.2f} | {r['bg']:.2f} | "
+                f"{' '.join(f'{v:.2f}' for v in r['per_fg'])} |"
+            )
+    out += [
+        "",
+        "### Full-band voices (the corpus bands with eSpeak NG voices carried above 11 kHz)",
+        "",
+    ]
+    if isinstance(full_rows, str):
+        out.append(f"Not run: {full_rows}.")
+    else:
+        out += [
+            "`benchmarks/_fullband.py` (the `methods` benchmark's set): "
+            f"{100 * full_rows[0]['share']:.1f} % of the voices' energy lies above 11 kHz. "
+            "*> 11 kHz*: SDR of the foreground high-passed at 11 kHz (8th-order Butterworth, "
+            "both ways).",
+            "",
+            "| method | fg | bg | > 11 kHz fg | per-item fg |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for r in full_rows:
+            out.append(
+                f"| {r['method']} | {r['fg']:.2f} | {r['bg']:.2f} | {r['high']:.2f} | "
                 f"{' '.join(f'{v:.2f}' for v in r['per_fg'])} |"
             )
     out += [
@@ -605,6 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     rows, _ = quality(_corpus(args.corpus), args.quick)
     print("sung voices", flush=True)
     sung_rows = sung(args.quick)
+    print("full-band voices", flush=True)
+    full_rows = fullband(args.corpus)
     try:
         import torch  # noqa: F401
 
@@ -613,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         have_torch = False
     print("speed", flush=True)
     runs = speed(args.corpus, args.quick, have_torch)
-    text = render(rt, rows, sung_rows, runs, args.quick, time.perf_counter() - started)
+    text = render(rt, rows, sung_rows, full_rows, runs, args.quick, time.perf_counter() - started)
     if args.no_write:
         print(text)
     else:

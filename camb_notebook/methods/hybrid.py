@@ -11,8 +11,9 @@ including singing. Per 4096/1024 STFT frame at 44.1 kHz, below 11 kHz:
    similar energy, 0 where DeepFilterNet3 drops what Spleeter calls voice, and 0 over a
    passage (~4 s) where that happens most of the time (a sung phrase);
 4. the fused mask ``Ms + w·g·(Md - Ms)`` (``w`` = 0.5) seeds the multichannel Wiener EM of
-   the ``spleeter`` method (one iteration per segment); above 11 kHz Spleeter's own rule
-   applies (by default each frame's foreground share of 8 – 11 kHz).
+   the ``spleeter`` method (one iteration per segment) below 11 kHz; above, where Spleeter's
+   network does not look, the same fusion of Spleeter's rule there (each frame's foreground
+   share of 8 – 11 kHz) and DeepFilterNet3's full-band mask is used as it is.
 
 Every step was chosen by measurement on the dev corpus and a sung-voice check; the steps
 and the variants not kept are in ``benchmarks/RESULTS.md``. Needs both model packages:
@@ -68,10 +69,11 @@ class HybridConfig:
         replaced).
     wiener_iterations : int
         EM iterations of the multichannel Wiener step (0: the fused mask alone).
-    highband : {"spleeter", "deepfilternet"}
+    highband : {"deepfilternet", "spleeter"}
         Above Spleeter's 11 kHz: Spleeter's own rule there (its ``highband`` config: by
-        default each frame's foreground share of 8 – 11 kHz), or that fused with
-        DeepFilterNet3's mask like the band below (its full-band estimate of the voice).
+        default each frame's foreground share of 8 – 11 kHz) fused with DeepFilterNet3's
+        full-band mask like the band below (default: +1.3 dB above 11 kHz on full-band
+        voices), or Spleeter's rule alone.
     stereo : {"mid", "channels"}
         How DeepFilterNet3 handles channels (see :class:`DeepFilterNetConfig`).
     """
@@ -87,7 +89,7 @@ class HybridConfig:
     gate_density_high: float = 0.9
     gate_hold: int = 1
     wiener_iterations: int = 1
-    highband: HighBand = "spleeter"
+    highband: HighBand = "deepfilternet"
     stereo: Literal["mid", "channels"] = "mid"
 
     def __post_init__(self) -> None:
