@@ -26,7 +26,6 @@ import functools
 import hashlib
 import importlib.util
 import io
-import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -455,8 +454,3 @@ class DfnSession:
             :, :, -2:
         ]
         return gains[:, 0], coefs, lsnr[:, :, 0]
-
-
-def default_threads() -> int:
-    """CPUs this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._base import Blocks, ProgressCallback, check_block, check_channels, check_rate
-from ._dfn_dsp import SR, DfnCore, FrameHook
+from ._dfn_dsp import HOP, SR, DfnCore, FrameHook
 from ._stream import Progress, Resampler, SampleQueue
 
 if TYPE_CHECKING:
@@ -142,8 +142,6 @@ class DeepFilterNetStream:
         return self._emit(self._enhancer.finish())
 
     def _emit(self, fg: np.ndarray) -> Blocks:
-        from ._dfn_dsp import HOP
-
         self._progress(self._enhancer.frames_done * HOP)
         if not fg.shape[1]:
             return []

@@ -13,7 +13,7 @@ Per pushed block::
 ``|D| / (|D| + |X − D|)`` the magnitude-ratio mask of DeepFilterNet3's output ``D`` on the
 same grid, ``gate`` the per-frame agreement gate of :mod:`._gate`. A range of frames is fused
 once the gate's look-ahead (107 frames, 2.5 s) is known, i.e. once the next range's Spleeter
-masks are: the output lags the input by up to three segments (~30 s), and the memory held is
+masks are: the output lags the input by up to ~35 s (three segments), and the memory held is
 a few segments per channel pair, whatever the length.
 """
 

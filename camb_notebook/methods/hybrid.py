@@ -205,7 +205,7 @@ class HybridMethod:
     ) -> HybridStream:
         """Separate a stream of blocks in bounded memory (a :class:`Separator`).
 
-        The output lags the input by up to ~30 s (Spleeter's segments plus the gate's
+        The output lags the input by up to ~35 s (Spleeter's segments plus the gate's
         look-ahead); memory: a few segments per channel pair, whatever the length.
 
         Examples
