@@ -4,6 +4,7 @@ Examples
 --------
 >>> import camb_notebook
 >>> result = camb_notebook.separate("song.mp3")  # doctest: +SKIP
+>>> client = camb_notebook.connect()  # doctest: +SKIP
 >>> camb_notebook.SeparationWidget()  # doctest: +SKIP
 """
 
@@ -32,12 +33,19 @@ from ._exceptions import (
     TaskFailedError,
     WaitTimeoutError,
 )
+from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import AsyncClient, Client, SeparationResult, separate, separate_many
+    from ._connect import (
+        ServiceChoice,
+        choose_service,
+        connect,
+        connect_async,
+        separate,
+        separate_many,
+    )
+    from .api import AsyncClient, Client, SeparationResult
     from .widget import SeparationWidget
-
-__version__ = "0.1.0"
 
 # Heavy parts (httpx, anywidget) load on first use, so `import camb_notebook` stays quick.
 _LAZY = {
@@ -45,8 +53,12 @@ _LAZY = {
     "Client": "api",
     "SeparationResult": "api",
     "SeparationWidget": "widget",
-    "separate": "api",
-    "separate_many": "api",
+    "ServiceChoice": "_connect",
+    "choose_service": "_connect",
+    "connect": "_connect",
+    "connect_async": "_connect",
+    "separate": "_connect",
+    "separate_many": "_connect",
 }
 
 
@@ -85,10 +97,14 @@ __all__ = [
     "SeparationResult",
     "SeparationWidget",
     "ServerError",
+    "ServiceChoice",
     "SubmitUncertainError",
     "TaskFailedError",
     "WaitTimeoutError",
     "__version__",
+    "choose_service",
+    "connect",
+    "connect_async",
     "separate",
     "separate_many",
 ]

@@ -30,6 +30,7 @@ API key: :func:`redact` is applied to anything that might carry it.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -86,14 +87,17 @@ class CambError(Exception):
     ----------
     message : str
         What went wrong and what to do; secrets are redacted from it.
+
+    Attributes
+    ----------
+    message : str
+        The redacted message (also ``str(error)``).
     """
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str) -> None:
         message = redact(str(message))
         super().__init__(message)
         self.message = message
-        for name, value in context.items():
-            setattr(self, name, value)
 
     def __str__(self) -> str:
         return self.message
@@ -108,9 +112,34 @@ class InputError(CambError, ValueError):
         For audio problems, the reason code CAMB.AI uses for the same problem
         (``SOURCE_TYPE_NOT_SUPPORTED``, ``CONTENT_DOES_NOT_MATCH_EXTENSION``,
         ``INVALID_SOURCE_DATA``, ``SOURCE_TOO_LONG``, ``SOURCE_TOO_LARGE``).
+    parameter : str or None
+        The name of the argument that was wrong, when it was an argument.
+    value : object
+        Its value.
+    path : str or None
+        The file that was wrong, when it was a file.
+
+    Examples
+    --------
+    >>> err = InputError("sr=0 must be positive", parameter="sr", value=0)
+    >>> err.parameter, err.value
+    ('sr', 0)
     """
 
-    exception_reason: str | None = None
+    def __init__(
+        self,
+        message: str,
+        *,
+        exception_reason: str | None = None,
+        parameter: str | None = None,
+        value: object = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.exception_reason = exception_reason
+        self.parameter = parameter
+        self.value = value
+        self.path = None if path is None else os.fspath(path)
 
 
 class AudioFormatError(InputError):
@@ -118,15 +147,70 @@ class AudioFormatError(InputError):
 
 
 class AudioDecodeError(InputError):
-    """The audio is empty, truncated or corrupt and cannot be decoded."""
+    """The audio is empty, truncated or corrupt and cannot be decoded.
+
+    Attributes
+    ----------
+    stopped_at : float or None
+        For a truncated file, the time in seconds where decoding stopped.
+    """
+
+    def __init__(
+        self, message: str, *, stopped_at: float | None = None, **input_context: Any
+    ) -> None:
+        super().__init__(message, **input_context)
+        self.stopped_at = stopped_at
 
 
 class LimitExceededError(InputError):
-    """The clip is longer or larger than the configured limit."""
+    """The clip (or another input) is longer or larger than the configured limit.
+
+    Attributes
+    ----------
+    limit : float or None
+        The limit (seconds or bytes, as the message says).
+    actual : float or None
+        What the input measured.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: float | None = None,
+        actual: float | None = None,
+        **input_context: Any,
+    ) -> None:
+        super().__init__(message, **input_context)
+        self.limit = limit
+        self.actual = actual
 
 
 class ConfigurationError(CambError):
-    """The toolkit is not set up for the request (key, base URL, model weights)."""
+    """The toolkit is not set up for the request (key, base URL, model weights).
+
+    Attributes
+    ----------
+    setting : str or None
+        The setting that is wrong or missing (e.g. ``"host"``).
+    value : object
+        Its value.
+    path : str or None
+        The file involved (e.g. missing model weights).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        setting: str | None = None,
+        value: object = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.value = value
+        self.path = None if path is None else os.fspath(path)
 
 
 class APIError(CambError):
@@ -135,13 +219,20 @@ class APIError(CambError):
     Attributes
     ----------
     status_code : int
-        The HTTP status of the answer.
+        The HTTP status of the answer (0 when there was no answer).
     body : Any
-        The decoded answer body (JSON when it was JSON, else text), for inspection.
+        The decoded answer body (JSON when it was JSON, else text), secrets masked.
+    attempts : int
+        How many times the request was sent.
     """
 
-    status_code: int = 0
-    body: Any = None
+    def __init__(
+        self, message: str, *, status_code: int = 0, body: Any = None, attempts: int = 1
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.attempts = attempts
 
 
 class AuthenticationError(APIError):
@@ -149,15 +240,33 @@ class AuthenticationError(APIError):
 
 
 class RequestValidationError(APIError):
-    """422: the service rejected the request; ``detail`` holds FastAPI's error list."""
+    """422: the service rejected the request.
 
-    detail: Any = None
+    Attributes
+    ----------
+    detail : Any
+        FastAPI's error list, as the service sent it.
+    """
+
+    def __init__(self, message: str, *, detail: Any = None, **api_context: Any) -> None:
+        super().__init__(message, **api_context)
+        self.detail = detail
 
 
 class RateLimitError(APIError):
-    """429 after the retries ran out; ``retry_after`` is the server's hint in seconds."""
+    """429 after the retries ran out.
 
-    retry_after: float | None = None
+    Attributes
+    ----------
+    retry_after : float or None
+        The server's hint in seconds.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **api_context: Any
+    ) -> None:
+        super().__init__(message, **api_context)
+        self.retry_after = retry_after
 
 
 class NotFoundError(APIError):
@@ -173,19 +282,29 @@ class TaskFailedError(CambError):
 
     Attributes
     ----------
-    task_id : str
-    status : str
+    task_id : str or None
+    status : str or None
         The raw status value (``ERROR``, ``TIMEOUT``, ``PAYMENT_REQUIRED`` or unknown).
     exception_reason : str or None
         The service's reason code, e.g. ``SOURCE_TOO_LONG``.
     service_message : Any
-        The service's ``message`` field, verbatim.
+        The service's ``message`` field, verbatim (secrets masked).
     """
 
-    task_id: str | None = None
-    status: str | None = None
-    exception_reason: str | None = None
-    service_message: Any = None
+    def __init__(
+        self,
+        message: str,
+        *,
+        task_id: str | None = None,
+        status: str | None = None,
+        exception_reason: str | None = None,
+        service_message: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.status = status
+        self.exception_reason = exception_reason
+        self.service_message = service_message
 
 
 class PaymentRequiredError(TaskFailedError):
@@ -193,30 +312,103 @@ class PaymentRequiredError(TaskFailedError):
 
 
 class NetworkError(CambError):
-    """The service could not be reached (connection refused, reset, DNS, read timeout)."""
+    """The service could not be reached (connection refused, reset, DNS, read timeout).
+
+    Attributes
+    ----------
+    attempts : int
+        How many times the request was tried.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 class SubmitUncertainError(NetworkError):
     """The upload broke after its body was sent: the service may have accepted it.
 
     It is not re-sent automatically, so a paid job is never charged twice.
-    ``content_hash`` identifies the file in the task store.
+
+    Attributes
+    ----------
+    content_hash : str or None
+        SHA-256 of the file: its key in the task store.
+    filename : str or None
+    record_id : int or None
+        The task store's record of the attempt (state ``UNCERTAIN``).
     """
 
-    content_hash: str | None = None
+    def __init__(
+        self,
+        message: str,
+        *,
+        content_hash: str | None = None,
+        filename: str | None = None,
+        record_id: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.content_hash = content_hash
+        self.filename = filename
+        self.record_id = record_id
 
 
 class WaitTimeoutError(CambError, TimeoutError):
-    """Our own deadline passed while the task was still running; the task goes on."""
+    """Our own deadline passed while the task was still running; the task goes on.
 
-    task_id: str | None = None
+    Attributes
+    ----------
+    task_id : str or None
+        The task waited for (None when several were).
+    timeout : float or None
+        The deadline in seconds.
+    """
+
+    def __init__(
+        self, message: str, *, task_id: str | None = None, timeout: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.timeout = timeout
 
 
 class CancelledError(CambError):
-    """The caller cancelled the operation."""
+    """The caller cancelled the operation.
+
+    Attributes
+    ----------
+    task_id : str or None
+        The task whose wait was cancelled (it goes on at the service).
+    """
+
+    def __init__(self, message: str, *, task_id: str | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
 
 
 class ResultExpiredError(CambError):
-    """A result URL no longer serves its file (pre-signed URLs expire)."""
+    """A result URL no longer serves its file (pre-signed URLs expire).
 
-    url: str | None = None
+    Attributes
+    ----------
+    url : str or None
+        The URL without its query (the signature never goes into an error).
+    status_code : int
+        The answer's HTTP status.
+    run_id : int or None
+        The run; ``client.result(run_id)`` gives fresh URLs.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status_code: int = 0,
+        run_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+        self.run_id = run_id

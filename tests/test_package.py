@@ -17,7 +17,8 @@ def test_all_is_sorted_and_resolves() -> None:
 
 
 def test_exports_are_the_real_objects() -> None:
-    from camb_notebook.api import AsyncClient, Client, SeparationResult, separate, separate_many
+    from camb_notebook._connect import separate, separate_many
+    from camb_notebook.api import AsyncClient, Client, SeparationResult
     from camb_notebook.widget import SeparationWidget
 
     assert camb_notebook.Client is Client

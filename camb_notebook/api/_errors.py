@@ -19,62 +19,16 @@ from .._exceptions import (
     TaskFailedError,
     redact,
 )
+from .._vocabulary import PAYMENT_REQUIRED, advice_for
 from ._models import TaskStatus
 from ._retry import parse_retry_after
 
 __all__ = [
-    "REASON_ADVICE",
     "error_from_response",
     "response_body",
     "scrub",
     "task_failed_error",
 ]
-
-#: What the user should do for each documented ``exception_reason``.
-REASON_ADVICE: dict[str, str] = {
-    "SOURCE_TOO_LONG": (
-        "the clip is too long for the service: split the clip into parts (CAMB.AI works best "
-        "on 10 s to 10 min) and separate each part"
-    ),
-    "SOURCE_TOO_LARGE": (
-        "the file is too large for the service: re-encode it smaller (e.g. FLAC, or MP3 at "
-        "192 kbit/s) or split the clip into parts"
-    ),
-    "SOURCE_TYPE_NOT_SUPPORTED": (
-        "the service does not accept this format: convert it to FLAC, MP3, WAV or AAC"
-    ),
-    "CONTENT_DOES_NOT_MATCH_EXTENSION": (
-        "the file's content does not match its extension: rename it to its real format "
-        "(camb_notebook.audio.probe(path).format tells it) or re-encode it"
-    ),
-    "INVALID_SOURCE_DATA": (
-        "the service could not decode the audio: check that the file plays, re-encode it "
-        "(e.g. to FLAC) and submit again"
-    ),
-    "PROCESSING_ERROR": (
-        "the service failed while separating: submit again later; if it keeps failing, "
-        "contact CAMB.AI support with the task id"
-    ),
-    "PAYMENT_REQUIRED": (
-        "the account has no credit left for this task: top up your CAMB.AI account, then "
-        "separate again"
-    ),
-    "INTERNAL_ERROR": (
-        "the service had an internal error: submit again later; if it keeps failing, contact "
-        "CAMB.AI support with the task id"
-    ),
-    "HARMFUL_CONTENT_DETECTED": (
-        "the service refused the content as harmful; it will not separate this clip"
-    ),
-}
-
-_STATUS_ADVICE = {
-    "TIMEOUT": (
-        "the service ran out of time separating it: try a shorter clip (split it) or submit "
-        "again later"
-    ),
-    "ERROR": "submit again later; if it keeps failing, contact CAMB.AI support with the task id",
-}
 
 
 def scrub(value: Any) -> Any:
@@ -131,29 +85,38 @@ def error_from_response(response: httpx.Response, what: str, attempts: int = 1) 
     body = response_body(response)
     detail = _detail_text(body)
     where = f"{response.request.url.scheme}://{response.request.url.netloc.decode()}"
-    ctx: dict[str, Any] = {"status_code": code, "body": body}
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if code == 401:
         return AuthenticationError(
             f"{what}: {where} rejected the API key (401 Unauthorized: {detail}). Pass a valid "
             "key with api_key=... or set the CAMB_API_KEY environment variable.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 403:
         return AuthenticationError(
             f"{what}: the API key is not allowed to do this on {where} (403 Forbidden: "
             f"{detail}). Use a key with access to audio separation, or ask the account owner.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 404:
         return NotFoundError(
             f"{what}: not found on {where} (404: {detail}). Check the id; tasks and runs exist "
             "only on the service that created them.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 422:
         return RequestValidationError(
-            f"{what}: the service rejected the request (422: {detail}).", detail=body, **ctx
+            f"{what}: the service rejected the request (422: {detail}).",
+            detail=body,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 429:
         hint = parse_retry_after(response.headers)
@@ -164,15 +127,24 @@ def error_from_response(response: httpx.Response, what: str, attempts: int = 1) 
             f"{what}: rate limited by {where} (429){tries}. {wait} and try again, or lower the "
             "concurrency of separate_many().",
             retry_after=hint,
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code >= 500:
         return ServerError(
             f"{what}: {where} answered {code} {response.reason_phrase}{tries} ({detail}). The "
             "service is having trouble; try again later.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
-    return APIError(f"{what}: {where} answered {code} {response.reason_phrase} ({detail}).", **ctx)
+    return APIError(
+        f"{what}: {where} answered {code} {response.reason_phrase} ({detail}).",
+        status_code=code,
+        body=body,
+        attempts=attempts,
+    )
 
 
 def task_failed_error(status: TaskStatus) -> TaskFailedError:
@@ -187,12 +159,9 @@ def task_failed_error(status: TaskStatus) -> TaskFailedError:
     """
     reason = status.exception_reason
     code = status.status.upper()
-    if reason in REASON_ADVICE:
-        advice = REASON_ADVICE[reason]
-    elif code == "PAYMENT_REQUIRED":
-        advice = REASON_ADVICE["PAYMENT_REQUIRED"]
-    elif code in _STATUS_ADVICE:
-        advice = _STATUS_ADVICE[code]
+    known = advice_for(reason, code)
+    if known is not None:
+        advice = known.advice
     else:
         advice = (
             f"the service reported a status this client does not know ({status.status!r}); "
@@ -203,11 +172,7 @@ def task_failed_error(status: TaskStatus) -> TaskFailedError:
         msg = status.message if isinstance(status.message, str) else json.dumps(status.message)
         said = f" The service said: {msg[:300]}"
     why = f", reason {reason}" if reason else ""
-    cls = (
-        PaymentRequiredError
-        if code == "PAYMENT_REQUIRED" or reason == "PAYMENT_REQUIRED"
-        else TaskFailedError
-    )
+    cls = PaymentRequiredError if PAYMENT_REQUIRED in (code, reason) else TaskFailedError
     return cls(
         f"task {status.task_id} ended with status {status.status}{why}: {advice}.{said}",
         task_id=status.task_id,

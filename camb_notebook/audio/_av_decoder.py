@@ -1,4 +1,4 @@
-"""Decode MP3, AAC/M4A, ADTS and Ogg Opus with PyAV, frame by frame, on an exact timeline.
+"""Decode MP3, AAC/M4A, ADTS and Ogg (Opus, Vorbis) with PyAV, frame by frame, on an exact timeline.
 
 Sample 0 is the first sample the encoder was given; ``frames`` is the number it was given.
 FFmpeg's demuxers know most of what the containers say about the encoder's delay and padding,
@@ -14,7 +14,7 @@ from their timestamps and trim what lies outside ``[0, frames)``:
   its edit list is rounded to milliseconds).
 - **MP3**: the LAME/Xing info tag gives the encoder delay and padding; FFmpeg drops the delay
   plus the decoder's own 529 samples at the start and the padding at the end.
-- **Ogg Opus**: the header's pre-skip and the last page's granule position.
+- **Ogg Opus and Vorbis**: the header's pre-skip and the last page's granule position.
 - **Raw ADTS ``.aac``** carries no delay information at all, so it is decoded exactly as
   FFmpeg's command line does (``ffmpeg -i clip.aac clip.wav``): every decoded sample is kept,
   including the encoder's priming (typically 1024 samples) and the padding of the last frame.
@@ -185,27 +185,16 @@ class AvDecoder:
         guess = claimed
         if guess is None and self._container.duration and sr:
             guess = round(self._container.duration / 1_000_000 * sr)
-        stream = self._stream
         span = (_TAIL_SECONDS + _PREROLL_SECONDS) / self._tb
         if guess and sr and guess > (_TAIL_SECONDS + _PREROLL_SECONDS) * sr:
             try:
                 self._seek_pts(self._start + round(Fraction(guess, sr) / self._tb - span))
             except av.error.FFmpegError:
                 self._open()  # no seeking in this stream: read it all
-        # Demux to the end (cheap), keeping only the last few seconds of packets to decode.
-        keep: collections.deque[Any] = collections.deque()
-        packet_end = None
-        try:
-            for packet in self._container.demux(stream):
-                if packet.pts is None:
-                    continue
-                packet_end = max(packet_end or 0, packet.pts + (packet.duration or 0))
-                keep.append(packet)
-                while keep[0].pts < packet.pts - span:
-                    keep.popleft()
-        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            stop = 0.0 if packet_end is None else float((packet_end - self._start) * self._tb)
-            raise truncated(self.name, self.format, max(stop, 0.0), detail=str(exc)) from exc
+        keep, packet_end = self._tail_packets(span)
+        if not keep and not self._fresh:  # the seek went past a cut: scan from the start
+            self._open()
+            keep, packet_end = self._tail_packets(span)
         self._fresh = False
         decoded_end = None
         ctx = self._new_decoder()
@@ -235,12 +224,33 @@ class AvDecoder:
             return self._mp4_length(claimed, packet_end, decoded_end, sr)
         if self.format == "mp3" and claimed is not None and decoded_end < claimed - 1152:
             raise truncated(self.name, self.format, decoded_end / sr, claimed / sr)
-        if self.format == "ogg" and isinstance(self._source, str):
-            with open(self._source, "rb") as f:
+        if self.format == "ogg":
+            src = self._source
+            with io.BytesIO(src) if isinstance(src, bytes) else open(src, "rb") as f:
                 cut = ogg_cut_page(f, f.seek(0, io.SEEK_END))
             if cut:
                 raise truncated(self.name, self.format, decoded_end / sr, detail="last page cut")
         return decoded_end
+
+    def _tail_packets(self, span: float) -> tuple[collections.deque[Any], int | None]:
+        """Demux to the end (cheap: nothing is decoded), keeping the last ``span`` of packets
+        and the end timestamp of the last one."""
+        import av
+
+        keep: collections.deque[Any] = collections.deque()
+        packet_end = None
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.pts is None:
+                    continue
+                packet_end = max(packet_end or 0, packet.pts + (packet.duration or 0))
+                keep.append(packet)
+                while keep[0].pts < packet.pts - span:
+                    keep.popleft()
+        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            stop = 0.0 if packet_end is None else float((packet_end - self._start) * self._tb)
+            raise truncated(self.name, self.format, max(stop, 0.0), detail=str(exc)) from exc
+        return keep, packet_end
 
     def _mp4_length(
         self, claimed: int | None, packet_end: int | None, decoded_end: int, sr: int

@@ -3,8 +3,7 @@
 Each function reads a few bytes of a file's head or tail, never the audio:
 
 - :func:`wav_declared_frames`: the length a WAV header promises (a cut file holds less).
-- :func:`ogg_codec` and :func:`ogg_cut_page`: which codec an Ogg stream carries, and whether
-  its last page was cut off.
+- :func:`ogg_cut_page`: whether an Ogg file's last page was cut off.
 - :func:`mp3_has_frame_count`: whether an MP3 starts with a Xing/Info/VBRI header that
   counts its frames (then its duration is a promise, not an estimate from the bitrate).
 - :func:`itunes_smpb`: the gapless numbers (priming, padding, length) of an ``iTunSMPB`` tag.
@@ -17,14 +16,21 @@ from typing import BinaryIO, NamedTuple
 
 from ._formats import _skip_id3
 
-__all__ = ["Smpb", "itunes_smpb", "mp3_has_frame_count", "ogg_codec", "ogg_cut_page"]
+__all__ = [
+    "Smpb",
+    "itunes_smpb",
+    "mp3_has_frame_count",
+    "ogg_cut_page",
+    "wav_data_chunk",
+    "wav_declared_frames",
+]
 
 
 def wav_data_chunk(f: BinaryIO, size: int) -> tuple[int, int] | None:
     """``(offset, declared bytes)`` of a RIFF/WAVE file's ``data`` chunk, or ``None``.
 
-    ``declared bytes`` is ``None``-like (-1) for RF64 and streaming headers whose size
-    field is a placeholder (0 or 0xFFFFFFFF), which promise nothing.
+    ``declared bytes`` is -1 for RF64 and streaming headers whose size field is a
+    placeholder (0 or 0xFFFFFFFF): they promise nothing.
     """
     f.seek(0)
     riff = f.read(12)
@@ -46,26 +52,6 @@ def wav_declared_frames(f: BinaryIO, size: int, block_align: int) -> int | None:
     if found is None or found[1] < 0 or block_align <= 0:
         return None
     return found[1] // block_align
-
-
-def ogg_codec(head: bytes) -> str | None:
-    """``"opus"``, ``"vorbis"``, ``"flac"`` or ``None`` from an Ogg file's first page.
-
-    Examples
-    --------
-    >>> ogg_codec(b"OggS" + bytes(23) + b"OpusHead")  # a first page with no segment table
-    'opus'
-    """
-    if head[:4] != b"OggS" or len(head) < 27:
-        return None
-    body = head[27 + head[26] :]
-    if body[:8] == b"OpusHead":
-        return "opus"
-    if body[:7] == b"\x01vorbis":
-        return "vorbis"
-    if body[:5] == b"\x7fFLAC":
-        return "flac"
-    return None
 
 
 def _ogg_crc(data: bytes) -> int:

@@ -7,7 +7,9 @@ from pathlib import Path
 from .._exceptions import AudioDecodeError, AudioFormatError
 
 __all__ = [
+    "ACCEPT",
     "EXTENSIONS",
+    "FORMATS_TEXT",
     "FORMAT_NAMES",
     "MIME_TYPES",
     "expected_formats",
@@ -49,7 +51,12 @@ MIME_TYPES: dict[str, str] = {
     "ogg": "audio/ogg",
 }
 
-EXPECTED = "expected FLAC, MP3, WAV, AAC/M4A or OGG"
+#: The accepted formats in words, for messages and hints.
+FORMATS_TEXT = "FLAC, MP3, WAV, AAC/M4A or OGG"
+EXPECTED = f"expected {FORMATS_TEXT}"
+
+#: What a browser file picker should offer (``<input accept=...>``): our extensions, any audio.
+ACCEPT = ",".join([*EXTENSIONS, "audio/*"])
 
 
 def _skip_id3(head: bytes) -> bytes:

@@ -16,7 +16,6 @@ import numpy as np
 
 from .._exceptions import AudioDecodeError, InputError
 from ._av_decoder import AvDecoder
-from ._containers import ogg_codec
 from ._formats import empty_file, no_such_file, not_audio, sniff_format
 from ._sf_decoder import SoundfileDecoder
 
@@ -26,7 +25,8 @@ Source = str | os.PathLike[str] | bytes
 Unit = Literal["samples", "seconds"]
 
 _HEAD_BYTES = 1 << 16
-_RESAMPLE_MARGIN = 4096  # input samples decoded before a window, so the filter has settled
+# Output samples decoded before a window, so the resampling filter has settled there.
+_RESAMPLE_MARGIN = 4096
 
 
 def resampled_length(frames: int, sr_in: int, sr_out: int) -> int:
@@ -91,6 +91,7 @@ class AudioReader:
         # The cursor of the last read: a read that starts where the last one ended goes on
         # decoding instead of seeking again.
         self._cursor: tuple[int, Iterator[np.ndarray], np.ndarray | None] | None = None
+        self._closed = False
 
     @property
     def duration(self) -> float:
@@ -117,6 +118,7 @@ class AudioReader:
     def close(self) -> None:
         """Release the file (reads after this fail)."""
         self._cursor = None
+        self._closed = True
         self._decoder.close()
 
     # -- positions ---------------------------------------------------------------------
@@ -132,8 +134,10 @@ class AudioReader:
         return int(value)
 
     def _window(self, start: float | int, stop: float | int | None, unit: str) -> tuple[int, int]:
+        if self._closed:
+            raise InputError(f"{self.name}: the reader is closed; open the file again")
         a = self._samples(start, unit, "start")
-        b = self.frames if stop is None else self._samples(stop, unit, "stop")
+        b = max(self.frames, a) if stop is None else self._samples(stop, unit, "stop")
         if a < 0 or b < a:
             raise InputError(
                 f"start={start!r}, stop={stop!r} is not a window of {self.name} "
@@ -154,7 +158,8 @@ class AudioReader:
         sr_in, sr_out = self.native_rate, self.sample_rate
         g = gcd(sr_in, sr_out)
         step_in, step_out = sr_in // g, sr_out // g
-        first_in = max(start * sr_in // sr_out - _RESAMPLE_MARGIN, 0) // step_in * step_in
+        margin = _RESAMPLE_MARGIN * max(sr_in // sr_out, 1)  # the filter is longer when decimating
+        first_in = max(start * sr_in // sr_out - margin, 0) // step_in * step_in
         skip = start - first_in // step_in * step_out
         left = self.frames - start
         rs = _resampler(sr_in, sr_out, self.channels)
@@ -271,7 +276,7 @@ class AudioReader:
         if int(size) <= 0:
             raise InputError(f"size={size!r} must be a positive number of samples")
         a, b = self._window(start, stop, unit)
-        return _rechunk(self._stream(a), int(size), b - a)
+        return rechunk(self._stream(a), int(size), b - a)
 
 
 def _with_last(chunks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
@@ -285,7 +290,7 @@ def _with_last(chunks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]
         yield previous, True
 
 
-def _rechunk(chunks: Iterator[np.ndarray], size: int, total: int) -> Iterator[np.ndarray]:
+def rechunk(chunks: Iterator[np.ndarray], size: int, total: int) -> Iterator[np.ndarray]:
     """Blocks of exactly ``size`` samples (the last may be shorter), ``total`` in all."""
     parts: list[np.ndarray] = []
     held = 0
@@ -324,8 +329,8 @@ def open_audio(source: Source, *, sr: int | None = None, mono: bool = False) -> 
     """Open an audio file for exact windowed reads and bounded-memory streaming.
 
     The whole clip is never decoded at once: :meth:`AudioReader.read` decodes a window,
-    :meth:`AudioReader.blocks` streams in blocks. WAV, FLAC and Ogg Vorbis are read with
-    soundfile; MP3, AAC/M4A, raw ADTS AAC and Ogg Opus frame by frame with PyAV.
+    :meth:`AudioReader.blocks` streams in blocks. WAV and FLAC are read with soundfile;
+    MP3, AAC/M4A, raw ADTS AAC and Ogg (Opus, Vorbis) frame by frame with PyAV.
 
     Sample positions are gapless: the encoder delay and end padding of M4A and MP3 files
     are removed using what the container says (edit list, ``iTunSMPB``, the LAME/Xing
@@ -374,7 +379,7 @@ def open_audio(source: Source, *, sr: int | None = None, mono: bool = False) -> 
     if fmt is None:
         raise not_audio(name)
     decoder: SoundfileDecoder | AvDecoder
-    if fmt in ("wav", "flac") or (fmt == "ogg" and ogg_codec(head) == "vorbis"):
+    if fmt in ("wav", "flac"):
         decoder = SoundfileDecoder(data, name, fmt)
     else:
         decoder = AvDecoder(data, name, fmt, head)

@@ -1,8 +1,11 @@
-"""Decode WAV, FLAC and Ogg Vorbis with soundfile (libsndfile), block by block.
+"""Decode WAV and FLAC with soundfile (libsndfile), block by block.
 
 libsndfile seeks to any sample exactly in these formats, so a window is simply a seek and a
-read. It does not notice every cut file by itself (a cut WAV or Ogg just looks shorter), so
-the container's own promises are checked when the file is opened.
+read. It does not notice every cut file by itself (a cut WAV just looks shorter, a cut FLAC
+fails only where the cut is), so the file's own promises are checked when it is opened.
+
+(libsndfile also reads Ogg Vorbis, but a window read after a seek does not always match a
+sequential decode: Ogg goes through PyAV.)
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._containers import ogg_cut_page, wav_declared_frames
+from ._containers import wav_declared_frames
 from ._formats import cannot_decode, truncated
 
 __all__ = ["SoundfileDecoder"]
 
 _CHUNK = 1 << 16
 _TAIL = 4096
-_VORBIS_PREROLL = 16384  # two of Vorbis's longest blocks
 
 
 class SoundfileDecoder:
@@ -32,7 +34,7 @@ class SoundfileDecoder:
     name : str
         What error messages call the file.
     fmt : str
-        Its sniffed format (``wav``, ``flac`` or ``ogg``).
+        Its sniffed format (``wav`` or ``flac``).
     """
 
     def __init__(self, source: str | bytes, name: str, fmt: str) -> None:
@@ -40,9 +42,9 @@ class SoundfileDecoder:
 
         self.name = name
         self.format = fmt
-        self._raw = io.BytesIO(source) if isinstance(source, bytes) else None
+        self._source = source
         try:
-            self._file = sf.SoundFile(self._raw if self._raw is not None else source)
+            self._file = sf.SoundFile(self._reopen())
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise cannot_decode(name, exc) from exc
         self.sample_rate = int(self._file.samplerate)
@@ -54,6 +56,9 @@ class SoundfileDecoder:
         """Release the file."""
         self._file.close()
 
+    def _reopen(self) -> str | io.BytesIO:
+        return io.BytesIO(self._source) if isinstance(self._source, bytes) else self._source
+
     def _check_complete(self, source: str | bytes) -> None:
         sr = self.sample_rate
         with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as f:
@@ -63,20 +68,23 @@ class SoundfileDecoder:
                 promised = wav_declared_frames(f, size, block_align) if block_align else None
                 if promised is not None and promised > self.frames:
                     raise truncated(self.name, self.format, self.frames / sr, promised / sr)
-            elif self.format == "ogg" and ogg_cut_page(f, size):
-                raise truncated(self.name, self.format, self.frames / sr, detail="last page cut")
         if self.format == "flac" and self.frames and not self._readable(self.frames - _TAIL):
             raise truncated(self.name, self.format, self._last_readable() / sr, self.frames / sr)
 
     def _readable(self, at: int) -> bool:
-        """Whether the ``_TAIL`` samples from ``at`` decode (a cut FLAC fails past the cut)."""
+        """Whether the ``_TAIL`` samples from ``at`` decode (a cut FLAC fails past the cut).
+
+        Each probe opens the file afresh: libsndfile's FLAC decoder stays broken after a
+        failed seek.
+        """
         import soundfile as sf
 
         at = max(at, 0)
         want = min(_TAIL, self.frames - at)
         try:
-            self._file.seek(at)
-            return self._file.read(want, dtype="float32", always_2d=True).shape[0] == want
+            with sf.SoundFile(self._reopen()) as f:
+                f.seek(at)
+                return f.read(want, dtype="float32", always_2d=True).shape[0] == want
         except (sf.LibsndfileError, RuntimeError):
             return False
 
@@ -90,18 +98,6 @@ class SoundfileDecoder:
             lo, hi = (mid, hi) if self._readable(mid) else (lo, mid)
         return lo + _TAIL
 
-    def _seek(self, pos: int) -> None:
-        if self.format != "ogg":
-            self._file.seek(pos)
-            return
-        # libsndfile lands on the right Vorbis sample but without the previous block's
-        # overlap, so the first few hundred samples differ from a sequential decode: land
-        # earlier and decode up to ``pos``.
-        at = max(pos - _VORBIS_PREROLL, 0)
-        self._file.seek(at)
-        while at < pos:
-            at += self._file.read(min(pos - at, _CHUNK), dtype="float32").shape[0] or pos
-
     def chunks(self, start: int) -> Iterator[np.ndarray]:
         """Consecutive float32 ``(channels, n)`` arrays from sample ``start`` to the end."""
         import soundfile as sf
@@ -112,7 +108,7 @@ class SoundfileDecoder:
             want = min(_CHUNK, self.frames - pos)
             try:
                 if self._file.tell() != pos:
-                    self._seek(pos)
+                    self._file.seek(pos)
                 got = self._file.read(want, dtype="float32", always_2d=True, out=buf[:want])
             except (sf.LibsndfileError, RuntimeError) as exc:
                 raise truncated(
@@ -120,7 +116,9 @@ class SoundfileDecoder:
                 ) from exc
             n = got.shape[0]
             if n:
-                yield np.ascontiguousarray(got[:n].T)
+                chunk = np.empty((self.channels, n), np.float32)
+                chunk[:] = got[:n].T  # a copy: ``buf`` is reused for the next read
+                yield chunk
                 pos += n
             if n < want:
                 raise truncated(

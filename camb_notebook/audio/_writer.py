@@ -32,9 +32,10 @@ WRITABLE = ("wav", "flac", "mp3", "m4a", "ogg")
 
 
 def format_for(path: str | os.PathLike[str], format: str | None) -> str:
-    """The format to write: ``format`` if given, else from the file's extension."""
+    """The format to write: ``format`` if given, else from the file's extension (FLAC for a
+    file without one)."""
     if format is None:
-        ext = Path(path).suffix.lower().lstrip(".")
+        ext = Path(path).suffix.lower().lstrip(".") or "flac"
         format = _EXTENSION_FORMATS.get(ext, ext)
     if format not in WRITABLE:
         raise InputError(
@@ -119,15 +120,19 @@ class _AvSink:
         return clipped
 
     def _queue(self, block: np.ndarray) -> None:
+        """Encode whole frames; hold the rest (less than a frame) for the next write."""
         if block.shape[1]:
             self._pending.append(block)
             self._held += block.shape[1]
-        while self._held >= self._frame_size:
-            joined = np.concatenate(self._pending, axis=1)
-            self._encode(joined[:, : self._frame_size])
-            rest = joined[:, self._frame_size :]
-            self._pending = [rest] if rest.shape[1] else []
-            self._held = rest.shape[1]
+        if self._held < self._frame_size:
+            return
+        joined = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending, 1)
+        whole = self._held // self._frame_size * self._frame_size
+        for i in range(0, whole, self._frame_size):
+            self._encode(joined[:, i : i + self._frame_size])
+        rest = joined[:, whole:]
+        self._pending = [rest] if rest.shape[1] else []
+        self._held = rest.shape[1]
 
     def _encode(self, block: np.ndarray | None) -> None:
         import av
@@ -213,9 +218,13 @@ class AudioWriter:
         self.clipped_samples = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        self._sink: _SoundfileSink | _AvSink | None = open_sink(
-            str(self._tmp), format, sr, channels, bitrate
-        )
+        try:
+            self._sink: _SoundfileSink | _AvSink | None = open_sink(
+                str(self._tmp), format, sr, channels, bitrate
+            )
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
 
     def __repr__(self) -> str:
         state = "open" if self._sink is not None else "closed"
@@ -308,8 +317,8 @@ def open_writer(
         Sample rate of the blocks (Ogg Opus is resampled to 48 kHz on the way).
     channels : int
     format : {"flac", "wav", "mp3", "m4a", "ogg"}, optional
-        Default from the extension. FLAC is 24-bit (samples beyond ±1 are clipped and
-        counted), WAV 32-bit float, ``ogg`` is Ogg Opus.
+        Default from the extension, FLAC without one. FLAC is 24-bit (samples beyond ±1
+        are clipped and counted), WAV 32-bit float, ``ogg`` is Ogg Opus.
     bitrate : int, optional
         Bits per second for the lossy formats.
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _vocabulary as reasons
 from .._exceptions import (
     AudioDecodeError,
     AudioFormatError,
@@ -27,14 +28,13 @@ from .._exceptions import (
     LimitExceededError,
     redact,
 )
-from ..audio import Limits, open_audio, open_writer, probe, rms_db
+from ..audio import LevelAccumulator, Limits, open_audio, open_writer, probe
 from ..methods._stream import SampleQueue, separate_blocks
-from . import _jobs
 from ._jobs import JobFailure, JobResult, JobSpec
 
 # Pre-load the methods too, so workers forked from the forkserver start warm.
 with contextlib.suppress(ImportError):
-    import camb_notebook.methods  # noqa: F401
+    from .. import methods  # noqa: F401
 
 __all__ = ["JobError", "run_job", "worker_main"]
 
@@ -91,7 +91,7 @@ def worker_main(conn: Connection, nice: int = 0) -> None:
             outcome = JobFailure(exc.reason, redact(exc.message))
         except Exception as exc:  # a bug or a resource problem: report, keep serving
             outcome = JobFailure(
-                _jobs.PROCESSING_ERROR,
+                reasons.PROCESSING_ERROR,
                 redact(f"separation failed: {type(exc).__name__}: {exc}"),
             )
         kind = "done" if isinstance(outcome, JobResult) else "failed"
@@ -131,7 +131,7 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
                 method, reader, Path(spec.out_dir), spec.output_format, method_progress
             )
     except (AudioDecodeError, AudioFormatError) as exc:
-        raise JobError(_jobs.INVALID_SOURCE_DATA, f"could not decode the source: {exc}") from exc
+        raise JobError(reasons.INVALID_SOURCE_DATA, f"could not decode the source: {exc}") from exc
     report(1.0)
     return JobResult(
         method=method.name,
@@ -139,8 +139,8 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
         sample_rate=out.sample_rate,
         channels=out.channels,
         frames=out.frames,
-        residual_dbfs=out.residual.db,
-        residual_rel_db=out.residual.db - out.original.db,
+        residual_dbfs=out.residual.value,
+        residual_rel_db=out.residual.value - out.original.value,
         elapsed=time.perf_counter() - started,
         clipped_samples=out.clipped,
         method_note=note,
@@ -152,26 +152,6 @@ _BLOCK = 1 << 16
 _QUEUED = 4
 
 
-class _Energy:
-    """Sum of squares of a signal seen block by block, as :func:`rms_db` would measure it."""
-
-    def __init__(self) -> None:
-        self.energy = 0.0
-        self.count = 0
-
-    def add(self, x: np.ndarray) -> None:
-        flat = np.ravel(x)
-        self.energy += float(np.dot(flat, flat))
-        self.count += flat.size
-
-    @property
-    def db(self) -> float:
-        if not self.count:
-            return rms_db(np.zeros(0))
-        # the level of a constant signal with this power: the same formula and floor
-        return rms_db(np.full(1, np.sqrt(self.energy / self.count)))
-
-
 class _Stored:
     """What :func:`_separate_to_files` wrote and measured."""
 
@@ -181,8 +161,8 @@ class _Stored:
         self.files: dict[str, str] = {}
         self.frames = 0
         self.clipped = 0
-        self.residual = _Energy()  # original - stored foreground - stored background
-        self.original = _Energy()
+        self.residual = LevelAccumulator()  # original - stored foreground - stored background
+        self.original = LevelAccumulator()
 
 
 def _separate_to_files(
@@ -205,7 +185,7 @@ def _separate_to_files(
 
     def wrong(what: str) -> JobError:
         return JobError(
-            _jobs.PROCESSING_ERROR,
+            reasons.PROCESSING_ERROR,
             f"method {method.name!r} returned stems of shape {what}, expected "
             f"({channels}, {decoded}) like the original",
         )
@@ -357,13 +337,13 @@ def _validate(path: Path, spec: JobSpec) -> None:
     try:
         probe(path, limits=limits)
     except LimitExceededError as exc:
-        reason = getattr(exc, "exception_reason", None) or _jobs.SOURCE_TOO_LONG
+        reason = getattr(exc, "exception_reason", None) or reasons.SOURCE_TOO_LONG
         raise JobError(reason, str(exc)) from exc
     except AudioFormatError as exc:
-        reason = getattr(exc, "exception_reason", None) or _jobs.SOURCE_TYPE_NOT_SUPPORTED
+        reason = getattr(exc, "exception_reason", None) or reasons.SOURCE_TYPE_NOT_SUPPORTED
         raise JobError(reason, str(exc)) from exc
     except AudioDecodeError as exc:
-        raise JobError(_jobs.INVALID_SOURCE_DATA, str(exc)) from exc
+        raise JobError(reasons.INVALID_SOURCE_DATA, str(exc)) from exc
 
 
 _METHODS: dict[tuple[str | None, str | None], tuple[Any, str | None]] = {}
@@ -382,7 +362,7 @@ def _build_method(name: str | None, extra: dict[str, str]) -> tuple[Any, str | N
         module_name, _, attr = extra[name].partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
         return factory(), None
-    from camb_notebook.methods import get_method
+    from ..methods import get_method
 
     try:
         return get_method(name), None

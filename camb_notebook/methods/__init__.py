@@ -163,7 +163,8 @@ def get_method(name: str | None = None) -> Method:
     raise InputError(
         f"unknown separation method {name!r}; choose one of {', '.join(METHOD_NAMES)} "
         f"(available here: {', '.join(available_methods())})",
-        method=name,
+        parameter="method",
+        value=name,
     )
 
 

@@ -10,7 +10,7 @@ Memory: one network chunk (2 s) plus the resamplers' filters, whatever the lengt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,10 +18,31 @@ from ._base import Blocks, ProgressCallback, check_block, check_channels, check_
 from ._dfn_dsp import HOP, SR, DfnCore, FrameHook
 from ._stream import Progress, Resampler, SampleQueue
 
-if TYPE_CHECKING:
-    from .deepfilternet import DeepFilterNetMethod
+__all__ = ["DeepFilterNetStream", "Enhancer", "EnhancerModel"]
 
-__all__ = ["DeepFilterNetStream", "Enhancer"]
+
+class _Config(Protocol):
+    stereo: str
+    atten_lim_db: float
+
+
+class _Model(Protocol):
+    norm_tau: float
+
+
+class EnhancerModel(Protocol):
+    """What the stream needs of a DeepFilterNet3 method (:class:`DeepFilterNetMethod` is one):
+    its config, its onnxruntime session and its model's constants. Declared here so the stream
+    does not import the method."""
+
+    @property
+    def config(self) -> _Config: ...
+
+    @property
+    def _session(self) -> Any: ...
+
+    @property
+    def _model(self) -> _Model: ...
 
 
 class Enhancer:
@@ -35,7 +56,7 @@ class Enhancer:
 
     def __init__(
         self,
-        method: DeepFilterNetMethod,
+        method: EnhancerModel,
         sr: int,
         channels: int,
         hook: FrameHook | None = None,
@@ -111,7 +132,7 @@ class DeepFilterNetStream:
 
     def __init__(
         self,
-        method: DeepFilterNetMethod,
+        method: EnhancerModel,
         sr: int,
         channels: int,
         *,

@@ -22,26 +22,52 @@ from __future__ import annotations
 import functools
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from ._base import Blocks, ProgressCallback, check_block, check_channels, check_rate
-from ._dfn_stream import Enhancer
+from ._dfn_stream import Enhancer, EnhancerModel
 from ._gate import agreement_gate, reach
-from ._spleeter_stream import HOP, N_FFT, SR, Segments, channel_pairs
+from ._spleeter_stream import HOP, N_FFT, SR, SegmentModel, Segments, channel_pairs
 from ._stft import FrameSource, OverlapAddStream, hann, n_frames
 from ._stream import Progress, Resampler, SampleQueue
 from ._wiener import wiener
 
-if TYPE_CHECKING:
-    from .hybrid import HybridMethod
-
-__all__ = ["HybridCore", "HybridStream"]
+__all__ = ["FusionModel", "HybridCore", "HybridStream"]
 
 BINS = 1024  # Spleeter's band: 0 – 11 kHz
 _CHUNK = 128  # bins through the Wiener step at a time
 _EPS = 1e-10
+
+
+class _Config(Protocol):
+    dfn_weight: float
+    gate: bool
+    gate_floor: float
+    gate_low_db: float
+    gate_high_db: float
+    gate_smooth: int
+    gate_context: int
+    gate_density_low: float
+    gate_density_high: float
+    gate_hold: int
+    wiener_iterations: int
+    highband: str
+
+
+class FusionModel(Protocol):
+    """What the stream needs of a hybrid method (:class:`HybridMethod` is one): its config and
+    its two models. Declared here so the stream does not import the method."""
+
+    @property
+    def config(self) -> _Config: ...
+
+    @property
+    def spleeter(self) -> SegmentModel: ...
+
+    @property
+    def dfn(self) -> EnhancerModel: ...
 
 
 class _Range(NamedTuple):
@@ -56,14 +82,14 @@ class HybridCore:
 
     Parameters
     ----------
-    method : HybridMethod
+    method : FusionModel
     channels : int
         An even number: stereo pairs side by side.
     keep_masks : bool
         Record ``(first_frame, fused_mask)`` per range in ``masks`` instead of separating.
     """
 
-    def __init__(self, method: HybridMethod, channels: int, keep_masks: bool = False) -> None:
+    def __init__(self, method: FusionModel, channels: int, keep_masks: bool = False) -> None:
         self._method = method
         cfg = method.config
         self._window = hann(N_FFT)
@@ -211,7 +237,7 @@ class HybridStream:
 
     def __init__(
         self,
-        method: HybridMethod,
+        method: FusionModel,
         sr: int,
         channels: int,
         *,

@@ -18,16 +18,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from ._base import Blocks, ProgressCallback, check_block, check_channels, check_rate
 from ._stft import FrameSource, OverlapAddStream, hann, n_frames
 from ._stream import Progress, Resampler, SampleQueue
-
-if TYPE_CHECKING:
-    from .spleeter import SpleeterMethod
 
 __all__ = ["SpleeterStream", "channel_pairs"]
 
@@ -61,12 +58,33 @@ class _Segment(NamedTuple):
     estimates: Future  # the networks' source magnitudes for `mix`
 
 
+class _Config(Protocol):
+    overlap: int
+    highband: str
+
+
+class SegmentModel(Protocol):
+    """What the stream needs of a Spleeter method (:class:`SpleeterMethod` is one): its config
+    and its per-segment steps. Declared here so the stream does not import the method."""
+
+    @property
+    def config(self) -> _Config: ...
+
+    def _submit(self, mix: np.ndarray) -> Future: ...
+
+    def _ratio_masks(
+        self, mix: np.ndarray, v: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def _stems(self, mix: np.ndarray, v: list[np.ndarray], stems: int) -> list[np.ndarray]: ...
+
+
 class Segments:
     """The 44.1 kHz core: stereo-pair channels in, overlap-added stems out.
 
     Parameters
     ----------
-    method : SpleeterMethod
+    method : SegmentModel
     channels : int
         An even number: channel pairs side by side.
     stems : int
@@ -78,7 +96,7 @@ class Segments:
 
     def __init__(
         self,
-        method: SpleeterMethod,
+        method: SegmentModel,
         channels: int,
         stems: int,
         keep_masks: bool = False,
@@ -202,7 +220,7 @@ class SpleeterStream:
 
     def __init__(
         self,
-        method: SpleeterMethod,
+        method: SegmentModel,
         sr: int,
         channels: int,
         *,

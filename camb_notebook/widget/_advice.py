@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from camb_notebook import _exceptions as exc
-from camb_notebook._exceptions import redact
+from .. import _exceptions as exc
+from .._exceptions import redact
+from .._vocabulary import advice_for
+from ..audio import FORMATS_TEXT
 
 __all__ = ["describe_error"]
-
-_FORMATS = "FLAC, MP3, WAV, AAC/M4A or OGG"
-
-#: What to do for each ``exception_reason`` the service documents.
-_REASON_HINTS = {
-    "SOURCE_TOO_LONG": "Trim the clip (best results between 10 s and 10 min), then press Retry.",
-    "SOURCE_TOO_LARGE": "Export the clip smaller (shorter, or FLAC/MP3), then add it again.",
-    "SOURCE_TYPE_NOT_SUPPORTED": f"Convert the clip to {_FORMATS} and add it again.",
-    "CONTENT_DOES_NOT_MATCH_EXTENSION": "Rename the file to match its real format; re-export it.",
-    "INVALID_SOURCE_DATA": "The service could not read the audio; re-export the file and retry.",
-    "PROCESSING_ERROR": "The service failed on this clip; press Retry, or try another method.",
-    "INTERNAL_ERROR": "The service had an internal error; press Retry in a minute.",
-    "PAYMENT_REQUIRED": "Add credit to the CAMB.AI account, then press Retry.",
-    "HARMFUL_CONTENT_DETECTED": "The service refused this content; it cannot be separated there.",
-}
 
 
 def describe_error(error: BaseException) -> tuple[str, str]:
@@ -37,7 +24,7 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     """
     message = redact(str(error)) or type(error).__name__
     if isinstance(error, exc.AudioFormatError):
-        hint = f"Choose a {_FORMATS} file and add it again."
+        hint = f"Choose a {FORMATS_TEXT} file and add it again."
     elif isinstance(error, exc.AudioDecodeError):
         hint = "The file looks damaged or empty; re-export it and add it again."
     elif isinstance(error, exc.LimitExceededError):
@@ -49,8 +36,13 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     elif isinstance(error, exc.RateLimitError):
         hint = "The service is busy; wait a minute, then press Retry."
     elif isinstance(error, exc.TaskFailedError):
-        reason = getattr(error, "exception_reason", None) or getattr(error, "status", None)
-        hint = _REASON_HINTS.get(str(reason), "Press Retry; if it fails again, try another clip.")
+        # The message already carries the service's advice (from the same vocabulary):
+        # the hint only says which button helps.
+        known = advice_for(error.exception_reason, error.status)
+        if known is None or known.retryable:
+            hint = "Press Retry; if it fails again, try another clip."
+        else:
+            hint = "Sending the same file again will fail the same way: change the file first."
     elif isinstance(error, exc.SubmitUncertainError):
         hint = "The upload may have reached the service; Retry re-uses it when it can."
     elif isinstance(error, exc.NetworkError):

@@ -14,20 +14,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._states import LANES
+
 if TYPE_CHECKING:
-    from camb_notebook.audio import Stems
+    from ..audio import Stems
 
 __all__ = [
     "BROWSER_BUDGET_BYTES",
-    "LANES",
     "LaneMedia",
     "prepare_lane",
     "preview_bitrate",
     "spectrogram_scale",
 ]
-
-#: Lanes in display order; ``residual`` is prepared only when the user asks for it.
-LANES = ("original", "foreground", "background", "residual")
 
 #: Bytes a 10-minute clip may send to the browser, all lanes together.
 BROWSER_BUDGET_BYTES = 15_000_000
@@ -96,7 +94,7 @@ def preview_bitrate(duration: float, lanes: int = len(LANES)) -> int:
 
 
 def _spectrogram(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    from camb_notebook.viz import spectrogram_db
+    from ..viz import spectrogram_db
 
     S_db, _, freqs = spectrogram_db(audio, sr, n_fft=2048, max_frames=_SPEC_FRAMES)
     return S_db, freqs
@@ -108,7 +106,7 @@ def spectrogram_scale(stems: Stems) -> tuple[float, float]:
     Stems are never louder than the mix by much, so one scale taken from the
     original shows honest level differences between lanes.
     """
-    from camb_notebook.viz import db_range
+    from ..viz import db_range
 
     return db_range(_spectrogram(stems.original, stems.sr)[0], dynamic_range=80.0)
 
@@ -139,13 +137,15 @@ def prepare_lane(
     --------
     >>> # media = prepare_lane(result.stems(), "foreground", scale=spectrogram_scale(stems))
     """
-    from camb_notebook.audio import encode_preview, rms_db
-    from camb_notebook.viz import peaks, spectrogram_png
+    from ..audio import encode_preview, rms_db
+    from ..viz import peaks, spectrogram_png
 
     if lane not in LANES:
-        from camb_notebook._exceptions import InputError
+        from .._exceptions import InputError
 
-        raise InputError(f"lane={lane!r} is not one of {', '.join(LANES)}", lane=lane)
+        raise InputError(
+            f"lane={lane!r} is not one of {', '.join(LANES)}", parameter="lane", value=lane
+        )
     audio = stems.residual if lane == "residual" else getattr(stems, lane)
     rate = bitrate or preview_bitrate(stems.duration)
     S_db, freqs = _spectrogram(audio, stems.sr)

@@ -6,20 +6,20 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from camb_notebook.widget._runner import Reporter
+from ..api import TaskStatus
+from ..audio import AudioInfo
+from ._runner import Reporter
 
 __all__ = ["ClientPipeline"]
 
 
-def _service_state(status: Any) -> tuple[str, float | None]:
-    """Card state and 0..1 progress from a ``TaskStatus`` while the task is pending."""
-    progress = getattr(status, "progress", None)
-    message = getattr(status, "message", None)
-    if isinstance(message, str) and "queue" in message.lower() and not progress:
+def _service_state(status: TaskStatus) -> tuple[str, float | None]:
+    """Card state and 0..1 progress from a pending ``TaskStatus`` (its queue place, not prose)."""
+    if status.queued:
         return "queued", None
-    if progress is None:
+    if status.progress is None:
         return "separating", None
-    return "separating", max(0.0, min(1.0, float(progress) / 100.0))
+    return "separating", max(0.0, min(1.0, status.progress / 100.0))
 
 
 class ClientPipeline:
@@ -73,34 +73,40 @@ class ClientPipeline:
             client.close()
 
     def __call__(self, path: Path, report: Reporter) -> Any:
-        from camb_notebook.audio import probe
-
         report("validating")
-        info = probe(path, self.limits)
-        report(
-            "submitting",
-            0.0,
-            duration=round(info.duration, 3),
-            sample_rate=info.sample_rate,
-            channels=info.channels,
-            format=info.format,
-        )
-        client = self.client
+
+        def on_validated(info: AudioInfo) -> None:  # the client probes once, before anything
+            report(
+                "submitting",
+                0.0,
+                duration=round(info.duration, 3),
+                sample_rate=info.sample_rate,
+                channels=info.channels,
+                format=info.format,
+            )
 
         def on_upload(sent: int, total: int) -> None:
             if not report.cancel.is_set():
                 report("submitting", sent / total if total else None)
 
-        def on_progress(status: Any) -> None:
+        def on_progress(status: TaskStatus) -> None:
             if report.cancel.is_set():
                 return
             if status.done:
                 report("downloading", None, task_id=status.task_id)
             else:
-                report(*_service_state(status), task_id=status.task_id)
+                state, progress = _service_state(status)
+                report(
+                    state,
+                    progress,
+                    task_id=status.task_id,
+                    queue_position=status.queue_position,
+                    queue_length=status.queue_length,
+                )
 
-        return client.separate(
+        return self.client.separate(
             path,
+            on_validated=on_validated,
             on_progress=on_progress,
             on_upload=on_upload,
             timeout=self.timeout,

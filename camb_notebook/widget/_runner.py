@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from camb_notebook._exceptions import CancelledError, redact
-from camb_notebook.widget._advice import describe_error
-from camb_notebook.widget._media import LaneMedia, prepare_lane, spectrogram_scale
+from .._exceptions import CancelledError, redact
+from ._advice import describe_error
+from ._media import LaneMedia, prepare_lane, spectrogram_scale
+from ._states import FINAL_STATES
 
 __all__ = [
-    "ACTIVE_STATES",
-    "FINAL_STATES",
     "Clip",
     "Pipeline",
     "Reporter",
@@ -48,19 +47,6 @@ log = logging.getLogger("camb_notebook.widget")
 
 #: Threads preparing one clip's lanes (previews, peaks, images) at the same time.
 _LANE_THREADS = max(1, min(3, os.cpu_count() or 1))
-
-#: States a clip passes through, in order; a clip ends in one of FINAL_STATES.
-ACTIVE_STATES = (
-    "uploading",  # the browser is sending the file to the kernel
-    "waiting",  # waiting for a free worker
-    "validating",  # probing the file before anything is sent
-    "submitting",  # sending the file to the service
-    "queued",  # the service accepted it and has not started
-    "separating",  # the service is working (percent when it reports one)
-    "downloading",  # fetching the stems
-    "preparing",  # previews, peaks and spectrograms for the browser
-)
-FINAL_STATES = ("done", "failed", "cancelled")
 
 
 class Reporter(Protocol):

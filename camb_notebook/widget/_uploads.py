@@ -118,14 +118,18 @@ class UploadReceiver:
     def start(self, upload_id: str, name: str, size: int) -> Upload:
         """Open a new upload of ``size`` bytes; raises when it is too large."""
         if upload_id in self._uploads:
-            raise InputError(f"upload {upload_id!r} already started", upload_id=upload_id)
+            raise InputError(
+                f"upload {upload_id!r} already started", parameter="upload_id", value=upload_id
+            )
         if not isinstance(size, int) or size < 0:
-            raise InputError(f"{name}: size={size!r} must be a byte count >= 0", size=size)
+            raise InputError(
+                f"{name}: size={size!r} must be a byte count >= 0", parameter="size", value=size
+            )
         if size > self.max_bytes:
             raise LimitExceededError(
                 f"{name}: {size / 1e6:.1f} MB is larger than the {self.max_bytes / 1e6:.0f} MB "
                 "upload limit; copy the file to the kernel's disk and use w.add_file(path)",
-                size=size,
+                actual=size,
                 limit=self.max_bytes,
             )
         folder = self.directory / re.sub(r"[^\w\-]", "_", upload_id)[:64]
@@ -141,7 +145,8 @@ class UploadReceiver:
         except KeyError:
             raise InputError(
                 f"upload {upload_id!r} is unknown (finished, aborted or never started)",
-                upload_id=upload_id,
+                parameter="upload_id",
+                value=upload_id,
             ) from None
 
     def chunk(self, upload_id: str, offset: int, data: bytes | memoryview) -> int:
@@ -151,12 +156,14 @@ class UploadReceiver:
             raise InputError(
                 f"{upload.name}: chunk at byte {offset} but {upload.received} bytes have "
                 "arrived; the upload was interrupted, add the file again",
-                offset=offset,
+                parameter="offset",
+                value=offset,
             )
         if upload.received + len(data) > upload.size:
             raise InputError(
                 f"{upload.name}: more data than the announced {upload.size} bytes",
-                size=upload.size,
+                parameter="size",
+                value=upload.size,
             )
         assert upload._file is not None
         upload._file.write(data)
@@ -171,7 +178,8 @@ class UploadReceiver:
             raise InputError(
                 f"{upload.name}: only {upload.received} of {upload.size} bytes arrived; "
                 "add the file again",
-                received=upload.received,
+                parameter="size",
+                value=upload.size,
             )
         assert upload._file is not None
         upload._file.close()

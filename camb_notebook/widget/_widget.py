@@ -15,12 +15,14 @@ from typing import Any
 import anywidget
 import traitlets
 
-from camb_notebook._config import CLOUD_BASE_URL, ENV_API_KEY, ENV_BASE_URL, cache_dir
-from camb_notebook._exceptions import InputError, WaitTimeoutError, register_secret
-from camb_notebook.audio import mime_type
-from camb_notebook.widget._pipeline import ClientPipeline
-from camb_notebook.widget._runner import Clip, Pipeline, Runner
-from camb_notebook.widget._uploads import CHUNK_BYTES, MAX_UPLOAD_BYTES, UploadReceiver
+from .._config import cache_dir
+from .._connect import Backend, choose_service
+from .._exceptions import InputError, WaitTimeoutError, register_secret
+from ..audio import ACCEPT, mime_type
+from ._pipeline import ClientPipeline
+from ._runner import Clip, Pipeline, Runner
+from ._states import vocabulary
+from ._uploads import CHUNK_BYTES, MAX_UPLOAD_BYTES, UploadReceiver
 
 __all__ = ["SeparationWidget"]
 
@@ -29,41 +31,6 @@ log = logging.getLogger("camb_notebook.widget")
 _HERE = Path(__file__).parent
 _FILE_CHUNK = 4 << 20  # kernel → browser download chunks (stems can be 100 MB WAVs)
 _PREVIEW_MIME = "audio/ogg; codecs=opus"
-_ACCEPT = ".flac,.mp3,.wav,.aac,.m4a,.mp4,.ogg,.opus,audio/*"
-
-
-def _client_factory(
-    backend: str | None, base_url: str | None, api_key: str | None
-) -> Callable[[], Any]:
-    """A function creating the client. The key lives only in this closure, never on the widget."""
-
-    def make() -> Any:
-        from camb_notebook.api import Client
-
-        if backend == "local":
-            from camb_notebook.engine import local_engine
-
-            engine = local_engine()
-            return Client(api_key=engine.api_key, base_url=engine.base_url)
-        url = base_url or (CLOUD_BASE_URL if backend == "cloud" else None)
-        return Client(api_key=api_key, base_url=url)
-
-    return make
-
-
-def _backend_label(backend: str | None, base_url: str | None, api_key: str | None) -> str:
-    """Where clips go, in words (no key, no credentials in URLs)."""
-    if backend == "local":
-        return "local engine"
-    url = base_url or os.environ.get(ENV_BASE_URL)
-    if url:
-        from urllib.parse import urlsplit
-
-        host = urlsplit(url).hostname or url
-        return "CAMB.AI cloud" if host == "client.camb.ai" else host
-    if backend == "cloud" or api_key or os.environ.get(ENV_API_KEY):
-        return "CAMB.AI cloud"
-    return "local engine"
 
 
 class SeparationWidget(anywidget.AnyWidget):
@@ -120,13 +87,14 @@ class SeparationWidget(anywidget.AnyWidget):
 
     clips = traitlets.List(traitlets.Dict()).tag(sync=True)
     backend_label = traitlets.Unicode("").tag(sync=True)
-    accept = traitlets.Unicode(_ACCEPT).tag(sync=True)
+    accept = traitlets.Unicode(ACCEPT).tag(sync=True)
+    vocabulary = traitlets.Dict(vocabulary()).tag(sync=True)
     chunk_size = traitlets.Int(CHUNK_BYTES).tag(sync=True)
     max_upload_bytes = traitlets.Int(MAX_UPLOAD_BYTES).tag(sync=True)
 
     def __init__(
         self,
-        backend: str | None = None,
+        backend: Backend = None,
         *,
         base_url: str | None = None,
         api_key: str | None = None,
@@ -138,25 +106,29 @@ class SeparationWidget(anywidget.AnyWidget):
         pipeline: Pipeline | None = None,
         **kwargs: Any,
     ) -> None:
-        if backend not in (None, "local", "cloud"):
-            raise InputError(
-                f"backend={backend!r} is not 'local' or 'cloud'; pass a service URL as base_url=",
-                backend=backend,
-            )
         if folder_id is not None and (
             isinstance(folder_id, bool) or not isinstance(folder_id, int)
         ):
-            raise InputError(f"folder_id={folder_id!r} must be an integer", folder_id=folder_id)
+            raise InputError(
+                f"folder_id={folder_id!r} must be an integer",
+                parameter="folder_id",
+                value=folder_id,
+            )
         if not isinstance(max_workers, int) or max_workers < 1:
-            raise InputError(f"max_workers={max_workers!r} must be a positive integer")
-        super().__init__(**kwargs)
+            raise InputError(
+                f"max_workers={max_workers!r} must be a positive integer",
+                parameter="max_workers",
+                value=max_workers,
+            )
         register_secret(api_key)
-        self.backend_label = (
-            "custom pipeline" if pipeline else _backend_label(backend, base_url, api_key)
-        )
+        # Decided now (bad settings fail at once); the engine starts in the first worker.
+        service = None if pipeline else choose_service(api_key, base_url, backend=backend)
+        super().__init__(**kwargs)
+        self.backend_label = "custom pipeline" if service is None else service.label
         if pipeline is None:
+            assert service is not None
             pipeline = ClientPipeline(
-                _client_factory(backend, base_url, api_key),
+                service.connect,
                 {"project_name": project_name, "folder_id": folder_id, "method": method},
                 timeout=timeout,
             )
@@ -313,7 +285,7 @@ class SeparationWidget(anywidget.AnyWidget):
                 if key in (clip.id, clip.name):
                     return clip
             names = ", ".join(c.name for c in self._clips) or "none yet"
-        raise InputError(f"no clip {key!r}; clips: {names}", key=key)
+        raise InputError(f"no clip {key!r}; clips: {names}", parameter="key", value=key)
 
     def _on_clip_change(self, clip: Clip) -> None:
         with self._lock:
@@ -482,7 +454,7 @@ class SeparationWidget(anywidget.AnyWidget):
         if lane in ("original", "foreground", "background"):
             return Path(getattr(result, lane))
         if lane == "residual" and clip.stems is not None:
-            from camb_notebook.audio import save
+            from ..audio import save
 
             target = Path(result.foreground).with_name(f"{Path(clip.name).stem}_residual.flac")
             if not target.exists():

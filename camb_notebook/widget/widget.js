@@ -9,29 +9,20 @@
 //     file {request_id, name, mime, offset, total, last} + [bytes]
 // Synced traits carry only small state (the `clips` list). No network access here.
 
-const LANES = ["original", "foreground", "background", "residual"];
-const LANE_LABEL = {
-  original: "Original",
-  foreground: "Foreground",
-  background: "Background",
-  residual: "Residual",
-};
-const STATE_LABEL = {
-  uploading: "uploading",
-  waiting: "waiting for a worker",
-  validating: "validating",
-  submitting: "sending to the service",
-  queued: "queued",
-  separating: "separating",
-  downloading: "downloading stems",
-  preparing: "preparing previews",
-  done: "done",
-  failed: "failed",
-  cancelled: "cancelled",
-};
-const ACTIVE = new Set(["uploading", "waiting", "validating", "submitting", "queued",
-  "separating", "downloading", "preparing"]);
-const TIMED = new Set(["submitting", "queued", "separating", "downloading", "preparing"]);
+// The words (clip states, lane names, accepted formats) come from Python in the
+// `vocabulary` trait; nothing here keeps a copy of its own.
+function makeVocab(v) {
+  const states = (v && v.states) || {};
+  const labels = (v && v.lane_labels) || {};
+  return {
+    lanes: (v && v.lanes) || [],
+    formats: (v && v.formats) || "",
+    laneLabel: (name) => labels[name] || name,
+    stateLabel: (state) => states[state]?.label || state,
+    active: (state) => Boolean(states[state]?.active),
+    timed: (state) => Boolean(states[state]?.timed),
+  };
+}
 const UPLOAD_WINDOW = 4; // chunks in flight before an ack is needed (flow control)
 const DRIFT = 0.08; // seconds a lane may drift from the master before it is re-seeked
 
@@ -214,7 +205,7 @@ class Player {
       const names = [...this.lanes.keys()];
       if (sel.options.length !== names.length) {
         sel.replaceChildren(...names.map((n) => {
-          const o = h("option", "", LANE_LABEL[n]);
+          const o = h("option", "", this.ctx.vocab.laneLabel(n));
           o.value = n;
           return o;
         }));
@@ -228,12 +219,12 @@ class Player {
     const row = h("div", `camb-lane camb-lane-${name}`);
     row.dataset.lane = name;
     const side = h("div", "camb-lane-side");
-    const label = h("div", "camb-lane-label", LANE_LABEL[name]);
+    const label = h("div", "camb-lane-label", this.ctx.vocab.laneLabel(name));
     const level = h("div", "camb-lane-level", "");
     const btns = h("div", "camb-lane-btns");
-    const solo = button("S", "camb-solo", `Solo ${LANE_LABEL[name]}`);
-    const mute = button("M", "camb-mute", `Mute ${LANE_LABEL[name]}`);
-    const dl = button("⬇", "camb-download", `Download ${LANE_LABEL[name]}`);
+    const solo = button("S", "camb-solo", `Solo ${this.ctx.vocab.laneLabel(name)}`);
+    const mute = button("M", "camb-mute", `Mute ${this.ctx.vocab.laneLabel(name)}`);
+    const dl = button("⬇", "camb-download", `Download ${this.ctx.vocab.laneLabel(name)}`);
     solo.setAttribute("aria-pressed", "false");
     mute.setAttribute("aria-pressed", "false");
     btns.append(solo, mute, dl);
@@ -242,11 +233,11 @@ class Player {
     const view = h("div", "camb-lane-view");
     view.setAttribute("role", "slider");
     view.setAttribute("aria-valuemin", "0");
-    view.setAttribute("aria-label", `${LANE_LABEL[name]}: click or drag to seek`);
+    view.setAttribute("aria-label", `${this.ctx.vocab.laneLabel(name)}: click or drag to seek`);
     view.tabIndex = 0;
     const canvas = h("canvas", "camb-wave");
     const img = h("img", "camb-spec");
-    img.alt = `Spectrogram of ${LANE_LABEL[name]}`;
+    img.alt = `Spectrogram of ${this.ctx.vocab.laneLabel(name)}`;
     img.draggable = false;
     const playhead = h("div", "camb-playhead");
     const loading = h("div", "camb-lane-loading", "loading…");
@@ -254,7 +245,7 @@ class Player {
 
     const audio = h("audio", "camb-audio");
     audio.preload = "auto";
-    audio.setAttribute("aria-label", `${LANE_LABEL[name]} audio`);
+    audio.setAttribute("aria-label", `${this.ctx.vocab.laneLabel(name)} audio`);
     audio.dataset.lane = name;
     row.append(side, view, audio);
 
@@ -285,7 +276,7 @@ class Player {
 
     // Keep lanes in display order.
     this.lanes.set(name, lane);
-    const order = LANES.filter((n) => this.lanes.has(n));
+    const order = this.ctx.vocab.lanes.filter((n) => this.lanes.has(n));
     for (const n of order) this.lanesEl.append(this.lanes.get(n).row);
     this.refreshSelects();
     this.applyAudible();
@@ -401,7 +392,7 @@ class Player {
     }
     const { on, side } = this.ab;
     this.abBtn.setAttribute("aria-pressed", String(on));
-    this.abBtn.textContent = on ? `▶ ${side}: ${LANE_LABEL[this.ab[side]]}` : "A/B off";
+    this.abBtn.textContent = on ? `▶ ${side}: ${this.ctx.vocab.laneLabel(this.ab[side])}` : "A/B off";
   }
 
   toggleAB() {
@@ -512,9 +503,9 @@ class Player {
       f.sample_rate ? `${(f.sample_rate / 1000).toFixed(1)} kHz` : null,
       f.channels ? (f.channels === 1 ? "mono" : f.channels === 2 ? "stereo" : `${f.channels} ch`)
         : null,
-      ...["original", "foreground", "background", "residual"].filter((k) => k in lv).map(
+      ...this.ctx.vocab.lanes.filter((k) => k in lv).map(
         (k) => (k === "residual" && lv[k] <= -119.9 ? "Residual silent (stems sum to the mix)"
-          : `${LANE_LABEL[k]} ${fmtDb(lv[k])}`)),
+          : `${this.ctx.vocab.laneLabel(k)} ${fmtDb(lv[k])}`)),
       f.method ? `method ${f.method}` : null,
       f.bitrate ? `preview ${Math.round(f.bitrate / 1000)} kb/s Opus` : null,
     ];
@@ -587,18 +578,18 @@ class Card {
     this.name.textContent = clip.name;
     this.name.title = clip.name;
     this.size.textContent = clip.size ? fmtBytes(clip.size) : "";
-    let label = STATE_LABEL[state] || state;
+    let label = this.ctx.vocab.stateLabel(state);
     const p = clip.progress;
     const pct = p === null || p === undefined ? null : Math.round(p * 100);
     if (pct !== null && (state === "uploading" || state === "separating"
       || state === "preparing")) label += ` ${pct}%`;
     this.badge.textContent = label;
-    this.progress.hidden = !ACTIVE.has(state);
+    this.progress.hidden = !this.ctx.vocab.active(state);
     this.progress.classList.toggle("camb-indeterminate", pct === null);
     this.bar.style.width = pct === null ? "" : `${pct}%`;
     if (pct !== null) this.progress.setAttribute("aria-valuenow", String(pct));
     else this.progress.removeAttribute("aria-valuenow");
-    this.cancelBtn.hidden = !ACTIVE.has(state);
+    this.cancelBtn.hidden = !this.ctx.vocab.active(state);
     this.retryBtn.hidden = !(state === "failed" || state === "cancelled") || !clip.attempt;
     this.error.hidden = !(state === "failed" || state === "cancelled");
     this.errorMsg.textContent = clip.message || "";
@@ -637,13 +628,13 @@ class Card {
   tickElapsed() {
     const clip = this.clip;
     if (!clip) return;
-    const timed = TIMED.has(clip.state) || (clip.state === "done" && clip.elapsed > 0);
+    const timed = this.ctx.vocab.timed(clip.state) || (clip.state === "done" && clip.elapsed > 0);
     if (!timed) {
       this.elapsed.textContent = "";
       return;
     }
     let s = clip.elapsed || 0;
-    if (ACTIVE.has(clip.state)) s += (performance.now() - this.receivedAt) / 1000;
+    if (this.ctx.vocab.active(clip.state)) s += (performance.now() - this.receivedAt) / 1000;
     this.elapsed.textContent = clip.state === "done" ? `took ${fmtElapsed(s)}` : fmtElapsed(s);
   }
 
@@ -672,6 +663,7 @@ function render({ model, el }) {
   const urls = new Set();
   const ctx = {
     model,
+    vocab: makeVocab(model.get("vocabulary")),
     downloads: new Map(),
     url(blob) {
       const u = URL.createObjectURL(blob);
@@ -701,7 +693,7 @@ function render({ model, el }) {
   drop.append(h("span", "camb-drop-text", "Drop audio files here or "), pick, input);
   header.append(title, drop);
   const list = h("div", "camb-cards");
-  const empty = h("div", "camb-empty", "No clips yet. FLAC, MP3, WAV, AAC/M4A or OGG.");
+  const empty = h("div", "camb-empty", `No clips yet. ${ctx.vocab.formats}.`);
   root.append(header, list, empty);
   el.append(root);
 

@@ -28,8 +28,8 @@ from camb_notebook import (
     TaskFailedError,
     WaitTimeoutError,
 )
+from camb_notebook._vocabulary import REASONS
 from camb_notebook.api import Client, RetryPolicy, TaskStore
-from camb_notebook.api._errors import REASON_ADVICE
 from tests.emulator import READONLY_KEY, Emulator
 
 from .conftest import FAST, write_wav
@@ -293,7 +293,7 @@ def test_malformed_submit_json_is_uncertain(client: Client, emulator: Emulator, 
 # -- terminal statuses -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", sorted(REASON_ADVICE))
+@pytest.mark.parametrize("reason", sorted(REASONS))
 def test_error_status_carries_reason_and_advice(
     client: Client, emulator: Emulator, wav: Path, reason: str
 ) -> None:
@@ -302,7 +302,7 @@ def test_error_status_carries_reason_and_advice(
         client.separate(wav)
     assert err.value.exception_reason == reason
     assert err.value.service_message == "details from the service"
-    assert REASON_ADVICE[reason] in str(err.value)
+    assert REASONS[reason].advice in str(err.value)
     assert "details from the service" in str(err.value)
     assert emulator.submissions == 1
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from camb_notebook import ConfigurationError
 from camb_notebook._exceptions import redact
-from camb_notebook.api import Client, resolve_settings, separate
+from camb_notebook.api import Client, resolve_settings
 from tests.emulator import Emulator
 
 
@@ -41,14 +40,10 @@ def test_bad_base_url(url: str) -> None:
         resolve_settings("sk-abcdef", url)
 
 
-def test_neither_key_nor_url_means_the_local_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    import camb_notebook.engine as engine
-
-    handle = SimpleNamespace(base_url="http://127.0.0.1:5555/apis", api_key="engine-key-9876")
-    monkeypatch.setattr(engine, "local_engine", lambda: handle)
-    s = resolve_settings()
-    assert (s.base_url, s.api_key, s.origin) == (handle.base_url, handle.api_key, "engine")
-    assert redact("engine-key-9876") == "***"
+def test_neither_key_nor_url_means_no_service() -> None:
+    assert resolve_settings() is None  # the client layer starts nothing
+    with pytest.raises(ConfigurationError, match=r"camb_notebook.connect\(\)"):
+        Client()
 
 
 def test_paths_are_joined_under_the_base_url(wav: Path, store: object) -> None:
@@ -57,13 +52,3 @@ def test_paths_are_joined_under_the_base_url(wav: Path, store: object) -> None:
         with Client(emu.api_key, emu.base_url + "/", store=False) as client:
             client.submit(wav)
         assert emu.requests[0]["path"] == "/apis/audio-separation"
-
-
-def test_top_level_separate_uses_the_environment(
-    wav: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    with Emulator() as emu:
-        monkeypatch.setenv("CAMB_API_KEY", emu.api_key)
-        monkeypatch.setenv("CAMB_BASE_URL", emu.base_url)
-        result = separate(wav, out_dir=tmp_path / "out")
-        assert result.base_url == emu.base_url and result.foreground.is_file()

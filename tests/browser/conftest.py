@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import site
 import socket
 import subprocess
 import sys
@@ -201,14 +202,29 @@ EXTRA_KERNELS = {"ipykernel6": "6.29.5", "ipykernel700": "7.0.0"}
 
 
 def _kernel_venv(name: str, version: str) -> Path:
-    """A venv over this Python with one ipykernel version, made once under ``build/``."""
+    """A venv with one ipykernel version over this interpreter's packages, made under ``build/``.
+
+    It sees this interpreter's site-packages (the project and its dependencies, whether this
+    interpreter is the system's or a virtualenv's) through a ``.pth`` file, while its own
+    ipykernel comes first. ``--system-site-packages`` would not do: inside a virtualenv it
+    reaches the base Python's packages, not the virtualenv's.
+    """
     venv = REPO / "build" / f"venv-{name}"
     python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import ipykernel; print(ipykernel.__version__)"]
-    ok = python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+    parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    pth_text = "".join(f"import site; site.addsitedir({p!r})\n" for p in parents)
+    probe = [str(python), "-c", "import ipykernel, camb_notebook; print(ipykernel.__version__)"]
+    pth = next(venv.glob("lib/python*/site-packages/_parent_env.pth"), None)
+    ok = (
+        pth is not None
+        and pth.read_text() == pth_text
+        and subprocess.run(probe, capture_output=True, text=True, cwd=REPO).stdout.strip()
+    )
     if ok != version:
-        venv_cmd = [sys.executable, "-m", "venv", "--system-site-packages", str(venv)]
-        subprocess.run(venv_cmd, check=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        site_dir = next(venv.glob("lib/python*/site-packages"))
+        (site_dir / "_parent_env.pth").write_text(pth_text)
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", f"ipykernel=={version}"], check=True
         )

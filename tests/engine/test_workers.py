@@ -18,21 +18,11 @@ from camb_notebook.audio import load, rms_db
 from camb_notebook.engine import _worker
 from camb_notebook.engine._jobs import JobSpec
 
-from .conftest import KEY, make_clip, start, submit, wait_done, write_clip
+from .conftest import KEY, make_clip, start, submit, wait_done, wait_running, write_clip
 
 
 def _client(engine) -> httpx.Client:
     return httpx.Client(base_url=engine.base_url, headers={"x-api-key": KEY}, timeout=30)
-
-
-def _wait_running(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = client.get(f"/audio-separation/{task_id}").json()
-        if status["progress"] and status["progress"] > 5:
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -41,7 +31,7 @@ def test_killed_worker_fails_its_task_and_is_replaced(clip: Path):
     try:
         with _client(engine) as client:
             task_id = submit(client, clip, method="slow_long").json()["task_id"]
-            running = _wait_running(client, task_id)
+            running = wait_running(client, task_id)
             assert running["status"] == "PENDING"
             assert running["message"].startswith("separating with slow_long")
             pid = engine.state.runner.busy_pids()[task_id]
@@ -87,10 +77,10 @@ def test_full_queue_answers_429_and_shutdown_fails_what_is_left(clip: Path):
     try:
         with _client(engine) as client:
             first = submit(client, clip, method="slow_long").json()["task_id"]
-            _wait_running(client, first)
+            wait_running(client, first)
             ids = [first, submit(client, clip, method="slow_long").json()["task_id"]]
             queued = client.get(f"/audio-separation/{ids[1]}").json()
-            assert queued["message"] == "queued: position 1 of 1"
+            assert (queued["queue_position"], queued["queue_length"]) == (1, 1)
 
             refused = submit(client, clip, method="half")
             assert refused.status_code == 429

@@ -65,7 +65,9 @@ def test_service_failure_reason_reaches_the_card(emulator, clip_files):
     w.wait(timeout=60)
     state = w.clips[0]
     assert state["state"] == "failed" and "SOURCE_TOO_LONG" in state["message"]
-    assert "Trim the clip" in state["hint"]
+    # The message carries the service's advice; the hint says what helps, without repeating it.
+    assert "split the clip" in state["message"]
+    assert "change the file" in state["hint"] and "split" not in state["hint"]
     w.close()
 
 

@@ -10,7 +10,6 @@ import pytest
 from camb_notebook.audio import Stems, load
 from camb_notebook.widget._media import (
     BROWSER_BUDGET_BYTES,
-    LANES,
     PEAK_BINS,
     SPEC_HEIGHT,
     SPEC_WIDTH,
@@ -18,6 +17,7 @@ from camb_notebook.widget._media import (
     preview_bitrate,
     spectrogram_scale,
 )
+from camb_notebook.widget._states import LANES
 
 from .conftest import SR, make_stems
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from camb_notebook._exceptions import AudioFormatError, TaskFailedError
-from camb_notebook.widget._runner import FINAL_STATES, Clip, Runner
+from camb_notebook.widget._runner import Clip, Runner
+from camb_notebook.widget._states import FINAL_STATES
 
 
 def _runner(pipeline, **kw):
@@ -79,7 +80,12 @@ def test_service_failure_reason_maps_to_advice(stand_in, clip_files):
     clip = _clip(clip_files["mix"])
     runner.start(clip).result(timeout=30)
     assert clip.state == "failed" and "SOURCE_TOO_LONG" in clip.message
-    assert "Trim the clip" in clip.hint
+    assert "change the file" in clip.hint  # retrying the same file cannot help
+    stand_in.fail_with = TaskFailedError(
+        "task t-2 failed", exception_reason="PROCESSING_ERROR", status="ERROR"
+    )
+    runner.start(clip).result(timeout=30)
+    assert "Press Retry" in clip.hint  # a service hiccup: retrying can help
     runner.close()
 
 
