@@ -17,6 +17,7 @@ numbers.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from camb_notebook.lab import MaskLab
     from camb_notebook.methods import available_methods, get_method
 
+    load_before = os.getloadavg()[0]
     truth = example_truth()
     names = [n for n in ("spleeter", "repet") if n in available_methods()]
     build = time.perf_counter()
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         r = lab.apply(**knobs)
         rows.append((label, plain, played, r.sdr_foreground, r.sdr_background))
     oracle = lab.oracle()
+    load_after = os.getloadavg()[0]
 
     med = lambda xs: statistics.median(xs)  # noqa: E731
     lines = [
@@ -108,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         f"in ms; ratio = median / one `librosa.istft` of the span ({ref_ms:.0f} ms, same run). "
         '"+ player" adds the mono Ogg Opus preview the notebook plays (`MaskLab.preview`). '
         "Budget: "
-        f"{BUDGET_MS:.0f} ms per move.",
+        f"{BUDGET_MS:.0f} ms per move. Load average {load_before:.1f} at the start, "
+        f"{load_after:.1f} at the end, on {os.cpu_count()} cores: under load the ratio "
+        "column is the number to compare between runs.",
         "",
         "| setting | update (ms) | slowest | ratio | + player (ms) | within budget | "
         "SDR voice (dB) | SDR band (dB) |",
@@ -125,11 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{oracle.sdr_foreground:.2f} | {oracle.sdr_background:.2f} |"
     )
     if not lab.has_wiener:
-        lines += [
-            "",
-            "Wiener iterations: not measured (`camb_notebook.methods.wiener` is not "
-            "exported by this version of the methods).",
-        ]
+        lines += ["", "Wiener iterations: not measured (a mono clip)."]
     text = "\n".join(lines)
     print(text)
     if args.write:

@@ -54,7 +54,7 @@ _ALL = (
         "integrated loudness, ITU-R BS.1770-4 (K-weighted, gated "
         "at −70 LUFS and −10 LU; equals pyloudnorm); −inf when silent",
     ),
-    Measure("peak_dbfs", "dBFS", "sample peak: the largest |sample| of any channel"),
+    Measure("peak_dbfs", "dBFS", "sample peak: the largest absolute sample value of any channel"),
     Measure(
         "rms_dbfs",
         "dBFS",

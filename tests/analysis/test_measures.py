@@ -206,3 +206,12 @@ def test_every_measure_is_documented_with_a_unit() -> None:
         assert m.unit and m.description
         assert m.name in doc and m.unit in doc
     assert analysis.measures_table().count("\n") == len(analysis.MEASURES) + 1
+
+
+def test_the_readme_lists_every_measure_with_its_unit() -> None:
+    from pathlib import Path
+
+    from camb_notebook.analysis import measures_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert measures_table() in readme, "README's table of measures is stale: paste measures_table()"
