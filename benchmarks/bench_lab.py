@@ -8,8 +8,9 @@ Run from the repository root::
 The lab (``camb_notebook.lab.MaskLab``) is built once from the two methods' masks of the
 example (15 s, 48 kHz stereo); then each knob setting is applied ``--repeat`` times and the
 median and the slowest are reported, with and without making the Opus player the notebook
-shows. The budget is 300 ms per move. As a reference measured in the same run, one
-``librosa.istft`` of the span (what any re-synthesis costs) gives the ratio column. The SDR
+shows, in wall and in CPU time. The budget is 300 ms per move. As a reference measured in
+the same run, one ``librosa.istft`` of the span (what any re-synthesis costs) gives the ratio
+column. The SDR
 of each setting against the true stems is listed too: the notebook's checks use these
 numbers.
 """
@@ -32,13 +33,15 @@ SECTION = "lab"
 BUDGET_MS = 300.0
 
 
-def _times(fn, repeat: int) -> list[float]:
-    out = []
+def _times(fn, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of each call (CPU: this process, all its threads)."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return wall, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     a, b = lab.names
 
     F = lab.mask() * lab.X
-    reference = _times(
+    reference, _ = _times(
         lambda: librosa.istft(F, hop_length=512, n_fft=2048, length=lab.n), args.repeat
     )
     ref_ms = statistics.median(reference)
@@ -90,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for label, knobs in settings:
         lab.apply(**knobs)  # warm
-        plain = _times(lambda knobs=knobs: lab.apply(**knobs), args.repeat)
+        plain, _ = _times(lambda knobs=knobs: lab.apply(**knobs), args.repeat)
 
         def with_player(knobs=knobs) -> None:
             lab.preview(lab.apply(**knobs).foreground)
 
-        played = _times(with_player, args.repeat)
+        played, played_cpu = _times(with_player, args.repeat)
         r = lab.apply(**knobs)
-        rows.append((label, plain, played, r.sdr_foreground, r.sdr_background))
+        rows.append((label, plain, played, played_cpu, r.sdr_foreground, r.sdr_background))
     oracle = lab.oracle()
     load_after = os.getloadavg()[0]
 
@@ -112,21 +115,22 @@ def main(argv: list[str] | None = None) -> int:
         '"+ player" adds the mono Ogg Opus preview the notebook plays (`MaskLab.preview`). '
         "Budget: "
         f"{BUDGET_MS:.0f} ms per move. Load average {load_before:.1f} at the start, "
-        f"{load_after:.1f} at the end, on {os.cpu_count()} cores: under load the ratio "
-        "column is the number to compare between runs.",
+        f"{load_after:.1f} at the end, on {os.cpu_count()} cores. A busy machine stretches "
+        "wall times by waiting for a core; the CPU time a move uses (the work itself, all "
+        "threads) is what it costs on an idle one, so the budget is checked on both.",
         "",
-        "| setting | update (ms) | slowest | ratio | + player (ms) | within budget | "
-        "SDR voice (dB) | SDR band (dB) |",
-        "|---|---:|---:|---:|---:|:---:|---:|---:|",
+        "| setting | update (ms) | slowest | ratio | + player (ms) | + player, CPU (ms) | "
+        "within budget (wall / CPU) | SDR voice (dB) | SDR band (dB) |",
+        "|---|---:|---:|---:|---:|---:|:---:|---:|---:|",
     ]
-    for label, plain, played, sf, sb in rows:
-        ok = "yes" if med(played) <= BUDGET_MS else "**no**"
+    for label, plain, played, played_cpu, sf, sb in rows:
+        ok = " / ".join("yes" if med(ms) <= BUDGET_MS else "**no**" for ms in (played, played_cpu))
         lines.append(
             f"| {label} | {med(plain):.0f} | {max(plain):.0f} | {med(plain) / ref_ms:.1f} | "
-            f"{med(played):.0f} | {ok} | {sf:.2f} | {sb:.2f} |"
+            f"{med(played):.0f} | {med(played_cpu):.0f} | {ok} | {sf:.2f} | {sb:.2f} |"
         )
     lines.append(
-        f"| oracle (ideal ratio mask) | {oracle.seconds * 1000:.0f} | | | | | "
+        f"| oracle (ideal ratio mask) | {oracle.seconds * 1000:.0f} | | | | | | "
         f"{oracle.sdr_foreground:.2f} | {oracle.sdr_background:.2f} |"
     )
     if not lab.has_wiener:
