@@ -92,8 +92,8 @@ class _BaseClient:
         if isinstance(task, Task):
             return task
         store = self._core.store
-        record = store.get(self.base_url, str(task)) if store is not None else None
-        return record.to_task() if record is not None else Task(str(task), self.base_url)
+        record = store.get(self._core.store_key, str(task)) if store is not None else None
+        return self._core.task_of(record) if record is not None else Task(str(task), self.base_url)
 
 
 class Client(_BaseClient):
@@ -267,6 +267,21 @@ class Client(_BaseClient):
         'PENDING'
         """
         return self._run(self._core.status(self._task(task).task_id))
+
+    def cancel(self, task: Task | str) -> TaskStatus | None:
+        """Ask the service to stop a task; None when it has no cancel (CAMB.AI's cloud).
+
+        The local engine (and ``camb-notebook serve``) drops the task from its queue or stops
+        its worker and answers the task's status (``ERROR`` with ``exception_reason``
+        ``"CANCELLED"``, or what it had already reached); the task store then records it as
+        ``CANCELLED``. CAMB.AI's cloud cannot stop a task: None, and it may still run there.
+
+        Examples
+        --------
+        >>> client.cancel(task).exception_reason  # doctest: +SKIP
+        'CANCELLED'
+        """
+        return self._run(self._core.cancel(self._task(task).task_id))
 
     def result(self, run_id: int) -> ResultURLs:
         """Fresh download URLs of a finished run (the old ones may have expired).
@@ -592,6 +607,10 @@ class AsyncClient(_BaseClient):
     async def status(self, task: Task | str) -> TaskStatus:
         """See :meth:`Client.status`."""
         return await self._run(self._core.status(self._task(task).task_id))
+
+    async def cancel(self, task: Task | str) -> TaskStatus | None:
+        """See :meth:`Client.cancel`."""
+        return await self._run(self._core.cancel(self._task(task).task_id))
 
     async def result(self, run_id: int) -> ResultURLs:
         """See :meth:`Client.result`."""

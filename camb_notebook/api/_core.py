@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -37,7 +38,7 @@ from ._parse import MalformedAnswer, parse_json, parse_result, parse_results, pa
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, transport_error_is_safe
 from ._settings import Settings
 from ._sink import StemSink
-from ._store import UNCERTAIN, TaskStore
+from ._store import CANCELLED, UNCERTAIN, TaskRecord, TaskStore
 from ._upload import MultipartBody, UploadProgress, UploadSource
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,6 +112,8 @@ class Core:
             )
         self.settings = settings
         self.base_url = settings.base_url
+        #: The service's name in the task store (its URL, or e.g. "local-engine").
+        self.store_key = settings.store_key
         self.retry = retry
         self.store = store
         self.poll_interval = poll_interval
@@ -258,7 +261,7 @@ class Core:
             record = None
             if self.store is not None:
                 record = self.store.record_uncertain(
-                    self.base_url, content_hash, source.filename, source.size, method
+                    self.store_key, content_hash, source.filename, source.size, method
                 )
             return SubmitUncertainError(
                 uncertain_message(source.filename, self.base_url, exc, record),
@@ -270,7 +273,7 @@ class Core:
         task_id = yield from self.call(what, make, accept, idempotent=False, uncertain=uncertain)
         task = Task(task_id, self.base_url, source.filename, content_hash, time.time(), method)
         if self.store is not None:
-            self.store.record_submitted(task, source.size)
+            self.store.record_submitted(replace(task, base_url=self.store_key), source.size)
         log.info("%s: accepted as task %s", what, task_id)
         return task
 
@@ -347,7 +350,7 @@ class Core:
             if status is not None:
                 log.debug("task %s: %s progress=%s", task.task_id, status.status, status.progress)
                 if self.store is not None:
-                    self.store.update_status(self.base_url, status)
+                    self.store.update_status(self.store_key, status)
                 if on_progress is not None:
                     yield Notify(on_progress, status)
                 if status.done:
@@ -440,8 +443,8 @@ class Core:
 
     def attach(self, task_id: str) -> Flow[Task]:
         """A :class:`Task` for an existing *task_id*, checked with one status call."""
-        record = self.store.get(self.base_url, task_id) if self.store is not None else None
-        task = record.to_task() if record else Task(str(task_id), self.base_url)
+        record = self.store.get(self.store_key, task_id) if self.store is not None else None
+        task = self.task_of(record) if record else Task(str(task_id), self.base_url)
         try:
             status = yield from self.status(task.task_id)
         except NotFoundError:
@@ -450,9 +453,36 @@ class Core:
             return task
         if self.store is not None:
             if record is None:
-                self.store.record_submitted(task)
-            self.store.update_status(self.base_url, status)
+                self.store.record_submitted(replace(task, base_url=self.store_key))
+            self.store.update_status(self.store_key, status)
         return task
+
+    def cancel(self, task_id: str) -> Flow[TaskStatus | None]:
+        """Ask the service to stop *task_id*; None when it cannot (CAMB.AI's cloud has no cancel).
+
+        The local engine answers ``DELETE audio-separation/{task_id}`` (an engine extension)
+        with the task's status afterwards; a task it stopped is recorded as ``CANCELLED`` in
+        the store, so it is never re-attached. A service without the call (404, 405 or 501)
+        gives None and the store keeps the task as it was: it may still run there.
+        """
+        path = f"audio-separation/{quote(str(task_id), safe='')}"
+        try:
+            status: TaskStatus = yield from self.call(
+                f"cancel task {task_id}",
+                lambda: (Send(self.api_request("DELETE", path)), None),
+                lambda response: parse_status(parse_json(response), str(task_id)),
+                idempotent=True,  # cancelling twice is cancelling once
+            )
+        except APIError as exc:
+            if exc.status_code in (404, 405, 501):
+                return None
+            raise
+        if self.store is not None:
+            stopped = status.status != "SUCCESS" and status.exception_reason == CANCELLED
+            self.store.update_status(
+                self.store_key, replace(status, status=CANCELLED) if stopped else status
+            )
+        return status
 
     def separate(
         self,
@@ -491,7 +521,7 @@ class Core:
             except NotFoundError:
                 log.info("task %s is gone from the service; submitting again", task.task_id)
                 self.store.update_status(  # type: ignore[union-attr]
-                    self.base_url, TaskStatus("LOST", task_id=task.task_id)
+                    self.store_key, TaskStatus("LOST", task_id=task.task_id)
                 )
                 task = None
         if task is None or status is None:
@@ -515,7 +545,7 @@ class Core:
         files = yield from self._fetch_stems(status, out, cancel)
         if self.store is not None:
             self.store.record_files(
-                self.base_url, task.task_id, original, files.foreground, files.background
+                self.store_key, task.task_id, original, files.foreground, files.background
             )
         return SeparationResult(
             original,
@@ -538,7 +568,7 @@ class Core:
         """What the task store has for this file here: a finished result, a task to wait on."""
         if self.store is None:
             return None
-        record = self.store.find(self.base_url, source.content_hash, method)
+        record = self.store.find(self.store_key, source.content_hash, method)
         if record is None:
             return None
         if record.finished:
@@ -566,7 +596,11 @@ class Core:
                 record_id=record.id,
             )
         log.info("%s: re-attaching pending task %s", original.name, record.task_id)
-        return record.to_task()
+        return self.task_of(record)
+
+    def task_of(self, record: TaskRecord) -> Task:
+        """The :class:`Task` of a store record, on this client's URL (records carry the key)."""
+        return replace(record.to_task(), base_url=self.base_url)
 
     def _fetch_stems(self, status: TaskStatus, out: Path, cancel: Any) -> Flow[StemFiles]:
         """Download the stems; if their URLs expired, fetch fresh ones once and try again."""
