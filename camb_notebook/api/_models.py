@@ -76,6 +76,17 @@ class TaskStatus:
         The task this status is about.
     retry_after : float or None
         The answer's ``Retry-After`` hint: poll no sooner than this many seconds.
+    queue_position : int or None
+        Place in the service's queue while the task waits to start (1 = next to run); None
+        when it is not queued or the service does not say (CAMB.AI's cloud does not).
+    queue_length : int or None
+        Tasks waiting in that queue, when the service reports it.
+
+    Examples
+    --------
+    >>> status = TaskStatus("PENDING", queue_position=2, queue_length=5)
+    >>> status.queued, status.done
+    (True, False)
     """
 
     status: str
@@ -89,11 +100,18 @@ class TaskStatus:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     task_id: str | None = None
     retry_after: float | None = field(default=None, repr=False, compare=False)
+    queue_position: int | None = None
+    queue_length: int | None = None
 
     @property
     def done(self) -> bool:
         """True once the status is terminal (anything but ``PENDING``)."""
         return self.status != PENDING
+
+    @property
+    def queued(self) -> bool:
+        """True while the task waits in the service's queue (``PENDING`` with a position)."""
+        return self.status == PENDING and self.queue_position is not None
 
     @property
     def succeeded(self) -> bool:

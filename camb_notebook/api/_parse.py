@@ -37,6 +37,13 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
+def _count(value: Any, least: int) -> int | None:
+    """*value* when it is a JSON integer of at least *least*, else None (never a bool or "2")."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= least:
+        return value
+    return None
+
+
 def _first(data: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         value = data.get(key)
@@ -48,11 +55,16 @@ def _first(data: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 def parse_status(data: Any, task_id: str, retry_after: float | None = None) -> TaskStatus:
     """A status answer as :class:`TaskStatus`; accepts the old ``foreground_url`` names too.
 
+    The optional ``queue_position`` (at least 1) and ``queue_length`` (at least 0) are kept when
+    they are integers; absent, null or anything else reads as None.
+
     Examples
     --------
     >>> parse_status({"status": "SUCCESS", "run_id": 7, "foreground_url": "f",
     ...               "background_url": "b"}, "t").urls
     ResultURLs(foreground_url='f', background_url='b', run_id=7)
+    >>> parse_status({"status": "PENDING", "queue_position": 2, "queue_length": "5"}, "t")
+    TaskStatus(status='PENDING', ..., queue_position=2, queue_length=None)
     """
     if not isinstance(data, dict) or not isinstance(data.get("status"), str):
         raise MalformedAnswer(f"no 'status' string in {json.dumps(data)[:200]}")
@@ -74,6 +86,8 @@ def parse_status(data: Any, task_id: str, retry_after: float | None = None) -> T
         raw=data,
         task_id=task_id,
         retry_after=retry_after,
+        queue_position=_count(data.get("queue_position"), 1),
+        queue_length=_count(data.get("queue_length"), 0),
     )
 
 
