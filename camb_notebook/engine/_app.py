@@ -31,13 +31,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from .._exceptions import register_secret
+from .._vocabulary import progress_phrase
 from ._config import EngineConfig
 from ._jobs import SOURCE_TOO_LARGE, JobSpec
 from ._pool import JobRunner, ProcessPool, QueueFull
 from ._tasks import Task, TaskRegistry
 from ._upload import FILE_FIELDS, UploadError, read_upload
 
-__all__ = ["EngineState", "create_app"]
+__all__ = ["EngineState", "cancel_task", "create_app"]
 
 _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _FILE_NAME = re.compile(r"^(foreground|background)\.(flac|wav)$")
@@ -64,6 +65,12 @@ class StatusAnswer(BaseModel):
     method: str | None = Field(None, description="engine extra: separation method used")
     residual_db: float | None = Field(
         None, description="engine extra: RMS of original − (foreground + background), dBFS"
+    )
+    queue_position: int | None = Field(
+        None, ge=1, description="engine extra: place in the queue (1 = next); null if not queued"
+    )
+    queue_length: int | None = Field(
+        None, ge=0, description="engine extra: jobs waiting; null when this task is not queued"
     )
     foreground_audio_url: str | None = None
     background_audio_url: str | None = None
@@ -383,10 +390,24 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
         if answer["status"] == "PENDING" and not task.started:
             place = state.runner.position(task_id)
             if place is not None:
-                answer["message"] = f"queued: position {place} of {state.runner.queued()}"
+                waiting = state.runner.queued()
+                answer["queue_position"], answer["queue_length"] = place, waiting
+                answer["message"] = progress_phrase(
+                    "PENDING", queue_position=place, queue_length=waiting
+                )
         if answer["status"] == "SUCCESS":
             answer.update(_urls(request, config, task))
         return answer
+
+    @api.delete(
+        "/audio-separation/{task_id}",
+        response_model=StatusAnswer,
+        responses={404: {"description": "Unknown or expired task"}},
+    )
+    async def cancel(task_id: str, state: State) -> Any:
+        """Engine extra: stop a task; the answer is its status afterwards (``ERROR`` with
+        ``exception_reason`` ``CANCELLED``, or the status it had already reached)."""
+        return await run_in_threadpool(cancel_task, state, task_id)
 
     @api.get("/audio-separation-result/{run_id}", response_model=ResultAnswer)
     async def result(run_id: int, request: Request, state: State) -> Any:
@@ -487,6 +508,18 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def cancel_task(state: EngineState, task_id: str) -> dict[str, Any]:
+    """Cancel *task_id*: mark it first (a late event from its job then changes nothing), then
+    drop it from the queue or stop its worker. Returns the status answer afterwards.
+    """
+    if state.tasks.cancel(task_id):
+        state.runner.cancel(task_id)
+    snap = state.tasks.snapshot(task_id)
+    if snap is None:
+        raise HTTPException(404, f"task {task_id!r} not found (unknown, or expired)")
+    return snap[0]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "CANCELLED",
     "INTERNAL_ERROR",
     "PROCESSING_ERROR",
     "JobFailure",
@@ -24,6 +25,8 @@ CONTENT_DOES_NOT_MATCH_EXTENSION = "CONTENT_DOES_NOT_MATCH_EXTENSION"
 SOURCE_TOO_LONG = "SOURCE_TOO_LONG"
 SOURCE_TOO_LARGE = "SOURCE_TOO_LARGE"
 INVALID_SOURCE_DATA = "INVALID_SOURCE_DATA"
+#: Engine extension: the client cancelled the task (``DELETE /apis/audio-separation/{id}``).
+CANCELLED = "CANCELLED"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._jobs import JobFailure, JobResult
+from ._jobs import CANCELLED, JobFailure, JobResult
 
 __all__ = ["Task", "TaskRegistry"]
 
@@ -162,6 +162,18 @@ class TaskRegistry:
             task.message = message
             task.finished = time.time()
         shutil.rmtree(task.work_dir / "in", ignore_errors=True)
+
+    def cancel(self, task_id: str) -> bool:
+        """End a PENDING task as cancelled (status ``ERROR``, reason ``CANCELLED``).
+
+        Returns False when the task had already ended (nothing to cancel).
+        """
+        with self._lock:
+            task = self._tasks.get(task_id)
+            pending = task is not None and task.status == PENDING
+        if pending:
+            self.fail(task_id, CANCELLED, "cancelled by the client before it finished")
+        return pending
 
     def discard(self, task_id: str) -> None:
         """Forget a task that was never accepted (e.g. refused with 429)."""

@@ -83,6 +83,9 @@ def test_full_queue_answers_429_and_shutdown_fails_what_is_left(clip: Path):
             ids = [first, submit(client, clip, method="slow_long").json()["task_id"]]
             queued = client.get(f"/audio-separation/{ids[1]}").json()
             assert queued["message"] == "queued: position 1 of 1"
+            assert (queued["queue_position"], queued["queue_length"]) == (1, 1)
+            running = client.get(f"/audio-separation/{first}").json()
+            assert running["queue_position"] is None and running["queue_length"] is None
 
             refused = submit(client, clip, method="half")
             assert refused.status_code == 429
@@ -114,5 +117,72 @@ def test_progress_is_piped_from_the_worker(clip: Path):
             middle = [p for p in seen if 10 < p < 90]
             assert middle, seen
             assert seen == sorted(seen)
+    finally:
+        engine.stop()
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_running_job_and_the_next_one_starts_at_once(clip: Path):
+    """``DELETE /audio-separation/{id}`` (engine extra): the worker is stopped, not left busy."""
+    engine = start(workers=1)
+    try:
+        with _client(engine) as client:
+            first = submit(client, clip, method="slow_long").json()["task_id"]
+            _wait_running(client, first)
+            pid = engine.state.runner.busy_pids()[first]
+            queued = submit(client, clip, method="half").json()["task_id"]
+            assert client.get(f"/audio-separation/{queued}").json()["status"] == "PENDING"
+
+            answer = client.delete(f"/audio-separation/{first}")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "ERROR"
+            assert answer.json()["exception_reason"] == "CANCELLED"
+            started = time.monotonic()
+            done = wait_done(client, queued, timeout=30)
+            assert done["status"] == "SUCCESS", done
+            # The 60 s job no longer holds the only worker: the next clip ran right away.
+            assert time.monotonic() - started < 20
+            assert pid not in engine.state.runner.worker_pids()
+            status = client.get(f"/audio-separation/{first}").json()
+            assert (status["status"], status["exception_reason"]) == ("ERROR", "CANCELLED")
+            # Cancelling again, or a finished task, changes nothing; unknown ids are 404.
+            assert client.delete(f"/audio-separation/{queued}").json()["status"] == "SUCCESS"
+            assert client.delete(f"/audio-separation/{first}").json()["status"] == "ERROR"
+            assert client.delete("/audio-separation/no-such-task").status_code == 404
+    finally:
+        engine.stop()
+
+
+def test_cancel_drops_a_queued_job_before_it_starts(clip: Path):
+    engine = start(workers=1)
+    try:
+        with _client(engine) as client:
+            first = submit(client, clip, method="slow").json()["task_id"]
+            waiting = submit(client, clip, method="half").json()["task_id"]
+            answer = client.delete(f"/audio-separation/{waiting}").json()
+            assert (answer["status"], answer["exception_reason"]) == ("ERROR", "CANCELLED")
+            assert engine.state.runner.position(waiting) is None
+            assert engine.state.runner.queued() == 0
+            assert wait_done(client, first)["status"] == "SUCCESS"
+    finally:
+        engine.stop()
+
+
+def test_client_cancel_stops_the_task_and_the_store_says_cancelled(clip: Path, tmp_path: Path):
+    from camb_notebook.api import Client, Settings, TaskStore
+
+    engine = start(workers=1)
+    store = TaskStore(tmp_path / "tasks.sqlite3")
+    settings = Settings(engine.base_url, KEY, "engine", identity="local-engine")
+    try:
+        with Client(settings=settings, store=store) as client:
+            task = client.submit(clip, method="slow_long")
+            with _client(engine) as raw:
+                _wait_running(raw, task.task_id)
+            status = client.cancel(task)
+            assert status is not None and status.exception_reason == "CANCELLED"
+            assert store.get("local-engine", task.task_id).state == "CANCELLED"  # type: ignore[union-attr]
+            assert store.unfinished() == []  # never re-attached
+            assert client.cancel(task).status == "ERROR"  # type: ignore[union-attr]  # idempotent
     finally:
         engine.stop()
