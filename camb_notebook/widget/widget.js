@@ -49,8 +49,92 @@ function fmtDb(v) {
   return typeof v === "number" && Number.isFinite(v) ? `${v.toFixed(1).replace("-", "−")} dBFS` : "—";
 }
 
+// src/audio-graph.js
+var GAIN_TIME = 4e-3;
+var KNEE = 0.9;
+var shared = null;
+function audioContext() {
+  if (!shared || shared.state === "closed") shared = new AudioContext();
+  return shared;
+}
+function softLimitCurve(n = 4097) {
+  const curve = new Float32Array(n);
+  const room = 1 - KNEE;
+  for (let i = 0; i < n; i++) {
+    const x = i / (n - 1) * 2 - 1;
+    const a = Math.abs(x);
+    const y = a <= KNEE ? a : KNEE + room * Math.tanh((a - KNEE) / room);
+    curve[i] = Math.sign(x) * y;
+  }
+  return curve;
+}
+var LaneGraph = class {
+  /**
+   * @param {AudioContext} ctx
+   * @param {HTMLMediaElement} media Plays the preview (one file, every lane).
+   * @param {string[]} lanes Lane names in channel order.
+   * @param {number} perLane 1 (mono clip) or 2 channels per lane.
+   */
+  constructor(ctx, media, lanes, perLane) {
+    this.ctx = ctx;
+    this.lanes = lanes;
+    this.source = ctx.createMediaElementSource(media);
+    this.splitter = ctx.createChannelSplitter(lanes.length * perLane);
+    this.master = ctx.createGain();
+    this.limit = ctx.createWaveShaper();
+    this.limit.curve = softLimitCurve();
+    this.gains = /* @__PURE__ */ new Map();
+    this.source.connect(this.splitter);
+    lanes.forEach((lane, k) => {
+      const pair = ctx.createChannelMerger(2);
+      const left = k * perLane;
+      this.splitter.connect(pair, left, 0);
+      this.splitter.connect(pair, left + perLane - 1, 1);
+      const gain = ctx.createGain();
+      gain.gain.value = 0;
+      pair.connect(gain);
+      gain.connect(this.master);
+      this.gains.set(lane, gain);
+    });
+    this.master.connect(this.limit);
+    this.limit.connect(ctx.destination);
+  }
+  /**
+   * Set every lane's gain and the master gain (smoothly unless `now`).
+   * @param {import("./mixer.js").Gains} gains
+   * @param {boolean} [now]
+   */
+  apply(gains, now = false) {
+    const at = this.ctx.currentTime;
+    const set = (param, value) => {
+      param.cancelScheduledValues(at);
+      if (now) param.setValueAtTime(value, at);
+      else param.setTargetAtTime(value, at, GAIN_TIME);
+    };
+    for (const [lane, node] of this.gains) set(node.gain, gains.lanes[lane] || 0);
+    set(this.master.gain, gains.master);
+  }
+  disconnect() {
+    for (const node of [this.source, this.splitter, this.master, this.limit, ...this.gains.values()]) {
+      try {
+        node.disconnect();
+      } catch {
+      }
+    }
+  }
+};
+
 // src/keys.js
-function laneKeyAction(e) {
+var KEY_HELP = [
+  ["Space", "play / pause"],
+  ["← →", "seek 2 s (with Shift: 10 s)"],
+  ["Home End", "start / end"],
+  ["B", "A/B switch: hear the other lane"],
+  ["X", "Mix on/off (solo and mute work in Mix)"],
+  ["S M", "solo / mute the focused lane"],
+  ["1–4", "hear lane 1–4 alone"]
+];
+function playerKeyAction(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
   const step = e.shiftKey ? 10 : 2;
   switch (e.key) {
@@ -64,10 +148,112 @@ function laneKeyAction(e) {
       return { type: "seek-to", where: "start" };
     case "End":
       return { type: "seek-to", where: "end" };
+    case "b":
+    case "B":
+      return { type: "ab-switch" };
+    case "x":
+    case "X":
+      return { type: "mix-toggle" };
+    case "s":
+    case "S":
+      return { type: "solo-focused" };
+    case "m":
+    case "M":
+      return { type: "mute-focused" };
     default:
+      if (/^[1-4]$/.test(e.key)) return { type: "solo-lane", index: Number(e.key) - 1 };
       return null;
   }
 }
+function keyBelongsToTarget(e, target) {
+  if (!target) return false;
+  const tag = target.tagName.toUpperCase();
+  if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return true;
+  if (tag === "BUTTON" || tag === "SUMMARY") return e.key === " " || e.key === "Enter";
+  return false;
+}
+
+// src/mixer.js
+var Mix = class {
+  /**
+   * @param {string[]} lanes Every lane the preview holds, in channel order.
+   */
+  constructor(lanes) {
+    this.lanes = [...lanes];
+    this.mode = "ab";
+    this.pair = { A: "original", B: "foreground" };
+    this.side = "A";
+    this.solo = /* @__PURE__ */ new Set();
+    this.mute = /* @__PURE__ */ new Set(["original", "residual"]);
+  }
+  /** The lane the A/B switch sounds now. */
+  get current() {
+    return this.pair[this.side];
+  }
+  /**
+   * Lanes heard now, among those shown.
+   * @param {Iterable<string>} shown
+   * @returns {Set<string>}
+   */
+  audible(shown) {
+    const visible = new Set(shown);
+    if (this.mode === "ab") return new Set(visible.has(this.current) ? [this.current] : []);
+    const pool = [...visible];
+    const soloed = pool.filter((l) => this.solo.has(l));
+    return new Set(soloed.length ? soloed : pool.filter((l) => !this.mute.has(l)));
+  }
+  /**
+   * Per-lane gains and the master gain for the lanes heard now.
+   * @param {Iterable<string>} shown
+   * @param {number[]} headroom Gain by lane bit mask (bit k = lane k of `lanes`).
+   * @returns {Gains}
+   */
+  gains(shown, headroom) {
+    const heard = this.audible(shown);
+    const lanes = {};
+    let mask = 0;
+    this.lanes.forEach((lane, k) => {
+      lanes[lane] = heard.has(lane) ? 1 : 0;
+      if (heard.has(lane)) mask |= 1 << k;
+    });
+    const safe = headroom[mask];
+    const master = typeof safe === "number" ? safe : 1 / Math.max(1, heard.size);
+    return { lanes, master };
+  }
+  /** The A/B switch: the other side. Leaves a mix for A/B first. */
+  toggleSide() {
+    if (this.mode !== "ab") this.mode = "ab";
+    else this.side = this.side === "A" ? "B" : "A";
+  }
+  /** @param {Mode} mode */
+  setMode(mode) {
+    this.mode = mode;
+  }
+  /**
+   * Which lane a side of the switch sounds.
+   * @param {Side} side
+   * @param {string} lane
+   */
+  setPair(side, lane) {
+    if (this.lanes.includes(lane)) this.pair[side] = lane;
+  }
+  /** @param {string} lane */
+  toggleSolo(lane) {
+    if (!this.solo.delete(lane)) this.solo.add(lane);
+  }
+  /** @param {string} lane */
+  toggleMute(lane) {
+    if (!this.mute.delete(lane)) this.mute.add(lane);
+  }
+  /**
+   * Hear this lane alone (a mix with only it soloed).
+   * @param {string} lane
+   */
+  soloOnly(lane) {
+    this.mode = "mix";
+    this.solo = /* @__PURE__ */ new Set([lane]);
+  }
+};
 
 // src/peaks.js
 function peakColumns(peaks, width) {
@@ -206,7 +392,7 @@ function rulerTicks(view, width, measure, gap = 10) {
 }
 
 // src/player.js
-var DRIFT = 0.08;
+var PLAY_EVENT = "camb-widget:play";
 var Player = class {
   /**
    * @param {import("./card.js").Card} card
@@ -214,66 +400,104 @@ var Player = class {
   constructor(card) {
     this.card = card;
     this.ctx = card.ctx;
+    const { vocab } = this.ctx;
     this.lanes = /* @__PURE__ */ new Map();
     this.viewport = new Viewport(0);
+    this.mix = new Mix(vocab.lanes);
+    this.headroom = [];
+    this.graph = null;
     this.playing = false;
     this.raf = 0;
-    this.seekTarget = void 0;
-    this.ab = { on: false, side: "A", A: "original", B: "foreground" };
     this.urls = /* @__PURE__ */ new Set();
+    this.focusedLane = null;
     this.el = h("div", "camb-player");
+    this.el.cambPlayer = this;
+    this.media = h("audio", "camb-audio");
+    this.media.preload = "auto";
+    this.media.preservesPitch = true;
+    this.media.addEventListener("ended", () => this.pause());
+    this.media.addEventListener("loadedmetadata", () => this.updateClock());
     const bar = h("div", "camb-transport");
-    this.playBtn = button("▶ Play", "camb-play", "Play all lanes");
+    this.playBtn = button("▶ Play", "camb-play");
+    this.playBtn.disabled = true;
     this.playBtn.addEventListener("click", () => this.playing ? this.pause() : this.play());
     this.clock = h("span", "camb-clock", "0:00.0 / 0:00.0");
     this.clock.setAttribute("aria-live", "off");
-    const ab = h("span", "camb-ab");
+    const listen = h("span", "camb-listen");
     this.selA = this.laneSelect("A");
     this.selB = this.laneSelect("B");
-    this.abBtn = button("A/B off", "camb-ab-toggle", "Switch between lane A and lane B");
-    this.abBtn.setAttribute("aria-pressed", "false");
-    this.abBtn.addEventListener("click", () => this.toggleAB());
-    ab.append(
+    this.abBtn = button("", "camb-ab-switch");
+    this.abBtn.setAttribute("role", "switch");
+    this.abBtn.append(
+      h("span", "camb-ab-side", "A"),
+      h("span", "camb-ab-knob"),
+      h("span", "camb-ab-side", "B")
+    );
+    this.abBtn.addEventListener("click", () => this.change(() => this.mix.toggleSide()));
+    this.mixBtn = button("Mix", "camb-mix", "Mix: hear several lanes, with solo and mute (key X)");
+    this.mixBtn.addEventListener("click", () => this.change(() => this.mix.setMode(this.mix.mode === "mix" ? "ab" : "mix")));
+    const abGroup = h("span", "camb-ab");
+    abGroup.setAttribute("role", "group");
+    abGroup.setAttribute("aria-label", "A/B switch");
+    abGroup.append(
       h("span", "camb-ab-label", "A"),
       this.selA,
       this.abBtn,
       h("span", "camb-ab-label", "B"),
       this.selB
     );
+    listen.append(abGroup, this.mixBtn);
     this.residualBtn = button("+ Residual", "camb-residual", "Show the residual lane");
     this.residualBtn.addEventListener("click", () => {
+      if (!this.ctx.conn.send({ type: "media", clip_id: this.card.id, lanes: ["residual"] })) {
+        return;
+      }
       this.residualBtn.disabled = true;
       this.residualBtn.textContent = "Residual…";
-      this.ctx.send({ type: "media", clip_id: this.card.id, lanes: ["residual"] });
     });
-    bar.append(this.playBtn, this.clock, ab, this.residualBtn);
+    const help = h("details", "camb-keys");
+    const summary = h("summary", "", "Keys");
+    const list = h("dl", "camb-keys-list");
+    for (const [key, what] of KEY_HELP) list.append(h("dt", "", key), h("dd", "", what));
+    help.append(summary, list);
+    bar.append(this.playBtn, this.clock, listen, this.residualBtn, help);
     this.ruler = h("div", "camb-ruler");
+    this.ruler.setAttribute("aria-hidden", "true");
     const rulerRow = h("div", "camb-lane camb-ruler-row");
     rulerRow.append(h("div", "camb-lane-side"), this.ruler);
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
-    this.el.append(bar, rulerRow, this.lanesEl, this.facts);
+    this.el.append(bar, rulerRow, this.lanesEl, this.facts, this.media);
+    this.el.addEventListener("keydown", (e) => this.onKey(e));
+    this.onOtherPlay = (e) => {
+      if (
+        /** @type {CustomEvent} */
+        e.detail !== this && this.playing
+      ) this.pause();
+    };
+    window.addEventListener(PLAY_EVENT, this.onOtherPlay);
+    this.updateListen();
   }
   get duration() {
     return this.viewport.duration;
+  }
+  get name() {
+    return this.card.clip?.name || "this clip";
   }
   /** @param {"A" | "B"} side */
   laneSelect(side) {
     const sel = h("select", "camb-ab-select");
     sel.setAttribute("aria-label", `Lane ${side}`);
-    sel.addEventListener("change", () => {
-      this.ab[side] = sel.value;
-      this.applyAudible();
-    });
+    sel.addEventListener("change", () => this.change(() => this.mix.setPair(side, sel.value)));
     return sel;
   }
   refreshSelects() {
+    const names = [...this.lanes.keys()];
     for (
       const [side, sel] of
       /** @type {const} */
       [["A", this.selA], ["B", this.selB]]
     ) {
-      const names = [...this.lanes.keys()];
       if (sel.options.length !== names.length) {
         sel.replaceChildren(...names.map((n) => {
           const o = h("option", "", this.ctx.vocab.laneLabel(n));
@@ -281,7 +505,7 @@ var Player = class {
           return o;
         }));
       }
-      if (names.includes(this.ab[side])) sel.value = this.ab[side];
+      if (names.includes(this.mix.pair[side])) sel.value = this.mix.pair[side];
     }
   }
   /** @param {string} name */
@@ -295,11 +519,9 @@ var Player = class {
     const labelEl = h("div", "camb-lane-label", label);
     const level = h("div", "camb-lane-level", "");
     const btns = h("div", "camb-lane-btns");
-    const solo = button("S", "camb-solo", `Solo ${label}`);
-    const mute = button("M", "camb-mute", `Mute ${label}`);
-    const dl = button("⬇", "camb-download", `Download ${label}`);
-    solo.setAttribute("aria-pressed", "false");
-    mute.setAttribute("aria-pressed", "false");
+    const solo = button("S", "camb-solo");
+    const mute = button("M", "camb-mute");
+    const dl = button("⬇", "camb-download", `Download ${label} of ${this.name}`);
     btns.append(solo, mute, dl);
     side.append(labelEl, level, btns);
     const view = h("div", "camb-lane-view");
@@ -314,51 +536,28 @@ var Player = class {
     const playhead = h("div", "camb-playhead");
     const loading = h("div", "camb-lane-loading", "loading…");
     view.append(img, canvas, playhead, loading);
-    const audio = h("audio", "camb-audio");
-    audio.preload = "auto";
-    audio.setAttribute("aria-label", `${label} audio`);
-    audio.dataset.lane = name;
-    row.append(side, view, audio);
+    row.append(side, view);
     const lane = {
       name,
       row,
       view,
-      audio,
       canvas,
       img,
       playhead,
       loading,
       level,
       peaks: null,
-      solo: false,
-      mute: false,
       soloBtn: solo,
       muteBtn: mute,
       dlBtn: dl,
-      ready: false
+      ready: false,
+      silent: false
     };
-    solo.addEventListener("click", () => {
-      lane.solo = !lane.solo;
-      this.applyAudible();
-    });
-    mute.addEventListener("click", () => {
-      lane.mute = !lane.mute;
-      this.applyAudible();
-    });
+    solo.addEventListener("click", () => this.change(() => this.mix.toggleSolo(name)));
+    mute.addEventListener("click", () => this.change(() => this.mix.toggleMute(name)));
     dl.addEventListener("click", () => this.card.download(name, dl));
+    view.addEventListener("focus", () => this.focusedLane = name);
     this.bindSeek(view);
-    view.addEventListener("keydown", (e) => {
-      const action = laneKeyAction(e);
-      if (!action) return;
-      if (action.type === "seek-by") this.seek(this.time() + action.seconds);
-      else if (action.type === "seek-to") this.seek(action.where === "start" ? 0 : this.duration);
-      else if (action.type === "toggle-play") this.playing ? this.pause() : this.play();
-      e.preventDefault();
-    });
-    audio.addEventListener("loadedmetadata", () => this.updateClock());
-    audio.addEventListener("ended", () => {
-      if (audio === this.master()) this.pause();
-    });
     this.lanes.set(name, lane);
     const order = this.ctx.vocab.lanes.filter((n) => this.lanes.has(n));
     for (const n of order) {
@@ -366,43 +565,171 @@ var Player = class {
       if (l) this.lanesEl.append(l.row);
     }
     this.refreshSelects();
-    this.applyAudible();
+    this.updateListen();
+    this.setOnline(this.ctx.conn.live);
     return lane;
   }
   /**
+   * A lane's pictures arrived: peaks, spectrogram, level (and whether it is silent).
    * @param {string} name
-   * @param {{mime: string, level_db: number}} msg
+   * @param {{level_db: number, silent?: boolean}} msg
    * @param {DataView[]} buffers
    */
   setLane(name, msg, buffers) {
     const lane = this.ensureLane(name);
-    const [audioBuf, peaksBuf, pngBuf] = buffers;
-    for (const old of [lane.audio.src, lane.img.src]) {
-      if (this.urls.delete(old)) this.ctx.revoke(old);
-    }
-    const audioUrl = this.ctx.url(new Blob([copyBytes(audioBuf)], { type: msg.mime }));
+    const [peaksBuf, pngBuf] = buffers;
+    if (this.urls.delete(lane.img.src)) this.ctx.revoke(lane.img.src);
     const imgUrl = this.ctx.url(new Blob([copyBytes(pngBuf)], { type: "image/png" }));
-    this.urls.add(audioUrl);
     this.urls.add(imgUrl);
     lane.peaks = new Float32Array(copyBytes(peaksBuf));
-    lane.audio.src = audioUrl;
     lane.img.src = imgUrl;
     lane.level.textContent = fmtDb(msg.level_db);
+    lane.silent = Boolean(msg.silent);
+    lane.row.classList.toggle("camb-lane-silent", lane.silent);
+    if (lane.silent) {
+      lane.loading.textContent = name === "residual" ? "silent: foreground + background add up to the original" : "silent";
+      lane.loading.classList.add("camb-lane-note");
+    } else {
+      lane.loading.remove();
+    }
     lane.ready = true;
-    lane.loading.remove();
-    lane.audio.currentTime = this.time();
-    if (this.playing) lane.audio.play().catch(() => {
-    });
     this.drawWave(lane);
     this.updatePlayheads();
     if (name === "residual") this.residualBtn.remove();
+    this.card.onLanesShown();
+    this.updateListen();
+  }
+  /**
+   * The preview of every lane arrived: one file, one element, one clock.
+   * @param {PreviewMessage} msg
+   * @param {DataView[]} buffers
+   */
+  setPreview(msg, buffers) {
+    if (this.urls.delete(this.media.src)) this.ctx.revoke(this.media.src);
+    const url = this.ctx.url(new Blob([copyBytes(buffers[0])], { type: msg.mime }));
+    this.urls.add(url);
+    this.headroom = msg.headroom || [];
+    this.mix.lanes = [...msg.lanes];
+    this.graph?.disconnect();
+    this.graph = null;
+    try {
+      this.graph = new LaneGraph(
+        audioContext(),
+        this.media,
+        msg.lanes,
+        msg.channels / msg.lanes.length
+      );
+    } catch (err) {
+      this.playBtn.title = `cannot play here: ${err}`;
+    }
+    this.media.src = url;
+    this.media.dataset.channels = String(msg.channels);
+    this.playBtn.disabled = !this.graph;
+    this.applyGains(true);
+    this.updatePlay();
   }
   markStale() {
     for (const lane of this.lanes.values()) {
       if (!lane.ready) {
-        lane.loading.textContent = "previews did not arrive: is the kernel running? Run the cell again to reload them.";
+        lane.loading.textContent = "the pictures did not arrive: is the kernel busy? If it restarted, run the cell again.";
       }
     }
+  }
+  /** @param {() => void} what a change of what is heard */
+  change(what) {
+    what();
+    this.applyGains();
+    this.updateListen();
+  }
+  applyGains(now = false) {
+    this.graph?.apply(this.mix.gains(this.shownLanes(), this.headroom), now);
+  }
+  shownLanes() {
+    return [...this.lanes.keys()];
+  }
+  /** The controls say what is heard, and which of them work in the current mode. */
+  updateListen() {
+    const { mix } = this;
+    const heard = mix.audible(this.shownLanes());
+    const ab = mix.mode === "ab";
+    const label = (n) => this.ctx.vocab.laneLabel(n);
+    this.abBtn.dataset.side = mix.side;
+    this.abBtn.setAttribute("aria-checked", String(mix.side === "B"));
+    this.abBtn.setAttribute(
+      "aria-label",
+      `A/B switch (key B): hearing ${mix.side}, ${label(mix.current)}`
+    );
+    this.abBtn.title = ab ? `Hearing ${mix.side}: ${label(mix.current)}. Press (or key B) for the other lane.` : "A/B is off while Mix is on: press (or key B) to go back to A/B.";
+    this.abBtn.classList.toggle("camb-off", !ab);
+    this.selA.disabled = !ab;
+    this.selB.disabled = !ab;
+    this.mixBtn.setAttribute("aria-pressed", String(!ab));
+    for (const lane of this.lanes.values()) {
+      const on = heard.has(lane.name);
+      lane.row.classList.toggle("camb-heard", on);
+      lane.row.classList.toggle("camb-quiet", !on);
+      lane.row.dataset.heard = String(on);
+      const name = label(lane.name);
+      for (
+        const [btn, pressed, what] of
+        /** @type {const} */
+        [
+          [lane.soloBtn, mix.solo.has(lane.name), "Solo"],
+          [lane.muteBtn, mix.mute.has(lane.name), "Mute"]
+        ]
+      ) {
+        btn.setAttribute("aria-pressed", String(pressed && !ab));
+        btn.disabled = ab;
+        btn.title = ab ? `${what} works in Mix mode: press Mix (key X) first` : `${what} ${name} (key ${what[0]} on a focused lane)`;
+        btn.setAttribute("aria-label", `${what} ${name}`);
+      }
+    }
+    this.refreshSelects();
+  }
+  /** @param {KeyboardEvent} e */
+  onKey(e) {
+    if (keyBelongsToTarget(
+      e,
+      /** @type {HTMLElement | null} */
+      e.target
+    )) return;
+    const action = playerKeyAction(e);
+    if (!action) return;
+    const focused = this.focusedLane && this.lanes.has(this.focusedLane) ? this.focusedLane : null;
+    switch (action.type) {
+      case "seek-by":
+        this.seek(this.time() + action.seconds);
+        break;
+      case "seek-to":
+        this.seek(action.where === "start" ? 0 : this.duration);
+        break;
+      case "toggle-play":
+        this.playing ? this.pause() : this.play();
+        break;
+      case "ab-switch":
+        this.change(() => this.mix.toggleSide());
+        break;
+      case "mix-toggle":
+        this.change(() => this.mix.setMode(this.mix.mode === "mix" ? "ab" : "mix"));
+        break;
+      case "solo-focused":
+        if (!focused || this.mix.mode !== "mix") return;
+        this.change(() => this.mix.toggleSolo(focused));
+        break;
+      case "mute-focused":
+        if (!focused || this.mix.mode !== "mix") return;
+        this.change(() => this.mix.toggleMute(focused));
+        break;
+      case "solo-lane": {
+        const lane = this.shownLanes()[action.index];
+        if (!lane) return;
+        this.change(() => this.mix.soloOnly(lane));
+        break;
+      }
+      default:
+        return;
+    }
+    e.preventDefault();
   }
   /** @param {Lane} lane */
   drawWave(lane) {
@@ -415,7 +742,7 @@ var Player = class {
     const g = canvas.getContext("2d");
     if (!g) return;
     g.clearRect(0, 0, w, hgt);
-    if (!peaks) return;
+    if (!peaks || lane.silent) return;
     const { lo, hi } = peakColumns(peaks, w);
     const mid = hgt / 2;
     g.fillStyle = getComputedStyle(lane.row).getPropertyValue("--camb-lane-color") || "#1976d2";
@@ -432,9 +759,8 @@ var Player = class {
   drawRuler() {
     const width = this.ruler.clientWidth;
     if (!this.duration || !width) return;
-    const font = getComputedStyle(this.ruler).font;
     const g = document.createElement("canvas").getContext("2d");
-    if (g) g.font = font;
+    if (g) g.font = getComputedStyle(this.ruler).font;
     const measure = (s) => g ? g.measureText(s).width : s.length * 6;
     const ticks = rulerTicks(this.viewport, width, measure).map((tk) => {
       const tick = h("span", `camb-tick camb-tick-${tk.align}`, tk.label);
@@ -443,38 +769,8 @@ var Player = class {
     });
     this.ruler.replaceChildren(...ticks);
   }
-  master() {
-    for (const lane of this.lanes.values()) if (lane.ready) return lane.audio;
-    return null;
-  }
   time() {
-    const m = this.master();
-    return m ? m.currentTime : 0;
-  }
-  /** @param {Lane} lane */
-  audible(lane) {
-    if (this.ab.on) return lane.name === (this.ab.side === "A" ? this.ab.A : this.ab.B);
-    const anySolo = [...this.lanes.values()].some((l) => l.solo);
-    return anySolo ? lane.solo : !lane.mute;
-  }
-  applyAudible() {
-    for (const lane of this.lanes.values()) {
-      const on2 = this.audible(lane);
-      lane.audio.muted = !on2;
-      lane.row.classList.toggle("camb-silent", !on2);
-      lane.soloBtn.setAttribute("aria-pressed", String(lane.solo));
-      lane.muteBtn.setAttribute("aria-pressed", String(lane.mute));
-    }
-    const { on, side } = this.ab;
-    this.abBtn.setAttribute("aria-pressed", String(on));
-    const current = side === "A" ? this.ab.A : this.ab.B;
-    this.abBtn.textContent = on ? `▶ ${side}: ${this.ctx.vocab.laneLabel(current)}` : "A/B off";
-  }
-  toggleAB() {
-    if (!this.ab.on) this.ab = { ...this.ab, on: true, side: "A" };
-    else if (this.ab.side === "A") this.ab.side = "B";
-    else this.ab.on = false;
-    this.applyAudible();
+    return this.media.currentTime || 0;
   }
   /** @param {HTMLElement} view */
   bindSeek(view) {
@@ -498,46 +794,44 @@ var Player = class {
   /** @param {number} t */
   seek(t) {
     t = Math.min(Math.max(0, t), this.duration || 0);
-    for (const lane of this.lanes.values()) if (lane.ready) lane.audio.currentTime = t;
-    this.seekTarget = t;
+    if (this.media.src) this.media.currentTime = t;
     this.updatePlayheads(t);
   }
-  play() {
-    const ready = [...this.lanes.values()].filter((l) => l.ready);
-    if (!ready.length) return;
+  async play() {
+    if (!this.graph) return;
     if (this.duration && this.time() >= this.duration - 0.05) this.seek(0);
+    window.dispatchEvent(new CustomEvent(PLAY_EVENT, { detail: this }));
     this.playing = true;
-    this.playBtn.textContent = "❚❚ Pause";
-    this.playBtn.classList.add("camb-playing");
-    const t = this.time();
-    for (const lane of ready) {
-      lane.audio.currentTime = t;
-      lane.audio.play().catch(() => {
-      });
-    }
+    this.updatePlay();
     this.tick();
+    try {
+      await this.graph.ctx.resume();
+      await this.media.play();
+    } catch (err) {
+      this.playing = false;
+      this.updatePlay();
+      this.playBtn.title = `the browser did not start playback (${err}); press Play again`;
+    }
   }
   pause() {
     this.playing = false;
-    this.playBtn.textContent = "▶ Play";
-    this.playBtn.classList.remove("camb-playing");
-    for (const lane of this.lanes.values()) lane.audio.pause();
+    this.media.pause();
     cancelAnimationFrame(this.raf);
+    this.updatePlay();
     this.updatePlayheads();
+  }
+  updatePlay() {
+    const verb = this.playing ? "Pause" : "Play";
+    this.playBtn.textContent = this.playing ? "❚❚ Pause" : "▶ Play";
+    this.playBtn.classList.toggle("camb-playing", this.playing);
+    this.playBtn.setAttribute("aria-label", `${verb} ${this.name}`);
+    if (!this.graph) this.playBtn.title = "the preview is on its way…";
+    else this.playBtn.title = `${verb} ${this.name} (Space)`;
   }
   tick() {
     cancelAnimationFrame(this.raf);
     const step = () => {
       if (!this.playing) return;
-      const m = this.master();
-      if (m) {
-        for (const lane of this.lanes.values()) {
-          const a = lane.audio;
-          if (lane.ready && a !== m && Math.abs(a.currentTime - m.currentTime) > DRIFT) {
-            a.currentTime = m.currentTime;
-          }
-        }
-      }
       this.updatePlayheads();
       this.raf = requestAnimationFrame(step);
     };
@@ -550,6 +844,7 @@ var Player = class {
     for (const lane of this.lanes.values()) {
       lane.playhead.style.left = pct;
       lane.view.setAttribute("aria-valuenow", t.toFixed(1));
+      lane.view.setAttribute("aria-valuetext", fmtTime(t));
     }
     this.updateClock(t);
   }
@@ -557,6 +852,17 @@ var Player = class {
   updateClock(t) {
     if (t === void 0) t = this.time();
     this.clock.textContent = `${fmtTime(t)} / ${fmtTime(this.duration)}`;
+  }
+  /**
+   * With no kernel, downloads and more lanes cannot come; what is here still plays.
+   * @param {boolean} online
+   */
+  setOnline(online) {
+    for (const lane of this.lanes.values()) {
+      lane.dlBtn.disabled = !online;
+      if (!online) lane.dlBtn.textContent = "⬇";
+    }
+    if (this.residualBtn.isConnected) this.residualBtn.disabled = !online;
   }
   /** @param {import("./types.js").ClipState} clip */
   update(clip) {
@@ -576,28 +882,35 @@ var Player = class {
       f.sample_rate ? `${(f.sample_rate / 1e3).toFixed(1)} kHz` : null,
       f.channels ? f.channels === 1 ? "mono" : f.channels === 2 ? "stereo" : `${f.channels} ch` : null,
       ...this.ctx.vocab.lanes.filter((k) => k in lv).map(
-        (k) => k === "residual" && lv[k] <= -119.9 ? "Residual silent (stems sum to the mix)" : `${this.ctx.vocab.laneLabel(k)} ${fmtDb(lv[k])}`
+        (k) => k === "residual" && lv[k] <= -90 ? "Residual silent (stems sum to the mix)" : `${this.ctx.vocab.laneLabel(k)} ${fmtDb(lv[k])}`
       ),
       f.method ? `method ${f.method}` : null,
-      f.bitrate ? `preview ${Math.round(f.bitrate / 1e3)} kb/s Opus` : null
+      f.bitrate ? `preview ${Math.round(f.bitrate / 1e3)} kb/s per lane, Opus` : null,
+      f.reused ? "found again in the task store" : null
     ];
     this.facts.textContent = parts.filter(Boolean).join(" · ");
+    this.updatePlay();
   }
   destroy() {
     this.playing = false;
     cancelAnimationFrame(this.raf);
-    for (const lane of this.lanes.values()) {
-      lane.audio.pause();
-      lane.audio.removeAttribute("src");
-      lane.audio.load();
-    }
+    window.removeEventListener(PLAY_EVENT, this.onOtherPlay);
     for (const u of this.urls) this.ctx.revoke(u);
     this.urls.clear();
+    try {
+      this.media.pause();
+      this.media.removeAttribute("src");
+      this.media.load();
+    } catch {
+    }
+    this.graph?.disconnect();
+    this.graph = null;
   }
 };
 
 // src/card.js
-var STALE_MS = 15e3;
+var STALE_MS = 2e4;
+var PERCENT_STATES = /* @__PURE__ */ new Set(["uploading", "submitting", "separating", "preparing"]);
 var Card = class {
   /**
    * @param {ViewContext} ctx
@@ -612,6 +925,7 @@ var Card = class {
     this.receivedAt = 0;
     this.stale = void 0;
     this.requested = /* @__PURE__ */ new Set();
+    this.previewAsked = false;
     const el = this.el = h("div", "camb-card");
     el.dataset.clipId = clip.id;
     const head = h("div", "camb-card-head");
@@ -627,85 +941,130 @@ var Card = class {
     this.progress = progress;
     this.bar = h("div", "camb-progress-bar");
     progress.append(this.bar);
-    this.cancelBtn = button("Cancel", "camb-cancel", "Cancel this clip");
-    this.retryBtn = button("Retry", "camb-retry", "Run this clip again");
-    this.removeBtn = button("×", "camb-remove", "Remove this clip");
+    this.cancelBtn = button("Cancel", "camb-cancel");
+    this.retryBtn = button("Retry", "camb-retry");
+    this.chooseBtn = button("Choose another file…", "camb-choose");
     this.cancelBtn.addEventListener("click", () => this.send("cancel"));
     this.retryBtn.addEventListener("click", () => this.send("retry"));
-    this.removeBtn.addEventListener("click", () => this.send("remove"));
-    head.append(
-      this.name,
-      this.size,
-      this.badge,
-      this.elapsed,
-      progress,
-      this.cancelBtn,
-      this.retryBtn,
-      this.removeBtn
-    );
+    this.chooseBtn.addEventListener("click", () => this.ctx.chooseInstead(this));
+    const actions = h("span", "camb-card-actions");
+    actions.append(this.cancelBtn, this.retryBtn, this.chooseBtn);
+    head.append(this.name, this.size, this.badge, this.elapsed, progress, actions);
     this.error = h("div", "camb-error");
     this.error.setAttribute("role", "alert");
     this.errorMsg = h("div", "camb-error-message");
     this.errorHint = h("div", "camb-error-hint");
     this.error.append(this.errorMsg, this.errorHint);
     this.note = h("div", "camb-note");
-    el.append(head, this.error, this.note);
+    this.still = h("figure", "camb-still");
+    this.stillImg = h("img", "camb-still-img");
+    this.stillCaption = h("figcaption", "camb-still-caption");
+    this.still.append(this.stillImg, this.stillCaption);
+    this.still.hidden = true;
+    this.removeBtn = button("×", "camb-remove");
+    this.removeBtn.addEventListener("click", () => this.ctx.remove(this));
+    el.append(head, this.error, this.note, this.still, this.removeBtn);
   }
   /** @param {string} type */
   send(type) {
-    this.ctx.send({ type, clip_id: this.id });
+    this.ctx.conn.send({ type, clip_id: this.id });
   }
   /** @param {import("./types.js").ClipState} clip */
   update(clip) {
     this.clip = clip;
     this.receivedAt = performance.now();
-    const { vocab } = this.ctx;
+    const { vocab, conn } = this.ctx;
     const state = clip.state;
+    const name = clip.name;
     this.el.dataset.state = state;
-    this.name.textContent = clip.name;
-    this.name.title = clip.name;
+    this.name.textContent = name;
+    this.name.title = name;
     this.size.textContent = clip.size ? fmtBytes(clip.size) : "";
-    let label = vocab.stateLabel(state);
     const p = clip.progress;
     const pct = p === null || p === void 0 ? null : Math.round(p * 100);
-    if (pct !== null && (state === "uploading" || state === "separating" || state === "preparing")) label += ` ${pct}%`;
+    let label = clip.detail || vocab.stateLabel(state);
+    if (pct !== null && PERCENT_STATES.has(state)) label += ` ${pct}%`;
     this.badge.textContent = label;
     this.progress.hidden = !vocab.active(state);
     this.progress.classList.toggle("camb-indeterminate", pct === null);
     this.bar.style.width = pct === null ? "" : `${pct}%`;
     if (pct !== null) this.progress.setAttribute("aria-valuenow", String(pct));
     else this.progress.removeAttribute("aria-valuenow");
+    this.progress.setAttribute("aria-label", `${name}: ${label}`);
+    const ended = state === "failed" || state === "cancelled";
     this.cancelBtn.hidden = !vocab.active(state);
-    this.retryBtn.hidden = !(state === "failed" || state === "cancelled") || !clip.attempt;
-    this.error.hidden = !(state === "failed" || state === "cancelled");
+    this.retryBtn.hidden = !ended || clip.action !== "retry" || !clip.attempt;
+    this.chooseBtn.hidden = !ended || clip.action !== "choose-file";
+    this.cancelBtn.setAttribute("aria-label", `Cancel ${name}`);
+    this.retryBtn.setAttribute("aria-label", `Retry ${name}`);
+    this.chooseBtn.setAttribute("aria-label", `Choose another file instead of ${name}`);
+    this.removeBtn.setAttribute("aria-label", `Remove ${name}`);
+    this.removeBtn.title = `Remove ${name}`;
+    this.error.hidden = !ended;
     this.errorMsg.textContent = clip.message || "";
     this.errorHint.textContent = clip.hint || "";
+    this.errorHint.hidden = !clip.hint;
     this.note.hidden = !(state === "done" && clip.message);
     this.note.textContent = state === "done" ? clip.message || "" : "";
     this.tickElapsed();
     if (clip.attempt !== this.attempt) {
       this.attempt = clip.attempt;
       this.requested.clear();
+      this.previewAsked = false;
       if (this.player) {
         this.player.destroy();
         this.player.el.remove();
         this.player = null;
       }
     }
-    if (state === "done") {
+    if (state === "done" && conn.live) {
       if (!this.player) {
         this.player = new Player(this);
-        this.el.append(this.player.el);
+        this.el.insertBefore(this.player.el, this.removeBtn);
       }
       this.player.update(clip);
-      const missing = (clip.lanes || []).filter((l) => !this.requested.has(l));
-      if (missing.length) {
-        missing.forEach((l) => this.requested.add(l));
-        this.ctx.send({ type: "media", clip_id: this.id, lanes: missing });
-        clearTimeout(this.stale);
-        this.stale = setTimeout(() => this.player?.markStale(), STALE_MS);
-      }
+      this.askForMedia(clip);
     }
+    this.showStill();
+    this.setOnline(conn.live);
+  }
+  /** @param {import("./types.js").ClipState} clip */
+  askForMedia(clip) {
+    const missing = (clip.lanes || []).filter((l) => !this.requested.has(l));
+    if (!missing.length && this.previewAsked) return;
+    const asked = this.ctx.conn.send({
+      type: "media",
+      clip_id: this.id,
+      lanes: missing,
+      preview: !this.previewAsked
+    });
+    if (!asked) return;
+    missing.forEach((l) => this.requested.add(l));
+    this.previewAsked = true;
+    clearTimeout(this.stale);
+    this.stale = setTimeout(() => this.player?.markStale(), STALE_MS);
+  }
+  /** The saved picture stands in for the player until its lanes arrive, or for good. */
+  showStill() {
+    const clip = this.clip;
+    const src = clip && clip.state === "done" ? this.ctx.picture(this.id) : void 0;
+    const shown = Boolean(this.player && [...this.player.lanes.values()].some((l) => l.ready));
+    const offline = !this.ctx.conn.live;
+    this.still.hidden = !src || shown;
+    if (src && this.stillImg.getAttribute("src") !== src) this.stillImg.src = src;
+    this.stillImg.alt = clip ? `Spectrograms of ${clip.name}: original, foreground, background` : "";
+    this.stillCaption.textContent = offline ? "Saved picture: the player needs the kernel. Run the cell again to bring it back." : "Saved picture: the player is on its way…";
+  }
+  onLanesShown() {
+    this.showStill();
+  }
+  /** @param {boolean} online */
+  setOnline(online) {
+    for (const b of [this.cancelBtn, this.retryBtn, this.chooseBtn, this.removeBtn]) {
+      b.disabled = !online;
+    }
+    this.player?.setOnline(online);
+    this.el.classList.toggle("camb-offline", !online);
   }
   tickElapsed() {
     const clip = this.clip;
@@ -717,11 +1076,13 @@ var Card = class {
       return;
     }
     let s = clip.elapsed || 0;
-    if (vocab.active(clip.state)) s += (performance.now() - this.receivedAt) / 1e3;
+    if (vocab.active(clip.state) && this.ctx.conn.live) {
+      s += (performance.now() - this.receivedAt) / 1e3;
+    }
     this.elapsed.textContent = clip.state === "done" ? `took ${fmtElapsed(s)}` : fmtElapsed(s);
   }
   /**
-   * @param {{attempt: number, lane: string, mime: string, level_db: number}} msg
+   * @param {{attempt: number, lane: string, level_db: number, silent?: boolean}} msg
    * @param {DataView[]} buffers
    */
   onLane(msg, buffers) {
@@ -729,15 +1090,23 @@ var Card = class {
     this.player.setLane(msg.lane, msg, buffers);
   }
   /**
+   * @param {{attempt: number} & import("./player.js").PreviewMessage} msg
+   * @param {DataView[]} buffers
+   */
+  onPreview(msg, buffers) {
+    if (msg.attempt !== this.attempt || !this.player) return;
+    this.player.setPreview(msg, buffers);
+  }
+  /**
    * @param {string} lane
    * @param {HTMLButtonElement} btn
    */
   download(lane, btn) {
     const request_id = newId();
+    if (!this.ctx.conn.send({ type: "download", clip_id: this.id, lane, request_id })) return;
     btn.disabled = true;
     btn.textContent = "…";
     this.ctx.downloads.set(request_id, { parts: [], btn });
-    this.ctx.send({ type: "download", clip_id: this.id, lane, request_id });
   }
   destroy() {
     clearTimeout(this.stale);
@@ -745,6 +1114,133 @@ var Card = class {
     this.el.remove();
   }
 };
+
+// src/connection.js
+var Connection = class {
+  /**
+   * @param {import("./types.js").AnyModel} model
+   * @param {(link: Link) => void} onChange
+   */
+  constructor(model, onChange) {
+    this.model = model;
+    this.onChange = onChange;
+    this.link = "live";
+    this.real = null;
+    this.onLive = () => {
+      if (this.real && this.real.comm_live === false) this.set("lost");
+    };
+  }
+  /**
+   * Find the widget manager's model behind anywidget's proxy (by the id Python syncs in
+   * `model_ref`) and follow its `comm_live` flag, which Jupyter's widget managers clear when
+   * the kernel restarts. Where there is no such manager (other hosts) the link stays live
+   * and a failed send is what tells.
+   * @returns {Promise<any>} the manager's model, or null
+   */
+  async watch() {
+    const manager = (
+      /** @type {any} */
+      this.model.widget_manager
+    );
+    const ref = this.model.get("model_ref");
+    if (!manager || typeof manager.get_model !== "function" || !ref) return null;
+    try {
+      this.real = await manager.get_model(ref);
+    } catch {
+      return null;
+    }
+    if (!this.real || typeof this.real.on !== "function") return null;
+    if (this.real.comm_live === false) this.set("static");
+    this.real.on("comm_live_update", this.onLive);
+    return this.real;
+  }
+  /** @param {Link} link */
+  set(link) {
+    if (this.link === link || this.link === "lost") return;
+    this.link = link;
+    this.onChange(link);
+  }
+  get live() {
+    return this.link === "live";
+  }
+  /**
+   * Send to the kernel; false (never an exception) when there is none to send to.
+   * @param {object} content
+   * @param {ArrayBuffer[]} [buffers]
+   */
+  send(content, buffers) {
+    if (!this.live) return false;
+    try {
+      this.model.send(content, void 0, buffers);
+      return true;
+    } catch (err) {
+      this.set("lost");
+      return false;
+    }
+  }
+  close() {
+    this.real?.off?.("comm_live_update", this.onLive);
+  }
+};
+
+// src/saved-state.js
+var KEY = "application/vnd.jupyter.widget-state+json";
+var REGISTRY = /* @__PURE__ */ Symbol.for("camb_notebook.widget.saved-state");
+function registry() {
+  const g = (
+    /** @type {any} */
+    globalThis
+  );
+  if (!g[REGISTRY]) g[REGISTRY] = { models: /* @__PURE__ */ new Map(), hooked: /* @__PURE__ */ new WeakSet() };
+  return g[REGISTRY];
+}
+function entry(model) {
+  return {
+    model_name: model.name ?? model.get("_model_name"),
+    model_module: model.module ?? model.get("_model_module"),
+    model_module_version: model.get("_model_module_version"),
+    state: model.get_state(true)
+  };
+}
+function writeState(context, manager) {
+  const doc = context.model;
+  if (!doc || typeof doc.getMetadata !== "function") return;
+  const mine = [...registry().models.keys()].filter((m) => m.widget_manager === manager);
+  const ids = new Set(mine.map((m) => m.model_id));
+  const saved = doc.getMetadata("widgets")?.[KEY];
+  const state = {};
+  for (const [id, value] of Object.entries(saved?.state || {})) {
+    if (!(value?.state && "model_ref" in value.state && "vocabulary" in value.state) || ids.has(id)) {
+      state[id] = value;
+    }
+  }
+  for (const model of mine) {
+    try {
+      state[model.model_id] = entry(model);
+    } catch {
+    }
+  }
+  doc.setMetadata("widgets", { [KEY]: { version_major: 2, version_minor: 0, state } });
+}
+function keepInNotebook(model) {
+  const manager = model?.widget_manager;
+  const context = manager?.context;
+  if (!context?.saveState?.connect || !context.model) return () => {
+  };
+  const reg = registry();
+  reg.models.set(model, (reg.models.get(model) || 0) + 1);
+  if (!reg.hooked.has(context)) {
+    reg.hooked.add(context);
+    context.saveState.connect((_ctx, phase) => {
+      if (phase === "started") writeState(context, manager);
+    });
+  }
+  return () => {
+    const n = (reg.models.get(model) || 1) - 1;
+    if (n > 0) reg.models.set(model, n);
+    else reg.models.delete(model);
+  };
+}
 
 // src/uploader.js
 var UPLOAD_WINDOW = 4;
@@ -825,23 +1321,31 @@ var Uploader = class {
 function makeVocab(v) {
   const states = v && v.states || {};
   const labels = v && v.lane_labels || {};
+  const notices = v && v.notices || {};
   return {
     lanes: v && v.lanes || [],
     formats: v && v.formats || "",
     laneLabel: (name) => labels[name] || name,
     stateLabel: (state) => states[state]?.label || state,
     active: (state) => Boolean(states[state]?.active),
-    timed: (state) => Boolean(states[state]?.timed)
+    timed: (state) => Boolean(states[state]?.timed),
+    notice: (link) => notices[link] || ""
   };
 }
 
 // src/index.js
+var UNDO_MS = 8e3;
 function render({ model, el }) {
   const urls = /* @__PURE__ */ new Set();
+  const vocab = makeVocab(model.get("vocabulary"));
+  const conn = new Connection(model, (link) => onLink(link));
+  const cards = /* @__PURE__ */ new Map();
+  let pendingRemoval = null;
+  let replacing = null;
   const ctx = {
     model,
-    vocab: makeVocab(model.get("vocabulary")),
-    send: (content, buffers) => model.send(content, void 0, buffers),
+    vocab,
+    conn,
     downloads: /* @__PURE__ */ new Map(),
     url(blob) {
       const u = URL.createObjectURL(blob);
@@ -850,42 +1354,63 @@ function render({ model, el }) {
     },
     revoke(u) {
       if (urls.delete(u)) URL.revokeObjectURL(u);
+    },
+    picture: (id) => (model.get("pictures") || {})[id],
+    remove: (card) => removeCard(card),
+    chooseInstead: (card) => {
+      replacing = card;
+      input.click();
     }
   };
-  const uploader = new Uploader(ctx.send, () => model.get("chunk_size"));
-  const cards = /* @__PURE__ */ new Map();
+  const uploader = new Uploader(
+    (content, buffers) => conn.send(content, buffers),
+    () => model.get("chunk_size")
+  );
   const root = h("div", "camb-sep");
+  const notice = h("div", "camb-notice");
+  notice.setAttribute("role", "alert");
+  notice.hidden = true;
   const header = h("div", "camb-header");
   const title = h("div", "camb-title", "Audio separation");
   const backend = h("span", "camb-backend");
   title.append(backend);
   const drop = h("div", "camb-drop");
-  drop.tabIndex = 0;
-  drop.setAttribute("role", "button");
-  drop.setAttribute("aria-label", "Add audio files: drop them here or press to choose");
+  drop.setAttribute("role", "group");
+  drop.setAttribute("aria-label", "Add audio files");
   const input = h("input", "camb-file-input");
   input.type = "file";
   input.multiple = true;
+  input.tabIndex = -1;
+  input.setAttribute("aria-hidden", "true");
   const pick = button("Choose files…", "camb-pick", "Choose audio files to separate");
-  drop.append(h("span", "camb-drop-text", "Drop audio files here or "), pick, input);
+  drop.append(h("span", "camb-drop-text", "Drop audio files here or"), pick, input);
   header.append(title, drop);
   const list = h("div", "camb-cards");
-  const empty = h("div", "camb-empty", `No clips yet. ${ctx.vocab.formats}.`);
-  root.append(header, list, empty);
+  const empty = h("div", "camb-empty", `No clips yet. ${vocab.formats}.`);
+  const toast = h("div", "camb-toast");
+  toast.setAttribute("role", "status");
+  toast.hidden = true;
+  root.append(notice, header, list, empty, toast);
   el.append(root);
   const addFiles = (files) => {
+    if (!conn.live) {
+      flashNotice();
+      return;
+    }
     for (const f of files) uploader.add(f);
+    if (replacing && files.length) {
+      const old = replacing;
+      replacing = null;
+      conn.send({ type: "remove", clip_id: old.id });
+    }
   };
   pick.addEventListener("click", (e) => {
     e.stopPropagation();
+    replacing = null;
     input.click();
   });
-  drop.addEventListener("click", () => input.click());
-  drop.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      input.click();
-    }
+  drop.addEventListener("click", () => {
+    if (conn.live) input.click();
   });
   input.addEventListener("change", () => {
     addFiles([...input.files || []]);
@@ -903,6 +1428,72 @@ function render({ model, el }) {
     drop.classList.remove("camb-drop-over");
     addFiles([...e.dataTransfer?.files || []]);
   });
+  function removeCard(card) {
+    if (!conn.live) return;
+    if (card.clip?.state !== "done") {
+      conn.send({ type: "remove", clip_id: card.id });
+      return;
+    }
+    commitRemoval();
+    card.el.hidden = true;
+    const name = card.clip?.name || "clip";
+    const undo = button("Undo", "camb-undo", `Undo removing ${name}`);
+    undo.addEventListener("click", () => {
+      if (!pendingRemoval) return;
+      clearTimeout(pendingRemoval.timer);
+      pendingRemoval.card.el.hidden = false;
+      pendingRemoval = null;
+      toast.hidden = true;
+    });
+    toast.replaceChildren(h("span", "", `Removed ${name}.`), undo);
+    toast.hidden = false;
+    pendingRemoval = { card, timer: setTimeout(commitRemoval, UNDO_MS) };
+    card.player?.pause();
+    undo.focus();
+  }
+  function commitRemoval() {
+    if (!pendingRemoval) return;
+    const { card, timer: timer2 } = pendingRemoval;
+    clearTimeout(timer2);
+    pendingRemoval = null;
+    toast.hidden = true;
+    conn.send({ type: "remove", clip_id: card.id });
+  }
+  function onLink(link) {
+    const words = vocab.notice(link);
+    notice.textContent = words;
+    notice.hidden = !words;
+    root.dataset.link = link;
+    const live = link === "live";
+    pick.disabled = !live;
+    input.disabled = !live;
+    drop.classList.toggle("camb-drop-off", !live);
+    drop.setAttribute("aria-disabled", String(!live));
+    if (!live) {
+      uploader.active.clear();
+      for (const d of ctx.downloads.values()) {
+        d.btn.textContent = "⬇";
+        d.btn.disabled = true;
+      }
+      ctx.downloads.clear();
+      if (pendingRemoval) {
+        clearTimeout(pendingRemoval.timer);
+        pendingRemoval.card.el.hidden = false;
+        pendingRemoval = null;
+        toast.hidden = true;
+      }
+    }
+    for (const card of cards.values()) {
+      card.setOnline(live);
+      if (card.clip) card.update(card.clip);
+    }
+  }
+  function flashNotice() {
+    notice.hidden = false;
+    notice.classList.remove("camb-flash");
+    void notice.offsetWidth;
+    notice.classList.add("camb-flash");
+  }
   const syncSettings = () => {
     backend.textContent = ` · ${model.get("backend_label")}`;
     input.accept = model.get("accept");
@@ -922,13 +1513,18 @@ function render({ model, el }) {
     }
     for (const [id, card] of cards) {
       if (!seen.has(id)) {
+        if (pendingRemoval?.card === card) pendingRemoval = null;
         card.destroy();
         cards.delete(id);
       }
     }
     empty.hidden = clips.length > 0;
   };
+  const syncPictures = () => {
+    for (const card of cards.values()) card.showStill();
+  };
   const onMsg = (msg, buffers) => {
+    conn.set("live");
     switch (msg.type) {
       case "upload-ack":
         uploader.onAck(msg);
@@ -938,6 +1534,9 @@ function render({ model, el }) {
         break;
       case "lane":
         cards.get(msg.clip_id)?.onLane(msg, buffers);
+        break;
+      case "preview":
+        cards.get(msg.clip_id)?.onPreview(msg, buffers);
         break;
       case "file": {
         const d = ctx.downloads.get(msg.request_id);
@@ -972,20 +1571,32 @@ function render({ model, el }) {
   resize.observe(root);
   model.on("msg:custom", onMsg);
   model.on("change:clips", syncClips);
+  model.on("change:pictures", syncPictures);
   model.on("change:backend_label", syncSettings);
   syncSettings();
   syncClips();
+  let forget = () => {
+  };
+  let closed = false;
+  conn.watch().then((real) => {
+    if (real && !closed) forget = keepInNotebook(real);
+  });
   return () => {
+    closed = true;
+    for (const u of urls) URL.revokeObjectURL(u);
+    urls.clear();
+    for (const card of cards.values()) card.destroy();
+    cards.clear();
     model.off("msg:custom", onMsg);
     model.off("change:clips", syncClips);
+    model.off("change:pictures", syncPictures);
     model.off("change:backend_label", syncSettings);
     clearInterval(timer);
     resize.disconnect();
+    if (pendingRemoval) clearTimeout(pendingRemoval.timer);
     uploader.abortAll("the view was closed");
-    for (const card of cards.values()) card.destroy();
-    cards.clear();
-    for (const u of urls) URL.revokeObjectURL(u);
-    urls.clear();
+    conn.close();
+    forget();
   };
 }
 var index_default = { render };

@@ -20,8 +20,10 @@
  * @property {string} source
  * @property {string} state
  * @property {number | null} progress
+ * @property {string} [detail] What the badge says instead of the state's name.
  * @property {string} message
  * @property {string} hint
+ * @property {string} [action] For failed cards: "retry", "choose-file" or "none".
  * @property {number} elapsed
  * @property {Record<string, any>} facts
  * @property {string[]} lanes
@@ -36,6 +38,7 @@
  * @property {string[]} [lanes]
  * @property {Record<string, string>} [lane_labels]
  * @property {string} [formats]
+ * @property {Record<string, string>} [notices] By link state: "lost", "static".
  */
 
 export {};

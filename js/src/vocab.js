@@ -12,6 +12,7 @@
  * @property {(state: string) => string} stateLabel
  * @property {(state: string) => boolean} active Work is under way (progress, Cancel).
  * @property {(state: string) => boolean} timed The card shows elapsed time.
+ * @property {(link: string) => string} notice What the widget says when its kernel is gone.
  */
 
 /**
@@ -21,6 +22,7 @@
 export function makeVocab(v) {
   const states = (v && v.states) || {};
   const labels = (v && v.lane_labels) || {};
+  const notices = (v && v.notices) || {};
   return {
     lanes: (v && v.lanes) || [],
     formats: (v && v.formats) || "",
@@ -28,5 +30,6 @@ export function makeVocab(v) {
     stateLabel: (state) => states[state]?.label || state,
     active: (state) => Boolean(states[state]?.active),
     timed: (state) => Boolean(states[state]?.timed),
+    notice: (link) => notices[link] || "",
   };
 }

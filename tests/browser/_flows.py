@@ -30,12 +30,15 @@ RECORD_STATES = """() => {
     attributeFilter: ['data-state'], childList: true, characterData: true});
 }"""
 
-LANES_READY = """(n, all = false) => {
+LANES_READY = """(arg) => {
+  const [n, all] = Array.isArray(arg) ? arg : [arg, false];
   const cards = [...document.querySelectorAll('.camb-card[data-state=done]')];
-  return cards[all ? 'every' : 'some']((card) => {
-    const audios = [...card.querySelectorAll('audio.camb-audio')];
-    return audios.length >= n && audios.every((a) => a.src && a.readyState >= 1
-      && Number.isFinite(a.duration));
+  return cards.length > 0 && cards[all ? 'every' : 'some']((card) => {
+    const lanes = [...card.querySelectorAll('.camb-lane[data-lane]')];
+    const pictures = lanes.every((l) => l.querySelector('img.camb-spec')?.src);
+    const audio = card.querySelector('audio.camb-audio');
+    return lanes.length >= n && pictures && audio && audio.src && audio.readyState >= 1
+      && Number.isFinite(audio.duration);
   });
 }"""
 
@@ -78,11 +81,9 @@ def wait_for_lanes(page: Any, name: str, lanes: int = 3, timeout: float = 180_00
     return c
 
 
-def durations(c: Any) -> dict[str, float]:
-    return c.evaluate(
-        "(card) => Object.fromEntries([...card.querySelectorAll('audio.camb-audio')]"
-        ".map((a) => [a.dataset.lane, a.duration]))"
-    )
+def duration(c: Any) -> float:
+    """The preview's duration: one element plays every lane."""
+    return c.evaluate("(card) => card.querySelector('audio.camb-audio').duration")
 
 
 def playheads(c: Any) -> dict[str, float]:
@@ -93,17 +94,28 @@ def playheads(c: Any) -> dict[str, float]:
     )
 
 
-def current_times(c: Any) -> dict[str, float]:
-    return c.evaluate(
-        "(card) => Object.fromEntries([...card.querySelectorAll('audio.camb-audio')]"
-        ".map((a) => [a.dataset.lane, a.currentTime]))"
-    )
+def current_time(c: Any) -> float:
+    return c.evaluate("(card) => card.querySelector('audio.camb-audio').currentTime")
 
 
 def audible(c: Any) -> dict[str, bool]:
+    """Which lanes the player says are heard (what the gains are set to, see `gains`)."""
     return c.evaluate(
-        "(card) => Object.fromEntries([...card.querySelectorAll('audio.camb-audio')]"
-        ".map((a) => [a.dataset.lane, !a.muted]))"
+        "(card) => Object.fromEntries([...card.querySelectorAll('.camb-lane[data-lane]')]"
+        ".map((l) => [l.dataset.lane, l.dataset.heard === 'true']))"
+    )
+
+
+def gains(page: Any, c: Any) -> dict[str, float]:
+    """The Web Audio gains in effect (after the short ramp), lane by lane, and the master."""
+    page.wait_for_timeout(120)
+    return c.evaluate(
+        """(card) => {
+          const p = card.querySelector('.camb-player').cambPlayer;
+          const out = {master: p.graph.master.gain.value};
+          for (const [lane, node] of p.graph.gains) out[lane] = node.gain.value;
+          return out;
+        }"""
     )
 
 
@@ -113,18 +125,22 @@ def click_at(page: Any, locator: Any, fraction: float) -> None:
 
 
 def check_player(page: Any, c: Any, clip: Path) -> None:
-    """Durations, click and drag to seek, playing, solo and A/B — the whole transport."""
+    """Duration, click and drag to seek, playing, the A/B switch and the mix."""
     expected = sf.info(str(clip)).duration
-    for lane, seconds in durations(c).items():
-        assert abs(seconds - expected) < 0.1, (lane, seconds, expected)
+    page.wait_for_function(
+        "(card) => Number.isFinite(card.querySelector('audio.camb-audio')?.duration)",
+        arg=c.element_handle(),
+    )
+    seconds = duration(c)
+    assert abs(seconds - expected) < 0.1, (seconds, expected)
+    name = clip.name
 
     view = c.locator(".camb-lane-foreground .camb-lane-view")
     click_at(page, view, 0.25)
     heads = playheads(c)
     assert set(heads) == {"original", "foreground", "background"}
     assert all(abs(v - 25) < 1.5 for v in heads.values()), heads
-    times = current_times(c)
-    assert all(abs(t - 0.25 * expected) < 0.3 for t in times.values()), times
+    assert abs(current_time(c) - 0.25 * expected) < 0.3
 
     # Drag on another lane: every playhead follows.
     bg = c.locator(".camb-lane-background .camb-lane-view").bounding_box()
@@ -137,31 +153,64 @@ def check_player(page: Any, c: Any, clip: Path) -> None:
     heads = playheads(c)
     assert all(abs(v - 60) < 1.5 for v in heads.values()), heads
 
-    # Play for a moment: the clock runs and the playheads move together.
-    c.locator(".camb-play").click()
+    # Play for a moment: the clock runs and the playheads move together; the button's
+    # accessible name says what pressing it does now.
+    play = c.locator(".camb-play")
+    assert play.get_attribute("aria-label") == f"Play {name}"
+    play.click()
+    page.wait_for_function(
+        "(c) => c.querySelector('.camb-play').getAttribute('aria-label').startsWith('Pause')",
+        arg=c.element_handle(),
+    )
+    assert play.get_attribute("aria-label") == f"Pause {name}"
     page.wait_for_timeout(1200)
-    c.locator(".camb-play").click()
+    play.click()
+    assert play.get_attribute("aria-label") == f"Play {name}"
     moved = playheads(c)
     assert all(v > 60.5 for v in moved.values()), moved
     assert max(moved.values()) - min(moved.values()) < 0.01
 
+    # By default one lane is heard: A, the original (never the mix twice over).
+    assert audible(c) == {"original": True, "foreground": False, "background": False}
+    g = gains(page, c)
+    assert (g["original"], g["foreground"], g["background"]) == (1, 0, 0) and g["master"] == 1
+    # Solo and mute are visibly off while the A/B switch decides.
+    assert c.locator(".camb-lane-background .camb-solo").is_disabled()
+    switch = c.locator(".camb-ab-switch")
+    assert switch.get_attribute("aria-checked") == "false"
+    before = current_time(c)
+    switch.click()
+    assert audible(c) == {"original": False, "foreground": True, "background": False}
+    assert switch.get_attribute("aria-checked") == "true"
+    assert abs(current_time(c) - before) < 0.05  # same position: one element, one clock
+    switch.click()
+    assert audible(c)["original"] and switch.get_attribute("aria-checked") == "false"
+    # Its own key, B, from a focused lane.
+    c.locator(".camb-lane-original .camb-lane-view").focus()
+    page.keyboard.press("b")
+    assert audible(c) == {"original": False, "foreground": True, "background": False}
+    page.keyboard.press("b")
+
+    # Mix: the stems together (they add up to the original), solo and mute now work.
+    c.locator(".camb-mix").click()
+    assert c.locator(".camb-mix").get_attribute("aria-pressed") == "true"
+    assert audible(c) == {"original": False, "foreground": True, "background": True}
+    assert switch.get_attribute("aria-checked") == "false"
     c.locator(".camb-lane-background .camb-solo").click()
     assert audible(c) == {"original": False, "foreground": False, "background": True}
     assert c.locator(".camb-lane-background .camb-solo").get_attribute("aria-pressed") == "true"
     c.locator(".camb-lane-background .camb-solo").click()
-    c.locator(".camb-lane-original .camb-mute").click()
-    assert audible(c) == {"original": False, "foreground": True, "background": True}
-    c.locator(".camb-lane-original .camb-mute").click()
-
-    ab = c.locator(".camb-ab-toggle")
-    ab.click()
-    assert audible(c) == {"original": True, "foreground": False, "background": False}
-    before = current_times(c)["original"]
-    ab.click()
-    assert audible(c) == {"original": False, "foreground": True, "background": False}
-    assert abs(current_times(c)["foreground"] - before) < 0.1  # same position
-    ab.click()
+    c.locator(".camb-lane-original .camb-mute").click()  # un-mute the original
     assert all(audible(c).values())
+    g = gains(page, c)
+    # Original + foreground + background is the mix twice: the master gain keeps it in range.
+    import numpy as np
+
+    peak = float(np.abs(sf.read(str(clip), dtype="float32")[0]).max())
+    assert abs(g["master"] - min(1.0, 0.977 / (2 * peak))) < 0.05, (g, peak)
+    c.locator(".camb-lane-original .camb-mute").click()
+    c.locator(".camb-mix").click()  # back to A/B
+    assert audible(c) == {"original": True, "foreground": False, "background": False}
 
 
 def check_states(page: Any, name: str) -> list[str]:
@@ -176,6 +225,7 @@ def check_states(page: Any, name: str) -> list[str]:
 
 
 def check_bad_file(page: Any, bad: Path, via: str = "picker") -> None:
+    """A file that can never succeed: the reason, no Retry, "Choose another file" instead."""
     if via == "drop":
         drop(page, bad)
     else:
@@ -189,7 +239,13 @@ def check_bad_file(page: Any, bad: Path, via: str = "picker") -> None:
         timeout=60_000,
     )
     message = c.locator(".camb-error-message").inner_text()
-    hint = c.locator(".camb-error-hint").inner_text()
     assert bad.name in message, message
-    assert "FLAC, MP3, WAV" in hint, hint
-    assert c.locator(".camb-retry").is_visible()
+    hint = c.locator(".camb-error-hint")
+    if hint.is_visible():  # a hint adds to the message, never repeats it
+        text = hint.inner_text()
+        assert text.rstrip(".").lower() not in message.lower(), (message, text)
+        assert "FLAC, MP3, WAV" not in text, text
+    assert not c.locator(".camb-retry").is_visible()
+    choose = c.locator(".camb-choose")
+    assert choose.is_visible()
+    assert choose.get_attribute("aria-label") == f"Choose another file instead of {bad.name}"

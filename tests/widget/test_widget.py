@@ -96,7 +96,8 @@ def test_non_audio_upload_fails_with_the_reason(widget, clip_files):
     widget.wait(timeout=30)
     state = widget.clips[0]
     assert state["state"] == "failed"
-    assert "notes.wav" in state["message"] and "FLAC, MP3, WAV" in state["hint"]
+    assert "notes.wav" in state["message"] and "FLAC, MP3, WAV" in state["message"]
+    assert state["action"] == "choose-file" and "FLAC" not in state["hint"]
     assert "notes.wav" in widget.errors
 
 
@@ -108,17 +109,28 @@ def test_broken_upload_fails_the_clip(widget):
     assert widget.of_type("upload-error")
 
 
-def test_media_request_sends_three_buffers_per_lane(widget, clip_files):
+def test_media_request_sends_lane_pictures_and_one_preview_of_all_lanes(widget, clip_files):
     clip_id = widget.add_file(clip_files["mix"])
     widget.wait(timeout=60)
-    _message(widget, {"type": "media", "clip_id": clip_id, "lanes": ["original", "foreground"]})
+    _message(
+        widget,
+        {"type": "media", "clip_id": clip_id, "lanes": ["original", "foreground"], "preview": True},
+    )
     lanes = widget.of_type("lane")
     assert [c["lane"] for c, _ in lanes] == ["original", "foreground"]
     for content, buffers in lanes:
-        audio, peaks, png = buffers
-        assert audio[:4] == b"OggS" and png[:4] == b"\x89PNG"
-        assert len(peaks) % 8 == 0 and content["mime"].startswith("audio/ogg")
-    assert widget.bytes_sent == sum(len(b) for _, bs in lanes for b in bs)
+        peaks, png = buffers
+        assert png[:4] == b"\x89PNG" and len(peaks) % 8 == 0
+        assert content["silent"] is False and content["level_db"] < 0
+    [(preview, [audio])] = widget.of_type("preview")
+    assert audio[:4] == b"OggS" and preview["mime"].startswith("audio/ogg")
+    assert preview["lanes"] == ["original", "foreground", "background", "residual"]
+    assert preview["channels"] == 8 and len(preview["headroom"]) == 16
+    sent = [b for _, bs in lanes for b in bs] + [audio]
+    assert widget.bytes_sent == sum(len(b) for b in sent)
+    # A still picture of the finished clip is in the synced state: a small PNG, no audio.
+    picture = widget.pictures[clip_id]
+    assert picture.startswith("data:image/png;base64,") and len(picture) < 40_000
 
 
 def test_residual_on_demand_then_download_of_a_stem(widget, clip_files):
