@@ -1194,13 +1194,23 @@ function registry() {
   if (!g[REGISTRY]) g[REGISTRY] = { models: /* @__PURE__ */ new Map(), hooked: /* @__PURE__ */ new WeakSet() };
   return g[REGISTRY];
 }
-function entry(model) {
-  return {
+function addEntries(model, out) {
+  if (!model || out[model.model_id]) return;
+  const state = {};
+  out[model.model_id] = {
     model_name: model.name ?? model.get("_model_name"),
     model_module: model.module ?? model.get("_model_module"),
     model_module_version: model.get("_model_module_version"),
-    state: model.get_state(true)
+    state
   };
+  for (const [key, value] of Object.entries(model.get_state(true))) {
+    if (value && typeof value === "object" && "model_id" in value && value.get_state) {
+      addEntries(value, out);
+      state[key] = `IPY_MODEL_${value.model_id}`;
+    } else {
+      state[key] = JSON.parse(JSON.stringify(value ?? null));
+    }
+  }
 }
 function writeState(context, manager) {
   const doc = context.model;
@@ -1209,14 +1219,21 @@ function writeState(context, manager) {
   const ids = new Set(mine.map((m) => m.model_id));
   const saved = doc.getMetadata("widgets")?.[KEY];
   const state = {};
+  const ours = (v) => v?.state && "model_ref" in v.state && "vocabulary" in v.state;
+  const dropped = /* @__PURE__ */ new Set();
   for (const [id, value] of Object.entries(saved?.state || {})) {
-    if (!(value?.state && "model_ref" in value.state && "vocabulary" in value.state) || ids.has(id)) {
+    if (ours(value) && !ids.has(id)) {
+      for (const v of Object.values(value.state)) {
+        if (typeof v === "string" && v.startsWith("IPY_MODEL_")) dropped.add(v.slice(10));
+      }
+    } else {
       state[id] = value;
     }
   }
+  for (const id of dropped) delete state[id];
   for (const model of mine) {
     try {
-      state[model.model_id] = entry(model);
+      addEntries(model, state);
     } catch {
     }
   }

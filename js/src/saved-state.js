@@ -25,16 +25,29 @@ function registry() {
 }
 
 /**
- * The state entry of one manager model, as the widget managers write it.
+ * The state entries of a manager model and of the models it refers to (its layout), as the
+ * widget managers write them: references become "IPY_MODEL_<id>" strings.
  * @param {any} model
+ * @param {Record<string, any>} out entries by model id
  */
-function entry(model) {
-  return {
+function addEntries(model, out) {
+  if (!model || out[model.model_id]) return;
+  /** @type {Record<string, any>} */
+  const state = {};
+  out[model.model_id] = {
     model_name: model.name ?? model.get("_model_name"),
     model_module: model.module ?? model.get("_model_module"),
     model_module_version: model.get("_model_module_version"),
-    state: model.get_state(true),
+    state,
   };
+  for (const [key, value] of Object.entries(model.get_state(true))) {
+    if (value && typeof value === "object" && "model_id" in value && value.get_state) {
+      addEntries(value, out);
+      state[key] = `IPY_MODEL_${value.model_id}`;
+    } else {
+      state[key] = JSON.parse(JSON.stringify(value ?? null)); // plain JSON only
+    }
+  }
 }
 
 /**
@@ -51,15 +64,24 @@ function writeState(context, manager) {
   const saved = doc.getMetadata("widgets")?.[KEY];
   /** @type {Record<string, any>} */
   const state = {};
+  const ours = (/** @type {any} */ v) => v?.state && "model_ref" in v.state && "vocabulary" in v.state;
+  /** @type {Set<string>} */
+  const dropped = new Set();
   for (const [id, value] of Object.entries(saved?.state || {})) {
-    // Entries of this widget no longer shown are dropped; other widgets' are kept.
-    if (!(value?.state && "model_ref" in value.state && "vocabulary" in value.state) || ids.has(id)) {
+    // Entries of this widget no longer shown are dropped, with the layouts they refer to;
+    // other widgets' entries are kept.
+    if (ours(value) && !ids.has(id)) {
+      for (const v of Object.values(value.state)) {
+        if (typeof v === "string" && v.startsWith("IPY_MODEL_")) dropped.add(v.slice(10));
+      }
+    } else {
       state[id] = value;
     }
   }
+  for (const id of dropped) delete state[id];
   for (const model of mine) {
     try {
-      state[model.model_id] = entry(model);
+      addEntries(model, state);
     } catch {
       // a model being torn down: skip it
     }
