@@ -186,3 +186,30 @@ def test_client_cancel_stops_the_task_and_the_store_says_cancelled(clip: Path, t
             assert client.cancel(task).status == "ERROR"  # type: ignore[union-attr]  # idempotent
     finally:
         engine.stop()
+
+
+def _progress_seen(client: httpx.Client, task_id: str) -> list[float]:
+    seen: list[float] = []
+    while True:
+        status = client.get(f"/audio-separation/{task_id}").json()
+        if status["status"] != "PENDING":
+            return seen
+        if status["progress"] and (not seen or seen[-1] != status["progress"]):
+            seen.append(status["progress"])
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_progress_moves_between_a_methods_coarse_reports(clip: Path):
+    """A method that reports only per block (5 % → 50 % → 95 %) still moves in small steps:
+    within a job once one block has set the pace, and from the start for the next job."""
+    engine = start(workers=1)
+    try:
+        with _client(engine) as client:
+            first = _progress_seen(client, submit(client, clip, method="chunky").json()["task_id"])
+            assert len([p for p in first if 50 < p < 95]) >= 3, first  # the second block moved
+            second = _progress_seen(client, submit(client, clip, method="chunky").json()["task_id"])
+            assert len([p for p in second if 5 < p < 50]) >= 3, second  # the first one too
+            assert second == sorted(second) and max(second) <= 95, second
+    finally:
+        engine.stop()
