@@ -274,9 +274,13 @@ def test_progress_moves_in_fine_steps(player_page: Any) -> None:
     assert max(b - a for a, b in itertools.pairwise(values)) <= 20, values
     sending = [int(b.split()[-1].rstrip("%")) for b in badges if b.startswith("sending ")]
     assert len(set(sending)) >= 5, badges
-    separating = [int(b.split()[-1].rstrip("%")) for b in badges if b.startswith("separating ")]
-    print("separating steps as the engine reported them:", separating)
-    assert len(separating) >= 2, badges
+    # The engine's spleeter reports per 12 s block; its pacer moves on in between once a
+    # pace is known: the second clip (queued behind the first) moves from the start.
+    other = player_page.evaluate("() => window.__cambBadges['other.wav'] || []")
+    steps = [int(b.split()[-1].rstrip("%")) for b in other if b.startswith("separating ")]
+    print("separating steps:", steps)
+    assert len(set(steps)) >= 5, other
+    assert max(b - a for a, b in itertools.pairwise(steps)) <= 25, steps
 
 
 def test_no_errors_in_the_page(player_page: Any) -> None:
