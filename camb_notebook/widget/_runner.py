@@ -370,8 +370,14 @@ class Runner:
         visuals: dict[str, LaneVisuals] = {}
         # The preview is the longest job: it starts first, the pictures share the other threads.
         with ThreadPoolExecutor(_LANE_THREADS, thread_name_prefix="camb-lane") as pool:
+            # It reports progress from its own thread: give it this run's context (ipykernel
+            # 7.0.0 cannot send a comm message from a thread without it, see above).
             preview_job = pool.submit(
-                encode_preview, stems, bitrate=bitrate, progress=progress.preview
+                contextvars.copy_context().run,
+                encode_preview,
+                stems,
+                bitrate=bitrate,
+                progress=progress.preview,
             )
             jobs = {
                 pool.submit(prepare_visuals, stems, lane, scale=scale): lane for lane in SHOWN_LANES

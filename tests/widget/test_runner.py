@@ -208,3 +208,23 @@ def test_residual_lane_is_prepared_on_demand(stand_in, clip_files):
     assert clip.lanes[-1] == "residual" and "residual" in clip.visuals
     assert clip.visuals["residual"].level_db < -60
     runner.close()
+
+
+def test_every_change_is_reported_in_the_starting_threads_context(stand_in, clip_files):
+    """ipykernel 7.0.0 kept the parent header in a ContextVar and raised LookupError when a
+    thread without it sent a comm message: every report must carry the caller's context,
+    including the ones made by the threads that prepare the media."""
+    import contextvars
+
+    parent: contextvars.ContextVar[str] = contextvars.ContextVar("parent")
+    parent.set("cell-1")
+    missing: list[str] = []
+
+    def on_change(clip: Clip) -> None:
+        if parent.get(None) != "cell-1":
+            missing.append(f"{threading.current_thread().name}: {clip.state} {clip.progress}")
+
+    runner = Runner(stand_in, on_change)
+    runner.start(_clip(clip_files["mix"])).result(timeout=60)
+    assert missing == []
+    runner.close()
