@@ -56,7 +56,7 @@ function addEntries(model, out) {
  * @param {any} context
  * @param {any} manager
  */
-function writeState(context, manager) {
+export function writeState(context, manager) {
   const doc = context.model;
   if (!doc || typeof doc.getMetadata !== "function") return;
   const mine = [...registry().models.keys()].filter((m) => m.widget_manager === manager);
