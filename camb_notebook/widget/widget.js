@@ -468,7 +468,10 @@ var Player = class {
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
     this.el.append(bar, rulerRow, this.lanesEl, this.facts, this.media);
-    this.el.addEventListener("keydown", (e) => this.onKey(e));
+    this.onWindowKey = (e) => {
+      if (e.target instanceof Node && this.el.contains(e.target)) this.onKey(e);
+    };
+    window.addEventListener("keydown", this.onWindowKey, true);
     this.onOtherPlay = (e) => {
       if (
         /** @type {CustomEvent} */
@@ -730,6 +733,7 @@ var Player = class {
         return;
     }
     e.preventDefault();
+    e.stopImmediatePropagation();
   }
   /** @param {Lane} lane */
   drawWave(lane) {
@@ -895,6 +899,7 @@ var Player = class {
     this.playing = false;
     cancelAnimationFrame(this.raf);
     window.removeEventListener(PLAY_EVENT, this.onOtherPlay);
+    window.removeEventListener("keydown", this.onWindowKey, true);
     for (const u of this.urls) this.ctx.revoke(u);
     this.urls.clear();
     try {

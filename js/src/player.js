@@ -122,7 +122,15 @@ export class Player {
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
     this.el.append(bar, rulerRow, this.lanesEl, this.facts, this.media);
-    this.el.addEventListener("keydown", (e) => this.onKey(e));
+    // Keys pressed in the player are the player's. In a notebook's command mode B, X, M, S
+    // and the digits are notebook shortcuts (insert, cut, to Markdown, save, heading), and
+    // Notebook 7 handles them while the event is still on its way down (capture phase, on
+    // the document). The window sees a key before the document does: the player takes the
+    // keys it uses there, and stops them; every other key goes on as usual.
+    this.onWindowKey = (/** @type {KeyboardEvent} */ e) => {
+      if (e.target instanceof Node && this.el.contains(e.target)) this.onKey(e);
+    };
+    window.addEventListener("keydown", this.onWindowKey, true);
 
     this.onOtherPlay = (/** @type {Event} */ e) => {
       if (/** @type {CustomEvent} */ (e).detail !== this && this.playing) this.pause();
@@ -375,6 +383,7 @@ export class Player {
         return;
     }
     e.preventDefault();
+    e.stopImmediatePropagation();
   }
 
   /** @param {Lane} lane */
@@ -557,6 +566,7 @@ export class Player {
     this.playing = false;
     cancelAnimationFrame(this.raf);
     window.removeEventListener(PLAY_EVENT, this.onOtherPlay);
+    window.removeEventListener("keydown", this.onWindowKey, true);
     for (const u of this.urls) this.ctx.revoke(u);
     this.urls.clear();
     try {

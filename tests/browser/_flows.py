@@ -185,11 +185,14 @@ def check_player(page: Any, c: Any, clip: Path) -> None:
     assert abs(current_time(c) - before) < 0.05  # same position: one element, one clock
     switch.click()
     assert audible(c)["original"] and switch.get_attribute("aria-checked") == "false"
-    # Its own key, B, from a focused lane.
+    # Its own key, B, from a focused lane; in a notebook it must not reach the notebook's
+    # own B (insert a cell below).
+    cells = page.evaluate("() => document.querySelectorAll('.jp-Cell').length")
     c.locator(".camb-lane-original .camb-lane-view").focus()
     page.keyboard.press("b")
     assert audible(c) == {"original": False, "foreground": True, "background": False}
     page.keyboard.press("b")
+    assert page.evaluate("() => document.querySelectorAll('.jp-Cell').length") == cells
 
     # Mix: the stems together (they add up to the original), solo and mute now work.
     c.locator(".camb-mix").click()
