@@ -8,10 +8,11 @@ Run from the repository root::
 For each clip length, real files are written first (a 16-bit WAV original, FLAC stems),
 then the widget's own code runs as it does after a separation: decode and align the
 stems (``SeparationResult.stems()``), one shared spectrogram colour scale, and per lane
-the waveform peaks, the spectrogram PNG and the Ogg Opus preview. The widget then
-answers the browser's media requests for all four lanes (original, foreground,
-background and the on-demand residual); "bytes to the browser" is what it actually
-sent as message buffers, plus its synced state and its JS/CSS.
+the waveform peaks and the spectrogram PNG, and one multichannel Ogg Opus preview of all
+four lanes with its headroom table. The widget then answers the browser's media requests
+(the three shown lanes' pictures and the preview, then the on-demand residual's pictures);
+"bytes to the browser" is what it actually sent as message buffers, plus its synced state
+(with the clip's still picture) and its JS/CSS.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def _files(seconds: float, folder: Path) -> tuple[Path, Path, Path]:
 
 def measure(seconds: float) -> dict[str, float]:
     from camb_notebook.api import SeparationResult
+    from camb_notebook.audio import Stems
     from camb_notebook.viz import peaks, spectrogram_db, spectrogram_png
     from camb_notebook.widget import SeparationWidget
     from camb_notebook.widget._media import (
@@ -67,16 +69,17 @@ def measure(seconds: float) -> dict[str, float]:
         PEAK_BINS,
         SPEC_HEIGHT,
         SPEC_WIDTH,
-        prepare_lane,
+        prepare_visuals,
         preview_bitrate,
         spectrogram_scale,
     )
+    from camb_notebook.widget._preview import encode_preview, headroom
 
     out: dict[str, float] = {"seconds": seconds}
     warm = np.zeros((2, SR), np.float32)  # first-call imports (scipy, matplotlib, PyAV) aside
-    from camb_notebook.audio import Stems
-
-    prepare_lane(Stems(warm, warm, warm, SR), "original", scale=(-80.0, 0.0))
+    warm_stems = Stems(warm, warm, warm, SR)
+    prepare_visuals(warm_stems, "original", scale=(-80.0, 0.0))
+    encode_preview(warm_stems, bitrate=16000)
     with tempfile.TemporaryDirectory() as tmp:
         original, fg, bg = _files(seconds, Path(tmp))
         result = SeparationResult(original, fg, bg, base_url="bench")
@@ -89,7 +92,7 @@ def measure(seconds: float) -> dict[str, float]:
         scale = spectrogram_scale(stems)
         out["scale"] = time.perf_counter() - t0
 
-        # Parts of one lane, to see where the time goes.
+        # Parts of one lane's pictures, to see where the time goes.
         x = stems.foreground
         t0 = time.perf_counter()
         peaks(x, PEAK_BINS)
@@ -100,25 +103,27 @@ def measure(seconds: float) -> dict[str, float]:
             S_db, *scale, height=SPEC_HEIGHT, width=SPEC_WIDTH, freqs=freqs, log_freq=True
         )
         out["spectrogram"] = time.perf_counter() - t0
-        from camb_notebook.audio import encode_preview
-
-        t0 = time.perf_counter()
-        encode_preview(x, stems.sr, bitrate=preview_bitrate(stems.duration))
-        out["preview"] = time.perf_counter() - t0
-
         lane_times = []
-        media = {}
         for lane in ("original", "foreground", "background", "residual"):
             t0 = time.perf_counter()
-            media[lane] = prepare_lane(stems, lane, scale=scale)
+            prepare_visuals(stems, lane, scale=scale)
             lane_times.append(time.perf_counter() - t0)
         out["lane"] = statistics.median(lane_times)
 
-        # The widget's own path: decode, scale and three lanes in parallel, until "done".
+        t0 = time.perf_counter()
+        headroom(stems)
+        out["headroom"] = time.perf_counter() - t0
+        bitrate = preview_bitrate(stems.duration)
+        t0 = time.perf_counter()
+        preview = encode_preview(stems, bitrate=bitrate)
+        out["preview"] = time.perf_counter() - t0
+        out["bitrate"] = 2 * bitrate  # per stereo lane
+        out["audio_bytes"] = len(preview.audio)
+
+        # The widget's own path: decode, scale, the preview and three lanes' pictures in
+        # parallel, until "done".
         def pipeline(path, report):
             return SeparationResult(original, fg, bg, base_url="bench")
-
-        out["bitrate"] = media["original"].bitrate
 
         w = SeparationWidget(pipeline=pipeline)
         w.send = lambda content, buffers=None: None  # no front end attached here
@@ -127,16 +132,18 @@ def measure(seconds: float) -> dict[str, float]:
         w.wait(timeout=3600)
         out["three_lanes"] = time.perf_counter() - t0
 
-        # What the widget really sends for all four lanes.
+        # What the widget really sends: three lanes' pictures and the preview, then the
+        # residual's pictures.
         clip = w._clips[0]
-        clip.media["residual"] = media["residual"]
-        w._msg_media({"clip_id": clip_id, "lanes": ["original", "foreground", "background"]}, [])
+        clip.visuals["residual"] = prepare_visuals(stems, "residual", scale=scale)
+        shown = ["original", "foreground", "background"]
+        w._msg_media({"clip_id": clip_id, "lanes": shown, "preview": True}, [])
         out["bytes_three"] = w.bytes_sent
         w._msg_media({"clip_id": clip_id, "lanes": ["residual"]}, [])
         state = json.dumps(w.get_state(), default=str).encode()
         out["state_bytes"] = len(state)
+        out["picture_bytes"] = len(clip.picture)
         out["bytes_total"] = w.bytes_sent + len(state)
-        out["audio_bytes"] = sum(len(m.audio) for m in media.values())
         w.close()
     return out
 
@@ -170,21 +177,25 @@ def table(rows: list[dict[str, float]]) -> str:
         ("shared spectrogram scale", "scale", ms),
         ("waveform peaks, one lane", "peaks", ms),
         ("spectrogram + PNG, one lane", "spectrogram", ms),
-        ("Opus preview, one lane", "preview", ms),
-        ("one lane, all of it (median of 4)", "lane", ms),
-        ("**widget: file to three lanes ready** (lanes in parallel)", "three_lanes", ms),
-        ("preview bitrate (chosen by duration)", "bitrate", lambda v: f"{v / 1000:.0f} kb/s"),
-        ("bytes sent, three lanes", "bytes_three", mb),
-        ("bytes sent, + residual lane", "bytes_total", mb),
+        ("one lane's pictures, all of it (median of 4)", "lane", ms),
+        ("headroom table (16 sets of lanes)", "headroom", ms),
+        ("Opus preview of all four lanes (8 channels, one file)", "preview", ms),
+        ("**widget: file to player ready** (preview and pictures in parallel)", "three_lanes", ms),
+        ("preview bitrate per stereo lane", "bitrate", lambda v: f"{v / 1000:.0f} kb/s"),
+        ("bytes sent: preview of 4 lanes + 3 lanes' pictures", "bytes_three", mb),
+        ("bytes sent, + residual's pictures, state, JS/CSS", "bytes_total", mb),
         ("  of which synced state + JS/CSS", "state_bytes", lambda v: f"{v / 1e3:.0f} KB"),
+        ("  of which the clip's still picture", "picture_bytes", lambda v: f"{v / 1e3:.1f} KB"),
     ]
     for label, key, fmt in spec:
         lines.append(f"| {label} | " + " | ".join(fmt(r[key]) for r in rows) + " |")
     lines += [
         "",
         "Budget: a 10-minute clip may send at most 15 MB to the browser, all four lanes",
-        "included; previews are Ogg Opus at a bitrate chosen from the duration (96 kb/s",
-        "for short clips), peaks 1200 min/max pairs and a 1200×112 palette PNG per lane.",
+        "included, before any zoom. The preview is one Ogg Opus file holding every lane",
+        "(channel mapping family 255) at a bitrate chosen from the duration (96 kb/s per",
+        "stereo lane for short clips); peaks are 1200 min/max pairs and a 1200×112 palette",
+        "PNG per lane.",
     ]
     return "\n".join(lines)
 

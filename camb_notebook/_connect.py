@@ -42,6 +42,7 @@ from .api import (
 )
 
 __all__ = [
+    "LOCAL_ENGINE",
     "Backend",
     "ServiceChoice",
     "choose_service",
@@ -50,6 +51,9 @@ __all__ = [
     "separate",
     "separate_many",
 ]
+
+#: The embedded engine's name in the task store (see ``Settings.identity``).
+LOCAL_ENGINE = "local-engine"
 
 #: ``"local"`` forces the embedded engine, ``"cloud"`` CAMB.AI; None follows key and base URL.
 Backend = Literal["local", "cloud"] | None
@@ -97,7 +101,9 @@ class ServiceChoice:
             ) from exc
         engine = local_engine()
         register_secret(engine.api_key)
-        return Settings(engine.base_url, engine.api_key, "engine")
+        # Its port changes with every kernel: the task store knows it by a stable name, so a
+        # restarted kernel finds the clips it separated (their stems are files on this disk).
+        return Settings(engine.base_url, engine.api_key, "engine", identity=LOCAL_ENGINE)
 
     def connect(self, **client_options: Any) -> Client:
         """A :class:`~camb_notebook.api.Client` for this service (see :func:`connect`)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CANCELLED",
     "CONTENT_DOES_NOT_MATCH_EXTENSION",
     "ERROR",
     "HARMFUL_CONTENT_DETECTED",
@@ -57,6 +58,9 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 HARMFUL_CONTENT_DETECTED = "HARMFUL_CONTENT_DETECTED"
 #: The local engine's extension: shorter than its configured minimum duration.
 SOURCE_TOO_SHORT = "SOURCE_TOO_SHORT"
+#: The local engine's extension: the task was stopped on request
+#: (``DELETE /apis/audio-separation/{task_id}``; the cloud has no cancel).
+CANCELLED = "CANCELLED"
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,12 @@ REASONS: dict[str, Reason] = {
             INTERNAL_ERROR,
             "the service had an internal error: submit again later; if it keeps failing, "
             "contact CAMB.AI support with the task id",
+            retryable=True,
+        ),
+        Reason(
+            CANCELLED,
+            "the task was cancelled on request and nothing was separated: separate the clip "
+            "again when you want its stems",
             retryable=True,
         ),
         Reason(

@@ -24,7 +24,8 @@ def test_the_documented_reasons_have_advice() -> None:
         "INTERNAL_ERROR",
         "HARMFUL_CONTENT_DETECTED",
     }
-    engine_extras = {"SOURCE_TOO_SHORT"}  # the local engine's min_duration
+    # the local engine's min_duration, and its cancel (DELETE /apis/audio-separation/{id})
+    engine_extras = {"SOURCE_TOO_SHORT", "CANCELLED"}
     assert set(vocab.REASONS) == documented | engine_extras
     for code, reason in vocab.REASONS.items():
         assert reason.code == code and getattr(vocab, code) == code
@@ -33,6 +34,7 @@ def test_the_documented_reasons_have_advice() -> None:
     assert not vocab.REASONS["SOURCE_TOO_LONG"].retryable
     assert not vocab.REASONS["INVALID_SOURCE_DATA"].retryable
     assert vocab.REASONS["PROCESSING_ERROR"].retryable
+    assert vocab.REASONS["CANCELLED"].retryable  # nothing was wrong with the file
 
 
 @pytest.mark.parametrize(

@@ -278,6 +278,21 @@ class Client(_BaseClient):
         """
         return self._run(self._core.status(_task_id(task)))
 
+    def cancel(self, task: Task | str) -> TaskStatus | None:
+        """Ask the service to stop a task; None when it has no cancel (CAMB.AI's cloud).
+
+        The local engine (and ``camb-notebook serve``) drops the task from its queue or stops
+        its worker and answers the task's status (``ERROR`` with ``exception_reason``
+        ``"CANCELLED"``, or what it had already reached); the task store then records it as
+        ``CANCELLED``. CAMB.AI's cloud cannot stop a task: None, and it may still run there.
+
+        Examples
+        --------
+        >>> client.cancel(task).exception_reason  # doctest: +SKIP
+        'CANCELLED'
+        """
+        return self._run(self._core.cancel(_task_id(task)))
+
     def result(self, run_id: int) -> ResultURLs:
         """Fresh download URLs of a finished run (the old ones may have expired).
 
@@ -581,6 +596,10 @@ class AsyncClient(_BaseClient):
     async def status(self, task: Task | str) -> TaskStatus:
         """See :meth:`Client.status`."""
         return await self._run(self._core.status(_task_id(task)))
+
+    async def cancel(self, task: Task | str) -> TaskStatus | None:
+        """See :meth:`Client.cancel`."""
+        return await self._run(self._core.cancel(_task_id(task)))
 
     async def result(self, run_id: int) -> ResultURLs:
         """See :meth:`Client.result`."""

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote, urlsplit
@@ -41,7 +42,7 @@ from ._parse import MalformedAnswer, parse_json, parse_result, parse_results, pa
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, transport_error_is_safe
 from ._settings import Settings
 from ._sink import StemSink, copy_into
-from ._store import UNCERTAIN, TaskRecord, TaskStore
+from ._store import CANCELLED, UNCERTAIN, TaskRecord, TaskStore
 from ._upload import MultipartBody, UploadProgress, UploadSource
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,6 +116,8 @@ class Core:
             )
         self.settings = settings
         self.base_url = settings.base_url
+        #: The service's name in the task store (its URL, or e.g. "local-engine").
+        self.store_key = settings.store_key
         self.retry = retry
         self.store = store
         self.poll_interval = poll_interval
@@ -232,12 +235,12 @@ class Core:
         """*task*, or a Task for the bare id with its details (submission time …) from the store."""
         if isinstance(task, Task):
             return task
-        record = yield from self.in_store(lambda s: s.get(self.base_url, str(task)))
-        return record.to_task() if record is not None else Task(str(task), self.base_url)
+        record = yield from self.in_store(lambda s: s.get(self.store_key, str(task)))
+        return self.task_of(record) if record is not None else Task(str(task), self.base_url)
 
     def _remember(self, status: TaskStatus) -> Flow[None]:
         """Store the latest status of a known task."""
-        yield from self.in_store(lambda s: s.update_status(self.base_url, status))
+        yield from self.in_store(lambda s: s.update_status(self.store_key, status))
 
     # -- the contract -----------------------------------------------------------------------
 
@@ -311,7 +314,7 @@ class Core:
         def uncertain(exc: Exception) -> Flow[CambError]:
             record = yield from self.in_store(
                 lambda s: s.record_uncertain(
-                    self.base_url, content_hash, source.filename, source.size, method
+                    self.store_key, content_hash, source.filename, source.size, method
                 )
             )
             return SubmitUncertainError(
@@ -323,7 +326,8 @@ class Core:
 
         task_id = yield from self.call(what, make, accept, idempotent=False, uncertain=uncertain)
         task = Task(task_id, self.base_url, source.filename, content_hash, time.time(), method)
-        yield from self.in_store(lambda s: s.record_submitted(task, source.size))
+        stored = replace(task, base_url=self.store_key)
+        yield from self.in_store(lambda s: s.record_submitted(stored, source.size))
         log.info("%s: accepted as task %s", what, task_id)
         return task
 
@@ -460,7 +464,7 @@ class Core:
         task_id = source.task_id if isinstance(source, TaskStatus) else None
         run_id = source.run_id if isinstance(source, TaskStatus) else urls.run_id
         yield from self.in_store(
-            lambda s: s.record_stems(self.base_url, fg, bg, task_id=task_id, run_id=run_id)
+            lambda s: s.record_stems(self.store_key, fg, bg, task_id=task_id, run_id=run_id)
         )
         return StemFiles(fg, bg)
 
@@ -507,8 +511,8 @@ class Core:
 
     def attach(self, task_id: str) -> Flow[Task]:
         """A :class:`Task` for an existing *task_id*, checked with one status call."""
-        record = yield from self.in_store(lambda s: s.get(self.base_url, task_id))
-        task = record.to_task() if record else Task(str(task_id), self.base_url)
+        record = yield from self.in_store(lambda s: s.get(self.store_key, task_id))
+        task = self.task_of(record) if record else Task(str(task_id), self.base_url)
         try:
             status = yield from self.status(task.task_id)
         except NotFoundError:
@@ -518,11 +522,35 @@ class Core:
 
         def remember(store: TaskStore) -> None:
             if record is None:
-                store.record_submitted(task)
-            store.update_status(self.base_url, status)
+                store.record_submitted(replace(task, base_url=self.store_key))
+            store.update_status(self.store_key, status)
 
         yield from self.in_store(remember)
         return task
+
+    def cancel(self, task_id: str) -> Flow[TaskStatus | None]:
+        """Ask the service to stop *task_id*; None when it cannot (CAMB.AI's cloud has no cancel).
+
+        The local engine answers ``DELETE audio-separation/{task_id}`` (an engine extension)
+        with the task's status afterwards; a task it stopped is recorded as ``CANCELLED`` in
+        the store, so it is never re-attached. A service without the call (404, 405 or 501)
+        gives None and the store keeps the task as it was: it may still run there.
+        """
+        path = f"audio-separation/{quote(str(task_id), safe='')}"
+        try:
+            status: TaskStatus = yield from self.call(
+                f"cancel task {task_id}",
+                lambda: (Send(self.api_request("DELETE", path)), None),
+                lambda response: parse_status(parse_json(response), str(task_id)),
+                idempotent=True,  # cancelling twice is cancelling once
+            )
+        except APIError as exc:
+            if exc.status_code in (404, 405, 501):
+                return None
+            raise
+        stopped = status.status != "SUCCESS" and status.exception_reason == CANCELLED
+        yield from self._remember(replace(status, status=CANCELLED) if stopped else status)
+        return status
 
     def separate(
         self, path: str | os.PathLike[str], options: SeparateOptions
@@ -568,7 +596,7 @@ class Core:
         done = task
         yield from self.in_store(
             lambda s: s.record_files(
-                self.base_url, done.task_id, original, files.foreground, files.background
+                self.store_key, done.task_id, original, files.foreground, files.background
             )
         )
         return SeparationResult(
@@ -594,7 +622,7 @@ class Core:
         out_dir = options.out_dir
 
         def look(store: TaskStore) -> tuple[TaskRecord, StemFiles | None] | None:
-            record = store.find(self.base_url, source.content_hash, options.method)
+            record = store.find(self.store_key, source.content_hash, options.method)
             if record is None or not record.finished:  # finished: the stems are on disk
                 return None if record is None else (record, None)
             assert record.foreground is not None and record.background is not None
@@ -628,7 +656,11 @@ class Core:
                 record_id=record.id,
             )
         log.info("%s: re-attaching pending task %s", original.name, record.task_id)
-        return record.to_task()
+        return self.task_of(record)
+
+    def task_of(self, record: TaskRecord) -> Task:
+        """The :class:`Task` of a store record, on this client's URL (records carry the key)."""
+        return replace(record.to_task(), base_url=self.base_url)
 
     def _fetch_stems(self, status: TaskStatus, out: Path, cancel: Any) -> Flow[StemFiles]:
         """Download the stems; if their URLs expired, fetch fresh ones once and try again."""

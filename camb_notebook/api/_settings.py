@@ -18,15 +18,27 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 @dataclass(frozen=True)
 class Settings:
-    """The resolved service: ``origin`` is ``"cloud"``, ``"engine"`` or ``"custom"``."""
+    """The resolved service: ``origin`` is ``"cloud"``, ``"engine"`` or ``"custom"``.
+
+    ``identity`` names the service in the task store when its URL is not stable: the
+    embedded local engine gets a new port in every kernel, so it is stored as
+    ``"local-engine"`` and a restarted kernel still finds its finished separations.
+    """
 
     base_url: str
     api_key: str | None = field(repr=False)
     origin: str
+    identity: str | None = None
+
+    @property
+    def store_key(self) -> str:
+        """What the task store files this service's tasks under: ``identity`` or the URL."""
+        return self.identity or self.base_url
 
     def __repr__(self) -> str:
         key = "'***'" if self.api_key else "None"
-        return f"Settings(base_url={self.base_url!r}, api_key={key}, origin={self.origin!r})"
+        ident = f", identity={self.identity!r}" if self.identity else ""
+        return f"Settings(base_url={self.base_url!r}, api_key={key}, origin={self.origin!r}{ident})"
 
 
 def _check_base_url(base_url: str) -> str:

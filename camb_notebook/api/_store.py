@@ -1,6 +1,7 @@
 """A small persistent record of submitted tasks, so a restarted kernel can pick them up again.
 
-One SQLite file in ``cache_dir("tasks")``. It holds ids, the service's base URL, the file's
+One SQLite file in ``cache_dir("tasks")``. It holds ids, the service's base URL (or a stable
+name for a service whose URL changes, such as ``"local-engine"``), the file's
 content hash and name, the last known state and the downloaded stem paths — never an API key.
 SQLite makes every write atomic and lets threads and processes share the file.
 """
@@ -19,10 +20,12 @@ import httpx
 from .._config import cache_dir
 from ._models import Task, TaskStatus
 
-__all__ = ["UNCERTAIN", "TaskRecord", "TaskStore", "public_base_url"]
+__all__ = ["CANCELLED", "UNCERTAIN", "TaskRecord", "TaskStore", "public_base_url"]
 
 #: State of an upload that broke after its body was sent (the service may have the task).
 UNCERTAIN = "UNCERTAIN"
+#: State of a task the service stopped on request (``Client.cancel``); never re-attached.
+CANCELLED = "CANCELLED"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import ConfigurationError
-from .._vocabulary import INTERNAL_ERROR, PROCESSING_ERROR
+from .._vocabulary import CANCELLED, INTERNAL_ERROR, PROCESSING_ERROR
 from ._jobs import JobFailure, JobResult, JobSpec
 from ._pool import EventCallback, QueueFull, queue_is_full
 from ._remote import TOPIC, Prewarm, run_remote
@@ -153,6 +153,24 @@ class DaskRunner:
     def retry_after(self) -> float:
         with self._lock:
             return self._retry_after()
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel the job's future: a waiting job never starts; a running one is abandoned.
+
+        The scheduler forgets the task and a later result is ignored, but a worker thread
+        already inside the job finishes the call in the background (Python threads cannot
+        be killed), so the cluster's thread stays busy until then.
+        """
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+        if job is None:
+            return False
+        if job.future is not None:
+            with contextlib.suppress(Exception):
+                job.future.cancel()
+        what = "before it started" if job.started is None else "while separating on Dask"
+        self._emit("failed", job_id, JobFailure(CANCELLED, f"cancelled {what}"))
+        return True
 
     def shutdown(self, timeout: float = 5.0) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from .._vocabulary import INTERNAL_ERROR, PROCESSING_ERROR
+from .._vocabulary import CANCELLED, INTERNAL_ERROR, PROCESSING_ERROR
 from ._jobs import JobFailure, JobSpec
 
 __all__ = ["EventCallback", "JobRunner", "ProcessPool", "QueueFull", "queue_is_full"]
@@ -78,6 +78,12 @@ class JobRunner(Protocol):
 
     def retry_after(self) -> float:
         """Seconds after which a refused submission may well be accepted."""
+
+    def cancel(self, job_id: str) -> bool:
+        """Drop a waiting job or stop a running one; False when it is neither.
+
+        The job ends with a ``"failed"`` event carrying reason ``CANCELLED``.
+        """
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop all work; jobs still waiting or running are reported as failed."""
@@ -182,6 +188,7 @@ class ProcessPool:
         self._running = 0
         self._mean_seconds = 10.0
         self._closed = False
+        self._cancels: set[str] = set()  # running jobs whose worker the supervisor stops
         self._thread: threading.Thread | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -218,6 +225,22 @@ class ProcessPool:
                 if spec.job_id == job_id:
                     return index + 1
         return None
+
+    def cancel(self, job_id: str) -> bool:
+        with self._lock:
+            waiting = next((s for s in self._pending if s.job_id == job_id), None)
+            if waiting is not None:
+                self._pending.remove(waiting)
+            running = waiting is None and any(
+                w.job is not None and w.job.job_id == job_id for w in self._workers
+            )
+            if running:
+                self._cancels.add(job_id)
+        if waiting is not None:
+            self._emit("failed", job_id, JobFailure(CANCELLED, "cancelled before it started"))
+        elif running:
+            self._wake()  # the supervisor stops the worker (it owns the processes)
+        return waiting is not None or running
 
     def shutdown(self, timeout: float = 5.0) -> None:
         with self._lock:
@@ -341,6 +364,7 @@ class ProcessPool:
                 else:
                     self._bury(worker)
             self._enforce_timeouts()
+            self._stop_cancelled()
         with self._lock:  # their jobs are failed below: do not wait for them to finish
             busy = [w.process for w in self._workers if w.job is not None]
         for process in busy:
@@ -437,6 +461,15 @@ class ProcessPool:
                 "stopped; submit a shorter clip or raise the engine's job_timeout",
                 status="TIMEOUT",
             )
+            self._bury(w, failure)
+
+    def _stop_cancelled(self) -> None:
+        """Kill the workers of cancelled jobs; the loop starts fresh ones for the queue."""
+        with self._lock:
+            ids, self._cancels = self._cancels, set()
+            doomed = [w for w in self._workers if w.job is not None and w.job.job_id in ids]
+        for w in doomed:
+            failure = JobFailure(CANCELLED, "cancelled while separating; its worker was stopped")
             self._bury(w, failure)
 
     def _emit(self, kind: str, job_id: str, payload: Any) -> None:

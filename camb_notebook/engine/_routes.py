@@ -147,6 +147,18 @@ async def status(task_id: str, request: Request, state: State, caller: CallerDep
     return answer
 
 
+@api.delete("/audio-separation/{task_id}", response_model=StatusAnswer)
+async def cancel(task_id: str, request: Request, state: State, caller: CallerDep) -> Any:
+    """Engine extra: stop a task; the answer is its status afterwards (``ERROR`` with
+    ``exception_reason`` ``CANCELLED``, or the status it had already reached).
+
+    Only the task's owner (or the admin key) may cancel it: another key's id answers 404.
+    """
+    if not await run_in_threadpool(state.cancel, task_id, caller):
+        raise HTTPException(404, f"task {task_id!r} not found (unknown, or expired)")
+    return await status(task_id, request, state, caller)
+
+
 @api.get("/audio-separation-result/{run_id}", response_model=ResultAnswer)
 async def result(run_id: int, request: Request, state: State, caller: CallerDep) -> Any:
     """The two stems' URLs of a finished run."""

@@ -172,6 +172,17 @@ class EngineState:
         limit = self.config.max_jobs_per_key
         return limit is not None and self.tasks.active(caller.name) >= limit
 
+    def cancel(self, task_id: str, caller: Caller) -> bool:
+        """Stop *caller*'s task: marked cancelled first (saved, so a restart keeps it so, and
+        a late event of its job changes nothing), then dropped from the queue or its job
+        stopped. False when *caller* may not see the task (unknown, expired, someone else's).
+        """
+        task = self.tasks.cancel(task_id, caller)
+        if task is None:
+            return False
+        self.runner.cancel(task_id)  # False when it had already ended: nothing to stop
+        return True
+
     def queue_place(self, task_id: str) -> tuple[int, int] | None:
         """``(position, length)`` of a job waiting for a worker (1 = next), else None."""
         # Length first: between the two reads jobs can only join behind this one or

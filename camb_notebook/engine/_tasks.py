@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._vocabulary import ERROR, INTERNAL_ERROR, PENDING, SUCCESS
+from .._vocabulary import CANCELLED, ERROR, INTERNAL_ERROR, PENDING, SUCCESS
 from ._db import TaskDB
 from ._jobs import JobFailure, JobResult
 from ._keys import Caller
@@ -223,6 +223,17 @@ class TaskRegistry:
             self._save(task)
         self.storage.remove_input(task_id)
         self._notify("finished", task)
+
+    def cancel(self, task_id: str, caller: Caller) -> Task | None:
+        """End *caller*'s PENDING task as cancelled (``ERROR``, reason ``CANCELLED``, saved).
+
+        Returns the task (also when it had already ended: nothing to cancel then), or None
+        when *caller* may not see it (another person's id is as unknown as a wrong one).
+        """
+        task = self.get(task_id, caller)
+        if task is not None:
+            self.fail(task_id, CANCELLED, "cancelled on request before it finished")
+        return task
 
     def discard(self, task_id: str) -> None:
         """Forget a task that was never accepted (e.g. refused with 429)."""

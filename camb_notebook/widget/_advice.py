@@ -1,63 +1,119 @@
-"""Turn an exception from the pipeline into the two lines a card shows: what and what to do."""
+"""Turn an exception from the pipeline into what a card shows: the reason, a hint, one action.
+
+The message says what went wrong and, as every error of the package does, what to do about it.
+The hint only adds what the card's buttons mean for this failure (so it never repeats the
+message), and the action picks the button: Retry when running it again can help, "Choose
+another file" when the same file would fail the same way, neither when only a new widget can.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 from .. import _exceptions as exc
 from .._exceptions import redact
 from .._vocabulary import advice_for
-from ..audio import FORMATS_TEXT
 
-__all__ = ["describe_error"]
+__all__ = ["Action", "Advice", "describe_error"]
+
+#: The card's button for a failure: run again, pick another file, or none (fix the setup).
+Action = Literal["retry", "choose-file", "none"]
+
+_SAME_FAILURE = "Sending this file again would fail the same way."
 
 
-def describe_error(error: BaseException) -> tuple[str, str]:
-    """Return ``(message, hint)`` for a card: the reason, then what the user can do.
+@dataclass(frozen=True)
+class Advice:
+    """What a failed card says and offers.
 
-    The message is redacted, so an API key that slipped into an exception never
-    reaches the browser.
+    Attributes
+    ----------
+    message : str
+        The reason (redacted: a key that slipped into an exception never reaches the browser).
+    hint : str
+        What the card's buttons do about it; "" when the message says it all.
+    action : {"retry", "choose-file", "none"}
+        The button the card offers.
+    """
+
+    message: str
+    hint: str
+    action: Action
+
+    @property
+    def retryable(self) -> bool:
+        """Whether running the same clip again can succeed."""
+        return self.action == "retry"
+
+
+def _hint_and_action(error: BaseException) -> tuple[str, Action]:
+    # Most specific classes first: AudioFormatError is an InputError, SubmitUncertainError a
+    # NetworkError, PaymentRequiredError a TaskFailedError.
+    if isinstance(error, (exc.AudioFormatError, exc.AudioDecodeError, exc.LimitExceededError)):
+        return _SAME_FAILURE, "choose-file"
+    if isinstance(error, exc.InputError):
+        return "Retry runs it again once that is fixed.", "retry"
+    if isinstance(error, exc.AuthenticationError):
+        return "The widget reads the key when it is created: create it again.", "none"
+    if isinstance(error, exc.RateLimitError):
+        return "Wait a minute before pressing Retry.", "retry"
+    if isinstance(error, exc.TaskFailedError):
+        known = advice_for(error.exception_reason, error.status)
+        if known is not None and not known.retryable:
+            return _SAME_FAILURE, "choose-file"
+        return "Retry sends it again.", "retry"
+    if isinstance(error, exc.SubmitUncertainError):
+        return "Retry re-uses the upload when the service has it.", "retry"
+    if isinstance(error, exc.NetworkError):
+        return "Retry once the service answers again.", "retry"
+    if isinstance(error, exc.WaitTimeoutError):
+        return "Retry waits for the same task again; nothing is sent twice.", "retry"
+    if isinstance(error, exc.ResultExpiredError):
+        return "Retry fetches fresh links.", "retry"
+    if isinstance(error, exc.ConfigurationError):
+        return "Create the widget again with the setting fixed.", "none"
+    if isinstance(error, exc.CambError):
+        return "Retry runs it again.", "retry"
+    return "A bug in camb_notebook: the traceback is in w.errors. Retry runs it again.", "retry"
+
+
+def describe_error(error: BaseException) -> Advice:
+    """The reason, a hint that does not repeat it, and the action a card offers.
 
     Examples
     --------
     >>> from camb_notebook._exceptions import AudioFormatError
-    >>> describe_error(AudioFormatError("notes.txt: not audio"))[1]
-    'Choose a FLAC, MP3, WAV, AAC/M4A or OGG file and add it again.'
+    >>> advice = describe_error(AudioFormatError("notes.txt: not audio (expected FLAC, MP3)"))
+    >>> advice.action, advice.hint
+    ('choose-file', 'Sending this file again would fail the same way.')
     """
     message = redact(str(error)) or type(error).__name__
-    if isinstance(error, exc.AudioFormatError):
-        hint = f"Choose a {FORMATS_TEXT} file and add it again."
-    elif isinstance(error, exc.AudioDecodeError):
-        hint = "The file looks damaged or empty; re-export it and add it again."
-    elif isinstance(error, exc.LimitExceededError):
-        hint = "Trim or compress the clip to fit the limit, then add it again."
-    elif isinstance(error, exc.InputError):
-        hint = "Fix the input named above, then press Retry."
-    elif isinstance(error, exc.AuthenticationError):
-        hint = "Check the API key (CAMB_API_KEY or api_key=), then press Retry."
-    elif isinstance(error, exc.RateLimitError):
-        hint = "The service is busy; wait a minute, then press Retry."
-    elif isinstance(error, exc.TaskFailedError):
-        # The message already carries the service's advice (from the same vocabulary):
-        # the hint only says which button helps.
-        known = advice_for(error.exception_reason, error.status)
-        if known is None or known.retryable:
-            hint = "Press Retry; if it fails again, try another clip."
-        else:
-            hint = "Sending the same file again will fail the same way: change the file first."
-    elif isinstance(error, exc.SubmitUncertainError):
-        hint = "The upload may have reached the service; Retry re-uses it when it can."
-    elif isinstance(error, exc.NetworkError):
-        hint = "Check the network or that the engine is running, then press Retry."
-    elif isinstance(error, exc.WaitTimeoutError):
-        hint = "The task may still finish; press Retry to wait for it again."
-    elif isinstance(error, exc.ResultExpiredError):
-        hint = "The result links expired; press Retry to fetch new ones."
-    elif isinstance(error, exc.ConfigurationError):
-        hint = "Fix the setting named above and create the widget again."
-    elif isinstance(error, exc.APIError):
-        hint = "The service rejected the request; press Retry, or report the message above."
-    elif isinstance(error, exc.CambError):
-        hint = "Press Retry."
-    else:
+    if not isinstance(error, exc.CambError):
         message = f"{type(error).__name__}: {message}"
-        hint = "Unexpected error inside camb_notebook; the traceback is in w.errors. Press Retry."
-    return message, hint
+    hint, action = _hint_and_action(error)
+    if hint and hint.rstrip(".").lower() in message.lower():
+        hint = ""  # the message already says it
+    return Advice(message, hint, action)
+
+
+def cancel_hint(state: str, service_can_stop: bool) -> str:
+    """What a card says right after Cancel, from the state the clip was in.
+
+    Examples
+    --------
+    >>> cancel_hint("validating", False)
+    'Nothing was sent to the service.'
+    >>> cancel_hint("queued", False)[:43]
+    'This service cannot stop a task it accepted'
+    """
+    if state in ("uploading", "waiting", "validating"):
+        return "Nothing was sent to the service."
+    if state in ("downloading", "preparing"):
+        return "The service had finished it: Retry reuses its result."
+    if service_can_stop:
+        return "Asking the engine to stop the job…"
+    return (
+        "This service cannot stop a task it accepted (CAMB.AI's cloud has no cancel): it may "
+        "still run there. Retry picks it up again instead of sending it twice."
+    )

@@ -1,10 +1,10 @@
-"""What one lane of the player needs in the browser: a preview, waveform peaks, a spectrogram.
+"""What the player of a finished clip needs in the browser: one preview and each lane's pictures.
 
-Everything is prepared in the kernel once per clip and sent as binary buffers;
-the browser never decodes the full-quality stems. The preview bitrate is chosen
-from the clip's duration so that all four lanes of a 10-minute clip (original,
-foreground, background and the on-demand residual) stay under
-:data:`BROWSER_BUDGET_BYTES` together.
+Everything is prepared in the kernel once per clip and sent as binary buffers; the browser
+never decodes the full-quality stems. The audio of all lanes is one multichannel preview
+(:mod:`._preview`); each lane has waveform peaks and a spectrogram image on a colour scale
+shared by all lanes. The preview bitrate is chosen from the clip's duration so that a
+10-minute clip stays under :data:`BROWSER_BUDGET_BYTES` with all four lanes.
 """
 
 from __future__ import annotations
@@ -21,19 +21,27 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BROWSER_BUDGET_BYTES",
-    "LaneMedia",
-    "prepare_lane",
+    "PEAK_BINS",
+    "SILENT_DB",
+    "SPEC_HEIGHT",
+    "SPEC_WIDTH",
+    "LaneVisuals",
+    "lane_audio",
+    "prepare_visuals",
     "preview_bitrate",
     "spectrogram_scale",
 ]
 
-#: Bytes a 10-minute clip may send to the browser, all lanes together.
+#: Bytes a 10-minute clip may send to the browser before any zoom, all lanes together.
 BROWSER_BUDGET_BYTES = 15_000_000
-#: Part of the budget left for previews; the rest covers peaks, images and overhead.
+#: Part of the budget left for the preview; the rest covers peaks, images and overhead.
 _AUDIO_BUDGET_BYTES = 13_000_000
-_MIN_BITRATE = 16_000
-_MAX_BITRATE = 96_000
-_BITRATE_STEP = 8_000
+#: Opus bits per second per channel: 48k is a 96 kb/s stereo lane; 8k is Opus' useful floor.
+_MIN_BITRATE = 8_000
+_MAX_BITRATE = 48_000
+_BITRATE_STEP = 1_000
+#: A lane this quiet (RMS, dBFS) is shown as "silent" rather than as a black band.
+SILENT_DB = -90.0
 
 #: Waveform and spectrogram resolution: about one column per pixel of a wide cell.
 PEAK_BINS = 1200
@@ -43,54 +51,65 @@ _SPEC_FRAMES = 2400
 
 
 @dataclass(frozen=True)
-class LaneMedia:
-    """Bytes for one lane of one clip.
+class LaneVisuals:
+    """The pictures of one lane of one clip.
 
     Attributes
     ----------
     lane : str
         ``original``, ``foreground``, ``background`` or ``residual``.
-    audio : bytes
-        Ogg Opus preview.
     peaks : bytes
         float32 ``(2, n_bins)`` min/max envelope, row-major.
     spectrogram : bytes
         PNG image, time left to right, low frequencies at the bottom.
-    bitrate : int
-        Preview bits per second.
     level_db : float
         RMS level of the full-quality lane in dBFS.
     """
 
     lane: str
-    audio: bytes
     peaks: bytes
     spectrogram: bytes
-    bitrate: int
     level_db: float
 
     @property
+    def silent(self) -> bool:
+        """Below :data:`SILENT_DB`: nothing to hear or see (a residual of exact stems)."""
+        return self.level_db <= SILENT_DB
+
+    @property
     def nbytes(self) -> int:
-        """Bytes this lane sends to a browser."""
-        return len(self.audio) + len(self.peaks) + len(self.spectrogram)
+        """Bytes this lane's pictures send to a browser."""
+        return len(self.peaks) + len(self.spectrogram)
 
 
-def preview_bitrate(duration: float, lanes: int = len(LANES)) -> int:
-    """Opus bitrate in bit/s so that ``lanes`` previews of ``duration`` s fit the budget.
+def preview_bitrate(duration: float, channels: int = 2 * len(LANES)) -> int:
+    """Opus bits per second *per channel* so that a preview of ``channels`` fits the budget.
 
-    Short clips get up to 96 kb/s; a 10-minute clip gets 40 kb/s per lane; very long
-    clips never drop below 16 kb/s (their previews then exceed the budget).
+    Short clips get 48 kb/s per channel (96 kb/s per stereo lane); a 10-minute stereo clip
+    (eight channels) gets 21 kb/s per channel; very long clips never drop below 8 kb/s (their
+    previews then exceed the budget).
 
     Examples
     --------
-    >>> preview_bitrate(30.0), preview_bitrate(600.0)
-    (96000, 40000)
+    >>> preview_bitrate(30.0), preview_bitrate(600.0), preview_bitrate(600.0, channels=4)
+    (48000, 21000, 43000)
     """
     if duration <= 0:
         return _MAX_BITRATE
-    fitting = _AUDIO_BUDGET_BYTES * 8 / (lanes * duration)
+    fitting = _AUDIO_BUDGET_BYTES * 8 / (channels * duration)
     stepped = int(fitting // _BITRATE_STEP) * _BITRATE_STEP
     return max(_MIN_BITRATE, min(_MAX_BITRATE, stepped))
+
+
+def lane_audio(stems: Stems, lane: str) -> np.ndarray:
+    """The samples of one lane (the residual is computed)."""
+    if lane not in LANES:
+        from .._exceptions import InputError
+
+        raise InputError(
+            f"lane={lane!r} is not one of {', '.join(LANES)}", parameter="lane", value=lane
+        )
+    return stems.residual if lane == "residual" else getattr(stems, lane)
 
 
 def _spectrogram(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,14 +130,8 @@ def spectrogram_scale(stems: Stems) -> tuple[float, float]:
     return db_range(_spectrogram(stems.original, stems.sr)[0], dynamic_range=80.0)
 
 
-def prepare_lane(
-    stems: Stems,
-    lane: str,
-    *,
-    scale: tuple[float, float],
-    bitrate: int | None = None,
-) -> LaneMedia:
-    """Prepare the preview, peaks and spectrogram image of one lane.
+def prepare_visuals(stems: Stems, lane: str, *, scale: tuple[float, float]) -> LaneVisuals:
+    """Waveform peaks, spectrogram image and level of one lane.
 
     Parameters
     ----------
@@ -126,28 +139,19 @@ def prepare_lane(
     lane : {"original", "foreground", "background", "residual"}
     scale : (float, float)
         Colour scale from :func:`spectrogram_scale`, shared by all lanes.
-    bitrate : int, optional
-        Preview bitrate; default :func:`preview_bitrate` of the clip's duration.
 
     Returns
     -------
-    LaneMedia
+    LaneVisuals
 
     Examples
     --------
-    >>> # media = prepare_lane(result.stems(), "foreground", scale=spectrogram_scale(stems))
+    >>> # visuals = prepare_visuals(stems, "foreground", scale=spectrogram_scale(stems))
     """
-    from ..audio import encode_preview, rms_db
+    from ..audio import rms_db
     from ..viz import peaks, spectrogram_png
 
-    if lane not in LANES:
-        from .._exceptions import InputError
-
-        raise InputError(
-            f"lane={lane!r} is not one of {', '.join(LANES)}", parameter="lane", value=lane
-        )
-    audio = stems.residual if lane == "residual" else getattr(stems, lane)
-    rate = bitrate or preview_bitrate(stems.duration)
+    audio = lane_audio(stems, lane)
     S_db, freqs = _spectrogram(audio, stems.sr)
     png = spectrogram_png(
         S_db,
@@ -159,11 +163,6 @@ def prepare_lane(
         log_freq=True,
     )
     env = np.ascontiguousarray(peaks(audio, PEAK_BINS), dtype="<f4")
-    return LaneMedia(
-        lane=lane,
-        audio=encode_preview(audio, stems.sr, bitrate=rate),
-        peaks=env.tobytes(),
-        spectrogram=png,
-        bitrate=rate,
-        level_db=float(rms_db(audio)),
+    return LaneVisuals(
+        lane=lane, peaks=env.tobytes(), spectrogram=png, level_db=float(rms_db(audio))
     )

@@ -14,7 +14,8 @@ run executes in a copy of the starting thread's context, however its thread was 
 Each run of a clip is an *attempt*. Cancel marks the clip cancelled at once and
 bumps nothing the worker could still overwrite: a worker only reports for its
 own attempt, so a late status from a cancelled run is ignored, and Retry starts
-a new attempt with a fresh cancel event.
+a new attempt with a fresh cancel event. The cancelled attempt may still add a note
+(``Reporter.annotate``: "the engine stopped the job").
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._exceptions import CancelledError, redact
-from ._advice import describe_error
-from ._media import LaneMedia, prepare_lane, spectrogram_scale
-from ._states import FINAL_STATES
+from ._advice import cancel_hint, describe_error
+from ._media import LaneVisuals, prepare_visuals, preview_bitrate, spectrogram_scale
+from ._picture import clip_picture
+from ._preview import Preview, encode_preview
+from ._states import FINAL_STATES, LANES
 
 __all__ = [
+    "SHOWN_LANES",
     "Clip",
     "Pipeline",
     "Reporter",
@@ -45,19 +49,28 @@ __all__ = [
 
 log = logging.getLogger("camb_notebook.widget")
 
-#: Threads preparing one clip's lanes (previews, peaks, images) at the same time.
-_LANE_THREADS = max(1, min(3, os.cpu_count() or 1))
+#: Threads preparing one clip's media (the preview, and each lane's pictures) at once.
+_LANE_THREADS = max(2, min(4, os.cpu_count() or 1))
+#: Lanes shown when a clip is done; the residual's pictures are made when asked for.
+SHOWN_LANES = ("original", "foreground", "background")
+#: Share of the "preparing" bar for the preview (the rest: each lane's pictures).
+_PREVIEW_SHARE = 0.6
 
 
 class Reporter(Protocol):
     """What a pipeline calls to report progress; raises CancelledError once cancelled.
 
     ``cancel`` is set when the user cancels; pass it to blocking calls that accept one.
+    ``report(state, progress, detail=..., **facts)``: *detail* is a short phrase the badge
+    shows instead of the state's name (e.g. ``"queued: position 2 of 3"``).
     """
 
     cancel: threading.Event
 
     def __call__(self, state: str, progress: float | None = None, **facts: Any) -> None: ...
+
+    def annotate(self, **changes: Any) -> None:
+        """Change this attempt's ``message``/``hint`` even after it was cancelled."""
 
 
 class _Report:
@@ -70,20 +83,25 @@ class _Report:
         clip = self._clip
         if self.cancel.is_set():
             raise CancelledError(f"{clip.name}: cancelled")
+        detail = str(facts.pop("detail", "") or "")
         if (
             not facts
             and state == clip.state
+            and detail == clip.detail
             and progress is not None
             and clip.progress is not None
             and 0 <= progress - clip.progress < 0.01
         ):
             return  # same state, under 1 % more: not worth a message to the browser
-        changes: dict[str, Any] = {"state": state, "progress": progress}
+        changes: dict[str, Any] = {"state": state, "progress": progress, "detail": detail}
         if state == "submitting" and clip.started is None:
             changes["started"] = time.monotonic()
         if facts:
             changes["facts"] = {**clip.facts, **facts}
         self._runner._update(clip, self._attempt, **changes)
+
+    def annotate(self, **changes: Any) -> None:
+        self._runner.annotate(self._clip, self._attempt, **changes)
 
 
 #: ``pipeline(path, report) -> result``: validate, submit, wait and download one clip.
@@ -101,8 +119,10 @@ class Clip:
     source: str = "disk"
     state: str = "waiting"
     progress: float | None = None
+    detail: str = ""
     message: str = ""
     hint: str = ""
+    action: str = ""
     started: float | None = None
     elapsed: float = 0.0
     facts: dict[str, Any] = field(default_factory=dict)
@@ -112,7 +132,9 @@ class Clip:
     stems: Any = None
     error: BaseException | None = None
     traceback: str = ""
-    media: dict[str, LaneMedia] = field(default_factory=dict)
+    visuals: dict[str, LaneVisuals] = field(default_factory=dict)
+    preview: Preview | None = None
+    picture: str = ""
     scale: tuple[float, float] | None = None
     attempt: int = 0
     cancel_event: threading.Event = field(default_factory=threading.Event)
@@ -135,14 +157,41 @@ class Clip:
             "source": self.source,
             "state": self.state,
             "progress": self.progress,
+            "detail": self.detail,
             "message": self.message,
             "hint": self.hint,
+            "action": self.action,
             "elapsed": round(elapsed, 2),
             "facts": dict(self.facts),
             "lanes": list(self.lanes),
             "levels": {k: round(v, 1) for k, v in self.levels.items()},
             "attempt": self.attempt,
         }
+
+
+class _PrepareProgress:
+    """One 0..1 figure for the "preparing" bar from the preview and the lanes' pictures."""
+
+    def __init__(self, report: _Report, lanes: int) -> None:
+        self._report, self._lanes = report, lanes
+        self._preview, self._done = 0.0, 0
+        self._lock = threading.Lock()
+
+    def preview(self, fraction: float) -> None:
+        with self._lock:
+            self._preview = fraction
+            value = self._value()
+        self._report("preparing", value)
+
+    def lane_done(self) -> None:
+        with self._lock:
+            self._done += 1
+            value = self._value()
+        self._report("preparing", value)
+
+    def _value(self) -> float:
+        pictures = (1 - _PREVIEW_SHARE) * self._done / self._lanes
+        return min(1.0, _PREVIEW_SHARE * self._preview + pictures)
 
 
 class Runner:
@@ -153,6 +202,8 @@ class Runner:
     pipeline : callable
         ``pipeline(path, report) -> result`` where ``result.stems()`` gives
         :class:`camb_notebook.audio.Stems`; it calls ``report(state, progress, **facts)``.
+        An optional attribute ``can_stop_tasks`` (bool) says whether its service can stop a
+        task it accepted (the local engine can, CAMB.AI's cloud cannot).
     on_change : callable
         ``on_change(clip)`` after every state change, from the thread that made it.
     on_done : callable, optional
@@ -201,21 +252,43 @@ class Runner:
         """Change a clip's state from outside a worker (e.g. while its upload arrives)."""
         self._update(clip, None, state=state, progress=progress, **kw)
 
+    def annotate(self, clip: Clip, attempt: int, **changes: Any) -> None:
+        """Change ``message``/``hint`` of *attempt*, even once it ended (e.g. cancelled)."""
+        with self.lock:
+            if attempt != clip.attempt:
+                return
+            for name, value in changes.items():
+                setattr(clip, name, value)
+        self.on_change(clip)
+
     def fail(self, clip: Clip, error: BaseException) -> None:
-        """Mark a clip failed with the reason and what to do."""
-        message, hint = describe_error(error)
+        """Mark a clip failed with the reason, a hint and the action its card offers."""
+        advice = describe_error(error)
         with self.lock:
             clip.error = error
             clip.traceback = redact("".join(traceback.format_exception(error)))
-        self._update(clip, None, state="failed", progress=None, message=message, hint=hint)
+        self._update(
+            clip,
+            None,
+            state="failed",
+            progress=None,
+            detail="",
+            message=advice.message,
+            hint=advice.hint,
+            action=advice.action,
+        )
         clip.done_event.set()
 
     # -- public ---------------------------------------------------------------------
-    def start(self, clip: Clip) -> Future[Any]:
-        """Queue a clip (again): a new attempt with a fresh cancel event."""
+    def start(self, clip: Clip, *, result: Any = None) -> Future[Any]:
+        """Queue a clip (again): a new attempt with a fresh cancel event.
+
+        With *result* (a finished separation found again, e.g. after a kernel restart) the
+        pipeline is skipped: only the player's media are prepared.
+        """
         if self._closed:
             raise RuntimeError("this widget was closed; create a new SeparationWidget")
-        if clip.path is None:
+        if clip.path is None and result is None:
             raise ValueError(f"clip {clip.name!r} has no file yet")
         with self.lock:
             clip.attempt += 1
@@ -223,32 +296,40 @@ class Runner:
             clip.cancel_event = threading.Event()
             clip.done_event = threading.Event()
             clip.error, clip.traceback, clip.result, clip.stems = None, "", None, None
-            clip.media, clip.lanes, clip.levels, clip.scale = {}, [], {}, None
-            clip.state, clip.progress, clip.message, clip.hint = "waiting", None, "", ""
+            clip.visuals, clip.preview, clip.picture = {}, None, ""
+            clip.lanes, clip.levels, clip.scale = [], {}, None
+            clip.state, clip.progress, clip.detail = "waiting", None, ""
+            clip.message, clip.hint, clip.action = "", "", ""
             clip.started, clip.elapsed = None, 0.0
             # Each run carries a copy of the caller's context: ipykernel 7.0.0 read the
             # parent header from a ContextVar and raised LookupError in bare threads.
             context = contextvars.copy_context()
-            future = self._executor.submit(context.run, self._run, clip, attempt, clip.cancel_event)
+            future = self._executor.submit(
+                context.run, self._run, clip, attempt, clip.cancel_event, result
+            )
             clip.future = future
         self.on_change(clip)
         return future
 
     def cancel(self, clip: Clip) -> bool:
-        """Stop waiting for a clip; returns False when it had already finished."""
+        """Stop a clip; returns False when it had already finished."""
         with self.lock:
             if clip.finished:
                 return False
+            was = clip.state
             clip.cancel_event.set()
             if clip.future is not None:
                 clip.future.cancel()  # drops it if no worker picked it up yet
+        can_stop = bool(getattr(self.pipeline, "can_stop_tasks", False))
         self._update(
             clip,
             None,
             state="cancelled",
             progress=None,
+            detail="",
             message="Cancelled.",
-            hint="A task already sent to the service may still run there; Retry starts again.",
+            hint=cancel_hint(was, can_stop),
+            action="retry",
         )
         clip.done_event.set()
         return True
@@ -259,50 +340,15 @@ class Runner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- the worker --------------------------------------------------------------------
-    def _run(self, clip: Clip, attempt: int, cancel: threading.Event) -> None:
+    def _run(self, clip: Clip, attempt: int, cancel: threading.Event, found: Any) -> None:
         report = _Report(self, clip, attempt, cancel)
-        assert clip.path is not None
         try:
-            result = self.pipeline(clip.path, report)
-            report("preparing", 0.0)
-            stems = result.stems()
-            scale = spectrogram_scale(stems)
-            media: dict[str, LaneMedia] = {}
-            lanes = ("original", "foreground", "background")
-            # Lanes are independent and the encoders release the GIL: ~1.7x on 2 cores.
-            with ThreadPoolExecutor(_LANE_THREADS, thread_name_prefix="camb-lane") as pool:
-                futures = {
-                    pool.submit(prepare_lane, stems, lane, scale=scale): lane for lane in lanes
-                }
-                for future in as_completed(futures):
-                    media[futures[future]] = future.result()
-                    report("preparing", len(media) / len(lanes))
-            levels = stems.levels()
-            facts = {
-                "duration": round(stems.duration, 3),
-                "sample_rate": int(stems.sr),
-                "channels": int(stems.channels),
-                "bitrate": media["original"].bitrate,
-            }
-            method = getattr(result, "method", None)
-            if method:
-                facts["method"] = str(method)
-            with self.lock:
-                clip.result, clip.stems, clip.scale = result, stems, scale
-                clip.media = media
-            done = self._update(
-                clip,
-                attempt,
-                state="done",
-                progress=1.0,
-                lanes=list(lanes),
-                levels=levels,
-                facts={**clip.facts, **facts},
-                message="",
-                hint="",
-            )
-            if done and self.on_done is not None:
-                self.on_done(clip)
+            if found is not None:
+                result = found
+            else:
+                assert clip.path is not None
+                result = self.pipeline(clip.path, report)
+            self._prepare(clip, attempt, result, report)
         except CancelledError:
             pass  # cancel() already marked the clip
         except BaseException as error:
@@ -313,26 +359,119 @@ class Runner:
             if attempt == clip.attempt:
                 clip.done_event.set()
 
+    def _prepare(self, clip: Clip, attempt: int, result: Any, report: _Report) -> None:
+        """The player's media: one preview of every lane, and each shown lane's pictures."""
+        report("preparing", 0.0)
+        stems = own_stems(result)
+        scale = spectrogram_scale(stems)
+        width = 1 if stems.original.ndim == 1 or stems.original.shape[0] == 1 else 2
+        bitrate = preview_bitrate(stems.duration, channels=width * len(LANES))
+        progress = _PrepareProgress(report, len(SHOWN_LANES))
+        visuals: dict[str, LaneVisuals] = {}
+        # The preview is the longest job: it starts first, the pictures share the other threads.
+        with ThreadPoolExecutor(_LANE_THREADS, thread_name_prefix="camb-lane") as pool:
+            # It reports progress from its own thread: give it this run's context (ipykernel
+            # 7.0.0 cannot send a comm message from a thread without it, see above).
+            # File-backed stems decode through one reader per file, which one thread at a
+            # time may use: every job reads through its own.
+            preview_job = pool.submit(
+                contextvars.copy_context().run,
+                _with_own_stems(encode_preview),
+                result,
+                bitrate=bitrate,
+                progress=progress.preview,
+            )
+            jobs = {
+                pool.submit(_with_own_stems(prepare_visuals), result, lane, scale=scale): lane
+                for lane in SHOWN_LANES
+            }
+            for job in as_completed(jobs):
+                visuals[jobs[job]] = job.result()
+                progress.lane_done()
+            preview = preview_job.result()
+        picture = clip_picture([visuals[lane].spectrogram for lane in SHOWN_LANES])
+        facts = {
+            "duration": round(stems.duration, 3),
+            "sample_rate": int(stems.sr),
+            "channels": int(stems.channels),
+            "bitrate": preview.bitrate // len(LANES),  # per lane
+        }
+        method = getattr(result, "method", None)
+        if method:
+            facts["method"] = str(method)
+        if getattr(result, "reused", False):
+            facts["reused"] = True
+        with self.lock:
+            clip.result, clip.stems, clip.scale = result, stems, scale
+            clip.visuals, clip.preview, clip.picture = visuals, preview, picture
+        done = self._update(
+            clip,
+            attempt,
+            state="done",
+            progress=1.0,
+            detail="",
+            lanes=list(SHOWN_LANES),
+            levels=stems.levels(),
+            facts={**clip.facts, **facts},
+            message="",
+            hint="",
+            action="",
+        )
+        if done and self.on_done is not None:
+            self.on_done(clip)
+
     def prepare_extra_lane(self, clip: Clip, lane: str) -> None:
-        """Prepare one more lane (the residual) of a finished clip, in a worker thread."""
+        """Prepare one more lane's pictures (the residual) of a finished clip, in a thread."""
 
         def work() -> None:
             try:
                 with self.lock:
-                    stems, scale = clip.stems, clip.scale
-                if stems is None or scale is None or lane in clip.media:
+                    result, scale = clip.result, clip.scale
+                if result is None or scale is None or lane in clip.visuals:
                     return
-                media = prepare_lane(stems, lane, scale=scale)
+                visuals = _with_own_stems(prepare_visuals)(result, lane, scale=scale)
                 with self.lock:
-                    clip.media[lane] = media
+                    clip.visuals[lane] = visuals
                     if lane not in clip.lanes:
                         clip.lanes = [*clip.lanes, lane]
                 self.on_change(clip)
             except Exception as error:  # the card shows it; the clip stays done
-                message, _ = describe_error(error)
-                self._update(clip, None, message=f"{lane} lane failed: {message}")
+                self._update(
+                    clip, None, message=f"{lane} lane failed: {describe_error(error).message}"
+                )
 
         context = contextvars.copy_context()
         threading.Thread(
             target=context.run, args=(work,), name=f"camb-widget-{lane}", daemon=True
         ).start()
+
+
+def own_stems(result: Any) -> Any:
+    """Stems of *result* read through readers of their own.
+
+    ``SeparationResult.stems()`` is cached and shared (the notebook may use it too), and a
+    file-backed :class:`~camb_notebook.audio.Stems` reads through one decoder per file, which
+    two threads must not use at once (libsndfile corrupts its heap). Every thread of the
+    widget that reads stems therefore opens its own, closed when it is done.
+    """
+    paths = [getattr(result, name, None) for name in ("original", "foreground", "background")]
+    if all(isinstance(p, (str, os.PathLike)) for p in paths):
+        from ..audio import Stems
+
+        return Stems.from_files(*paths)
+    return result.stems()  # a stand-in with arrays, nothing shared to protect
+
+
+def _with_own_stems(work: Callable[..., Any]) -> Callable[..., Any]:
+    """``work(stems, ...)`` run on stems of its own, opened from *result* and closed after."""
+
+    def run(result: Any, *args: Any, **kwargs: Any) -> Any:
+        stems = own_stems(result)
+        try:
+            return work(stems, *args, **kwargs)
+        finally:
+            close = getattr(stems, "close", None)
+            if close is not None and stems is not getattr(result, "_stems", None):
+                close()
+
+    return run

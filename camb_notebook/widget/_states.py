@@ -24,6 +24,7 @@ __all__ = [
     "FINAL_STATES",
     "LANES",
     "LANE_LABELS",
+    "NOTICES",
     "STATES",
     "ClipState",
     "vocabulary",
@@ -79,6 +80,14 @@ FINAL_STATES = tuple(s.name for s in CLIP_STATES if s.final)
 LANES = ("original", "foreground", "background", "residual")
 LANE_LABELS = {lane: lane.capitalize() for lane in LANES}
 
+#: What the widget says when no kernel is behind it, by the browser's view of the link.
+NOTICES = {
+    "lost": "The kernel restarted — run the cell again. Finished clips come back from the "
+    "task store in seconds; what is already loaded here still plays.",
+    "static": "No kernel is running this widget: these are the clips as they were saved. "
+    "Run the cell to bring them back.",
+}
+
 
 def vocabulary() -> dict[str, Any]:
     """What the front end needs to name states and lanes (the ``vocabulary`` trait).
@@ -95,4 +104,5 @@ def vocabulary() -> dict[str, Any]:
         "lanes": list(LANES),
         "lane_labels": dict(LANE_LABELS),
         "formats": FORMATS_TEXT,
+        "notices": dict(NOTICES),
     }

@@ -8,19 +8,23 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import anywidget
 import traitlets
 
 from .._config import cache_dir
-from .._connect import Backend, choose_service
+from .._connect import LOCAL_ENGINE, Backend, ServiceChoice, choose_service
 from .._exceptions import InputError, WaitTimeoutError, register_secret
 from ..audio import ACCEPT, mime_type
 from ._pipeline import ClientPipeline
-from ._runner import Clip, Pipeline, Runner
+from ._preview import MIME as _PREVIEW_MIME
+from ._runner import Clip, Pipeline, Runner, own_stems
+from ._session import Session, cell_session_key
 from ._states import vocabulary
 from ._uploads import CHUNK_BYTES, MAX_UPLOAD_BYTES, UploadReceiver
 
@@ -29,8 +33,11 @@ __all__ = ["SeparationWidget"]
 log = logging.getLogger("camb_notebook.widget")
 
 _HERE = Path(__file__).parent
+#: The widget writing each session file in this kernel (the newest one for a cell).
+_SESSIONS: weakref.WeakValueDictionary[str, SeparationWidget] = weakref.WeakValueDictionary()
 _FILE_CHUNK = 4 << 20  # kernel → browser download chunks (stems can be 100 MB WAVs)
-_PREVIEW_MIME = "audio/ogg; codecs=opus"
+#: Status polls for the local engine: often, so progress moves in small steps (loopback).
+_ENGINE_POLLING = {"poll_interval": 0.25, "poll_max_interval": 0.5}
 
 
 class SeparationWidget(anywidget.AnyWidget):
@@ -67,6 +74,11 @@ class SeparationWidget(anywidget.AnyWidget):
     pipeline : callable, optional
         ``pipeline(path, report) -> SeparationResult`` replacing the client (tests,
         custom services); the connection options are then unused.
+    session : str or bool, optional
+        Under which name the widget remembers its clips, so that running its cell again in a
+        new kernel brings the finished ones back from the task store in seconds. ``None``
+        (default): the notebook's path and the cell's id when the front end sends them
+        (JupyterLab, Notebook 7); ``False``: remember nothing.
 
     Attributes
     ----------
@@ -86,6 +98,12 @@ class SeparationWidget(anywidget.AnyWidget):
     _css = _HERE / "widget.css"
 
     clips = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: A small still picture of each finished clip (``data:`` PNG by clip id): what a saved
+    #: notebook shows where no kernel runs. No audio.
+    pictures = traitlets.Dict(traitlets.Unicode()).tag(sync=True)
+    #: This widget's model id: the browser looks its model up to learn whether the kernel
+    #: behind it is still there (a restarted kernel, a notebook reopened without one).
+    model_ref = traitlets.Unicode("").tag(sync=True)
     backend_label = traitlets.Unicode("").tag(sync=True)
     accept = traitlets.Unicode(ACCEPT).tag(sync=True)
     vocabulary = traitlets.Dict(vocabulary()).tag(sync=True)
@@ -104,6 +122,7 @@ class SeparationWidget(anywidget.AnyWidget):
         max_workers: int = 2,
         timeout: float | None = None,
         pipeline: Pipeline | None = None,
+        session: str | bool | None = None,
         **kwargs: Any,
     ) -> None:
         if folder_id is not None and (
@@ -124,13 +143,19 @@ class SeparationWidget(anywidget.AnyWidget):
         # Decided now (bad settings fail at once); the engine starts in the first worker.
         service = None if pipeline else choose_service(api_key, base_url, backend=backend)
         super().__init__(**kwargs)
+        self.model_ref = self.model_id
         self.backend_label = "custom pipeline" if service is None else service.label
+        self._service = service
         if pipeline is None:
             assert service is not None
+            engine = service.origin == "engine"
+            polling = _ENGINE_POLLING if engine else {}
             pipeline = ClientPipeline(
-                service.connect,
+                lambda: service.connect(**polling),
                 {"project_name": project_name, "folder_id": folder_id, "method": method},
                 timeout=timeout,
+                # The local engine (and `camb-notebook serve`) can stop a task; the cloud cannot.
+                can_stop_tasks=service.origin != "cloud",
             )
         self._pipeline = pipeline
         self._lock = threading.RLock()
@@ -149,6 +174,14 @@ class SeparationWidget(anywidget.AnyWidget):
         #: Bytes of custom-message buffers sent to the browser (previews, peaks, images, files).
         self.bytes_sent = 0
         self.on_msg(self._on_message)
+        self._session = _open_session(session) if service is not None else None
+        if self._session is not None:
+            # The cell ran again in this kernel: the widget it made before stops writing.
+            earlier = _SESSIONS.get(self._session.key)
+            if earlier is not None and earlier is not self:
+                earlier._session = None
+            _SESSIONS[self._session.key] = self
+            self._restore(self._session.load())
 
     # -- public API -------------------------------------------------------------------
     def add_file(self, path: str | os.PathLike[str]) -> str:
@@ -290,6 +323,77 @@ class SeparationWidget(anywidget.AnyWidget):
     def _on_clip_change(self, clip: Clip) -> None:
         with self._lock:
             self.clips = [c.to_state() for c in self._clips]
+            pictures = {c.id: c.picture for c in self._clips if c.state == "done" and c.picture}
+            if pictures != self.pictures:
+                self.pictures = pictures
+            if self._session is not None:
+                self._session.save([self._remembered(c) for c in self._clips if _worth_keeping(c)])
+
+    def _remembered(self, clip: Clip) -> dict[str, Any]:
+        """What the session file keeps of a clip (see :mod:`._session`)."""
+        return {
+            "id": clip.id,
+            "name": clip.name,
+            "size": clip.size,
+            "source": clip.source,
+            "path": str(clip.path) if clip.path else None,
+            "state": clip.state,
+            "task_id": getattr(clip.result, "task_id", None) or clip.facts.get("task_id"),
+            "service": _store_key(self._service),
+            "method": clip.facts.get("method"),
+        }
+
+    def _restore(self, records: list[dict[str, Any]]) -> None:
+        """Bring back the clips of an earlier kernel: finished ones from the task store.
+
+        Nothing is sent to a service here: a clip whose stems are gone, or that was still
+        running, comes back as a card whose Retry the user may press.
+        """
+        from ..api import SeparationResult, TaskStore
+
+        store = TaskStore()
+        for record in records:
+            path = Path(record["path"]) if record.get("path") else None
+            clip = self._new_clip(
+                str(record.get("name") or "clip"),
+                int(record.get("size") or 0),
+                source=str(record.get("source") or "disk"),
+                path=path if path is not None and path.is_file() else None,
+            )
+            task_id, service = record.get("task_id"), record.get("service")
+            found = store.get(service, task_id) if task_id and service else None
+            if record.get("state") == "done" and found is not None and found.finished:
+                assert found.foreground is not None and found.background is not None
+                original = found.original if found.original and found.original.is_file() else path
+                result = SeparationResult(
+                    original or found.foreground,
+                    found.foreground,
+                    found.background,
+                    task_id=found.task_id,
+                    run_id=found.run_id,
+                    base_url=found.base_url,
+                    method=found.method,
+                    reused=True,
+                )
+                self._runner.start(clip, result=result)
+                continue
+            why = (
+                "its stems are no longer in the task store (the cache was cleared)"
+                if record.get("state") == "done"
+                else "it had not finished when the cell ran again"
+            )
+            self._runner.set_state(
+                clip,
+                "cancelled",
+                None,
+                message=f"{clip.name}: {why}.",
+                hint="Retry runs it again; a task the service still has is picked up, "
+                "not sent twice."
+                if clip.path is not None
+                else "Its file is gone too: add the file again.",
+                action="retry" if clip.path is not None else "choose-file",
+            )
+            clip.done_event.set()
 
     def _on_clip_done(self, clip: Clip) -> None:
         for callback in list(self._callbacks):
@@ -397,14 +501,14 @@ class SeparationWidget(anywidget.AnyWidget):
         self._on_clip_change(clip)
 
     def _msg_media(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
-        """A view asks for lanes it has not got (first display, or a re-opened view)."""
+        """A view asks for what it has not got: lanes' pictures, the preview of all lanes."""
         clip = self._find(str(msg["clip_id"]))
         wanted = [str(x) for x in msg.get("lanes") or ()]
-        if "residual" in wanted and "residual" not in clip.media:
+        if "residual" in wanted and "residual" not in clip.visuals:
             self._runner.prepare_extra_lane(clip, "residual")
         for lane in wanted:
-            media = clip.media.get(lane)
-            if media is None:
+            visuals = clip.visuals.get(lane)
+            if visuals is None:
                 continue
             self._post(
                 {
@@ -412,11 +516,25 @@ class SeparationWidget(anywidget.AnyWidget):
                     "clip_id": clip.id,
                     "attempt": clip.attempt,
                     "lane": lane,
-                    "mime": _PREVIEW_MIME,
-                    "bitrate": media.bitrate,
-                    "level_db": round(media.level_db, 1),
+                    "level_db": round(visuals.level_db, 1),
+                    "silent": visuals.silent,
                 },
-                [media.audio, media.peaks, media.spectrogram],
+                [visuals.peaks, visuals.spectrogram],
+            )
+        preview = clip.preview
+        if msg.get("preview") and preview is not None:
+            self._post(
+                {
+                    "type": "preview",
+                    "clip_id": clip.id,
+                    "attempt": clip.attempt,
+                    "mime": _PREVIEW_MIME,
+                    "lanes": list(preview.lanes),
+                    "channels": preview.channels,
+                    "bitrate": preview.bitrate,
+                    "headroom": [round(g, 4) for g in preview.headroom],
+                },
+                [preview.audio],
             )
 
     def _msg_download(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
@@ -454,10 +572,41 @@ class SeparationWidget(anywidget.AnyWidget):
         if lane in ("original", "foreground", "background"):
             return Path(getattr(result, lane))
         if lane == "residual" and clip.stems is not None:
-            from ..audio import save
+            from ..audio import open_writer
 
             target = Path(result.foreground).with_name(f"{Path(clip.name).stem}_residual.flac")
             if not target.exists():
-                save(target, clip.stems.residual, clip.stems.sr)
+                # This thread's own readers (see own_stems), in blocks.
+                with (
+                    own_stems(result) as stems,
+                    open_writer(target, stems.sr, stems.channels, "flac") as out,
+                ):
+                    for window in stems.blocks(stems.sr * 10):
+                        out.write(window.residual)
             return target
         raise InputError(f"lane={lane!r} is not original, foreground, background or residual")
+
+
+def _open_session(session: str | bool | None) -> Session | None:
+    if session is False:
+        return None
+    if isinstance(session, str):
+        return Session(f"named:{session}")
+    key = cell_session_key()
+    return Session(key) if key else None
+
+
+def _store_key(service: ServiceChoice | None) -> str | None:
+    """The service's name in the task store (see ``api.Settings.store_key``)."""
+    if service is None:
+        return None
+    if service.settings is None:
+        return LOCAL_ENGINE
+    # Never a password in the session file: https://user:secret@host/… loses its user part.
+    parts = urlsplit(service.settings.store_key)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _worth_keeping(clip: Clip) -> bool:
+    """Done clips, and clips under way with a file (a new kernel may offer to retry them)."""
+    return clip.state == "done" or (not clip.finished and clip.path is not None)

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from camb_notebook import AudioFormatError, InputError, NotFoundError
-from camb_notebook.api import Client, ResultURLs, SeparationResult, TaskStore
+from camb_notebook.api import Client, ResultURLs, SeparationResult, Settings, TaskStore
 from camb_notebook.audio import load
 from tests.emulator import Emulator
 
@@ -198,6 +198,44 @@ def test_separate_resubmits_when_a_pending_task_is_gone(
     result = client.separate(wav)
     assert result.task_id != task.task_id and emulator.submissions == 2
     assert store.get(client.base_url, task.task_id).state == "LOST"  # type: ignore[union-attr]
+
+
+def test_a_service_with_a_stable_identity_is_found_on_its_next_port(
+    wav: Path, store: TaskStore
+) -> None:
+    """The embedded engine gets a new port in every kernel; its identity keeps the store useful."""
+
+    def settings(emu: Emulator) -> Settings:
+        return Settings(emu.base_url, emu.api_key, "engine", identity="local-engine")
+
+    with Emulator() as before, Emulator(pending_polls=1000) as stuck, Emulator() as after:
+        with Client(settings=settings(before), store=store, **FAST) as client:
+            first = client.separate(wav)
+        with Client(settings=settings(stuck), store=store, **FAST) as client:
+            pending = client.submit(write_wav(wav.with_name("other.wav"), seconds=1.5))
+        assert store.get("local-engine", pending.task_id).state == "PENDING"  # type: ignore[union-attr]
+        with Client(settings=settings(after), store=store, not_found_grace=0.0, **FAST) as client:
+            # Finished on the old port: reused from disk, nothing sent to the new one.
+            again = client.separate(wav)
+            assert again.reused and again.task_id == first.task_id and after.submissions == 0
+            # Pending on the old port: the new engine has never heard of it (404), so the LOST
+            # rule submits it again, once.
+            redone = client.separate(wav.with_name("other.wav"))
+        assert redone.task_id != pending.task_id and after.submissions == 1
+        assert store.get("local-engine", pending.task_id).state == "LOST"  # type: ignore[union-attr]
+        assert store.get(before.base_url, first.task_id) is None  # filed by identity, not URL
+
+
+def test_cancel_on_a_service_without_cancel_keeps_the_task(
+    make_client: MakeClient, emulator: Emulator, wav: Path, store: TaskStore
+) -> None:
+    """CAMB.AI's cloud has no cancel call (the emulator answers 404): None, task kept."""
+    client = make_client()
+    task = client.submit(wav)
+    assert client.cancel(task) is None
+    assert store.get(client.base_url, task.task_id).state == "PENDING"  # type: ignore[union-attr]
+    assert client.separate(wav).task_id == task.task_id  # still re-attached, never re-sent
+    assert emulator.submissions == 1
 
 
 def test_attach_unknown_task(client: Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,15 @@ RECORD_STATES = """() => {
     attributeFilter: ['data-state'], childList: true, characterData: true});
 }"""
 
-LANES_READY = """(n, all = false) => {
+LANES_READY = """(arg) => {
+  const [n, all] = Array.isArray(arg) ? arg : [arg, false];
   const cards = [...document.querySelectorAll('.camb-card[data-state=done]')];
-  return cards[all ? 'every' : 'some']((card) => {
-    const audios = [...card.querySelectorAll('audio.camb-audio')];
-    return audios.length >= n && audios.every((a) => a.src && a.readyState >= 1
-      && Number.isFinite(a.duration));
+  return cards.length > 0 && cards[all ? 'every' : 'some']((card) => {
+    const lanes = [...card.querySelectorAll('.camb-lane[data-lane]')];
+    const pictures = lanes.every((l) => l.querySelector('img.camb-spec')?.src);
+    const audio = card.querySelector('audio.camb-audio');
+    return lanes.length >= n && pictures && audio && audio.src && audio.readyState >= 1
+      && Number.isFinite(audio.duration);
   });
 }"""
 
@@ -78,11 +82,9 @@ def wait_for_lanes(page: Any, name: str, lanes: int = 3, timeout: float = 180_00
     return c
 
 
-def durations(c: Any) -> dict[str, float]:
-    return c.evaluate(
-        "(card) => Object.fromEntries([...card.querySelectorAll('audio.camb-audio')]"
-        ".map((a) => [a.dataset.lane, a.duration]))"
-    )
+def duration(c: Any) -> float:
+    """The preview's duration: one element plays every lane."""
+    return c.evaluate("(card) => card.querySelector('audio.camb-audio').duration")
 
 
 def playheads(c: Any) -> dict[str, float]:
@@ -93,17 +95,28 @@ def playheads(c: Any) -> dict[str, float]:
     )
 
 
-def current_times(c: Any) -> dict[str, float]:
-    return c.evaluate(
-        "(card) => Object.fromEntries([...card.querySelectorAll('audio.camb-audio')]"
-        ".map((a) => [a.dataset.lane, a.currentTime]))"
-    )
+def current_time(c: Any) -> float:
+    return c.evaluate("(card) => card.querySelector('audio.camb-audio').currentTime")
 
 
 def audible(c: Any) -> dict[str, bool]:
+    """Which lanes the player says are heard (what the gains are set to, see `gains`)."""
     return c.evaluate(
-        "(card) => Object.fromEntries([...card.querySelectorAll('audio.camb-audio')]"
-        ".map((a) => [a.dataset.lane, !a.muted]))"
+        "(card) => Object.fromEntries([...card.querySelectorAll('.camb-lane[data-lane]')]"
+        ".map((l) => [l.dataset.lane, l.dataset.heard === 'true']))"
+    )
+
+
+def gains(page: Any, c: Any) -> dict[str, float]:
+    """The Web Audio gains in effect (after the short ramp), lane by lane, and the master."""
+    page.wait_for_timeout(120)
+    return c.evaluate(
+        """(card) => {
+          const p = card.querySelector('.camb-player').cambPlayer;
+          const out = {master: p.graph.master.gain.value};
+          for (const [lane, node] of p.graph.gains) out[lane] = node.gain.value;
+          return out;
+        }"""
     )
 
 
@@ -113,18 +126,22 @@ def click_at(page: Any, locator: Any, fraction: float) -> None:
 
 
 def check_player(page: Any, c: Any, clip: Path) -> None:
-    """Durations, click and drag to seek, playing, solo and A/B — the whole transport."""
+    """Duration, click and drag to seek, playing, the A/B switch and the mix."""
     expected = sf.info(str(clip)).duration
-    for lane, seconds in durations(c).items():
-        assert abs(seconds - expected) < 0.1, (lane, seconds, expected)
+    page.wait_for_function(
+        "(card) => Number.isFinite(card.querySelector('audio.camb-audio')?.duration)",
+        arg=c.element_handle(),
+    )
+    seconds = duration(c)
+    assert abs(seconds - expected) < 0.1, (seconds, expected)
+    name = clip.name
 
     view = c.locator(".camb-lane-foreground .camb-lane-view")
     click_at(page, view, 0.25)
     heads = playheads(c)
     assert set(heads) == {"original", "foreground", "background"}
     assert all(abs(v - 25) < 1.5 for v in heads.values()), heads
-    times = current_times(c)
-    assert all(abs(t - 0.25 * expected) < 0.3 for t in times.values()), times
+    assert abs(current_time(c) - 0.25 * expected) < 0.3
 
     # Drag on another lane: every playhead follows.
     bg = c.locator(".camb-lane-background .camb-lane-view").bounding_box()
@@ -137,31 +154,67 @@ def check_player(page: Any, c: Any, clip: Path) -> None:
     heads = playheads(c)
     assert all(abs(v - 60) < 1.5 for v in heads.values()), heads
 
-    # Play for a moment: the clock runs and the playheads move together.
-    c.locator(".camb-play").click()
+    # Play for a moment: the clock runs and the playheads move together; the button's
+    # accessible name says what pressing it does now.
+    play = c.locator(".camb-play")
+    assert play.get_attribute("aria-label") == f"Play {name}"
+    play.click()
+    page.wait_for_function(
+        "(c) => c.querySelector('.camb-play').getAttribute('aria-label').startsWith('Pause')",
+        arg=c.element_handle(),
+    )
+    assert play.get_attribute("aria-label") == f"Pause {name}"
     page.wait_for_timeout(1200)
-    c.locator(".camb-play").click()
+    play.click()
+    assert play.get_attribute("aria-label") == f"Play {name}"
     moved = playheads(c)
     assert all(v > 60.5 for v in moved.values()), moved
     assert max(moved.values()) - min(moved.values()) < 0.01
 
+    # By default one lane is heard: A, the original (never the mix twice over).
+    assert audible(c) == {"original": True, "foreground": False, "background": False}
+    g = gains(page, c)
+    assert (g["original"], g["foreground"], g["background"]) == (1, 0, 0) and g["master"] == 1
+    # Solo and mute are visibly off while the A/B switch decides.
+    assert c.locator(".camb-lane-background .camb-solo").is_disabled()
+    switch = c.locator(".camb-ab-switch")
+    assert switch.get_attribute("aria-checked") == "false"
+    before = current_time(c)
+    switch.click()
+    assert audible(c) == {"original": False, "foreground": True, "background": False}
+    assert switch.get_attribute("aria-checked") == "true"
+    assert abs(current_time(c) - before) < 0.05  # same position: one element, one clock
+    switch.click()
+    assert audible(c)["original"] and switch.get_attribute("aria-checked") == "false"
+    # Its own key, B, from a focused lane; in a notebook it must not reach the notebook's
+    # own B (insert a cell below).
+    cells = page.evaluate("() => document.querySelectorAll('.jp-Cell').length")
+    c.locator(".camb-lane-original .camb-lane-view").focus()
+    page.keyboard.press("b")
+    assert audible(c) == {"original": False, "foreground": True, "background": False}
+    page.keyboard.press("b")
+    assert page.evaluate("() => document.querySelectorAll('.jp-Cell').length") == cells
+
+    # Mix: the stems together (they add up to the original), solo and mute now work.
+    c.locator(".camb-mix").click()
+    assert c.locator(".camb-mix").get_attribute("aria-pressed") == "true"
+    assert audible(c) == {"original": False, "foreground": True, "background": True}
+    assert switch.get_attribute("aria-checked") == "false"
     c.locator(".camb-lane-background .camb-solo").click()
     assert audible(c) == {"original": False, "foreground": False, "background": True}
     assert c.locator(".camb-lane-background .camb-solo").get_attribute("aria-pressed") == "true"
     c.locator(".camb-lane-background .camb-solo").click()
-    c.locator(".camb-lane-original .camb-mute").click()
-    assert audible(c) == {"original": False, "foreground": True, "background": True}
-    c.locator(".camb-lane-original .camb-mute").click()
-
-    ab = c.locator(".camb-ab-toggle")
-    ab.click()
-    assert audible(c) == {"original": True, "foreground": False, "background": False}
-    before = current_times(c)["original"]
-    ab.click()
-    assert audible(c) == {"original": False, "foreground": True, "background": False}
-    assert abs(current_times(c)["foreground"] - before) < 0.1  # same position
-    ab.click()
+    c.locator(".camb-lane-original .camb-mute").click()  # un-mute the original
     assert all(audible(c).values())
+    g = gains(page, c)
+    # Original + foreground + background is the mix twice: the master gain keeps it in range.
+    import numpy as np
+
+    peak = float(np.abs(sf.read(str(clip), dtype="float32")[0]).max())
+    assert abs(g["master"] - min(1.0, 0.977 / (2 * peak))) < 0.05, (g, peak)
+    c.locator(".camb-lane-original .camb-mute").click()
+    c.locator(".camb-mix").click()  # back to A/B
+    assert audible(c) == {"original": True, "foreground": False, "background": False}
 
 
 def check_states(page: Any, name: str) -> list[str]:
@@ -176,6 +229,7 @@ def check_states(page: Any, name: str) -> list[str]:
 
 
 def check_bad_file(page: Any, bad: Path, via: str = "picker") -> None:
+    """A file that can never succeed: the reason, no Retry, "Choose another file" instead."""
     if via == "drop":
         drop(page, bad)
     else:
@@ -189,7 +243,75 @@ def check_bad_file(page: Any, bad: Path, via: str = "picker") -> None:
         timeout=60_000,
     )
     message = c.locator(".camb-error-message").inner_text()
-    hint = c.locator(".camb-error-hint").inner_text()
     assert bad.name in message, message
-    assert "FLAC, MP3, WAV" in hint, hint
-    assert c.locator(".camb-retry").is_visible()
+    hint = c.locator(".camb-error-hint")
+    if hint.is_visible():  # a hint adds to the message, never repeats it
+        text = hint.inner_text()
+        assert text.rstrip(".").lower() not in message.lower(), (message, text)
+        assert "FLAC, MP3, WAV" not in text, text
+    assert not c.locator(".camb-retry").is_visible()
+    choose = c.locator(".camb-choose")
+    assert choose.is_visible()
+    assert choose.get_attribute("aria-label") == f"Choose another file instead of {bad.name}"
+
+
+# Where everything sits, per card: ruler labels, the name, every control.
+LAYOUT = """() => [...document.querySelectorAll('.camb-card:not([hidden])')].map((card) => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, w: r.width, h: r.height}; };
+  const name = card.querySelector('.camb-name');
+  const controls = [...card.querySelectorAll('button, select, summary, [tabindex="0"]')]
+    .filter((e) => e.offsetParent !== null && e.getClientRects().length)
+    .map((e) => ({what: e.getAttribute('aria-label') || e.textContent.trim(), ...box(e)}));
+  const ruler = card.querySelector('.camb-ruler');
+  // What of the card can be seen: its box cut by every ancestor that clips (JupyterLab's
+  // output area and panels scroll or hide what overflows them).
+  const seen = box(card);
+  for (let e = card.parentElement; e; e = e.parentElement) {
+    const style = getComputedStyle(e);
+    if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+    const r = e.getBoundingClientRect();
+    seen.left = Math.max(seen.left, r.left + e.clientLeft);
+    seen.right = Math.min(seen.right, r.left + e.clientLeft + e.clientWidth);
+  }
+  return {
+    name: name.textContent, nameWidth: name.clientWidth, nameNeeds: name.scrollWidth,
+    nameHeight: name.clientHeight, nameTall: name.scrollHeight,
+    nameShown: name.dataset.shown || name.textContent,
+    card: box(card), visible: seen, ruler: ruler ? box(ruler) : null,
+    ticks: ruler ? [...ruler.querySelectorAll('.camb-tick')].map((t) => ({
+      label: t.textContent, ...box(t)})) : [],
+    controls, viewport: document.documentElement.clientWidth,
+  };
+})"""
+
+
+def check_layout(width: int, cards: list[dict[str, Any]]) -> None:
+    for c in cards:
+        where = f"{c['name']} at {width} px"
+        # The file name is shown whole (wrapped if need be), never cut at its end ("spe…").
+        assert c["nameNeeds"] <= c["nameWidth"] + 1, (where, "name cut", c)
+        assert c["nameTall"] <= c["nameHeight"] + 1, (where, "name cut", c)
+        assert c["nameShown"] == c["name"], (where, c)
+        ticks = sorted(c["ticks"], key=lambda t: t["left"])
+        assert len(ticks) >= 3, (where, ticks)
+        for a, b in itertools.pairwise(ticks):
+            assert b["left"] >= a["right"] + 2, (where, "ruler labels overlap", a, b)
+        for t in ticks:
+            assert c["ruler"]["left"] - 1 <= t["left"] and t["right"] <= c["ruler"]["right"] + 1
+        card, seen = c["card"], c["visible"]
+        assert seen["right"] - seen["left"] >= card["w"] - 1, (where, "card cut off", card, seen)
+        for ctl in c["controls"]:
+            assert seen["left"] - 0.5 <= ctl["left"] and ctl["right"] <= seen["right"] + 0.5, (
+                where,
+                "control cut off",
+                ctl,
+            )
+            assert ctl["right"] <= c["viewport"] + 0.5, (where, "control off screen", ctl)
+        # No control sits on another.
+        boxes = [b for b in c["controls"] if b["w"] > 0 and b["h"] > 0]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                overlap_x = min(a["right"], b["right"]) - max(a["left"], b["left"])
+                overlap_y = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+                assert overlap_x <= 1 or overlap_y <= 1, (where, "controls overlap", a, b)

@@ -124,9 +124,10 @@ class Server:
         return f"{self.url}{path}{sep}token={self.token}" if self.token else f"{self.url}{path}"
 
 
-def _lab_settings(settings: Path, app: str = "lab") -> None:
+def _lab_settings(settings: Path, app: str = "lab", save_state: bool = True) -> None:
     """No news pop-up, and widget state saved in the notebook (the strict case for size).
 
+    ``save_state=False`` keeps JupyterLab's default (widget state not saved).
     Notebook 7 has no notification plugin and fails on settings for it, so it gets none.
     """
     files: dict[str, Any] = {
@@ -134,7 +135,7 @@ def _lab_settings(settings: Path, app: str = "lab") -> None:
             "fetchNews": "false",
             "checkForUpdates": False,
         },
-        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
+        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": save_state},
     }
     if app != "lab":
         files = {k: v for k, v in files.items() if "notification" not in k}
@@ -144,11 +145,13 @@ def _lab_settings(settings: Path, app: str = "lab") -> None:
         target.write_text(json.dumps(value))
 
 
-def start_lab(root: Path, env: dict[str, str] | None = None, app: str = "lab") -> Server:
+def start_lab(
+    root: Path, env: dict[str, str] | None = None, app: str = "lab", save_state: bool = True
+) -> Server:
     """JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) with a token."""
     port, token = free_port(), secrets.token_hex(16)
     settings, workspaces = root.parent / "lab-settings", root.parent / "lab-workspaces"
-    _lab_settings(settings, app)
+    _lab_settings(settings, app, save_state)
     log = root.parent / f"{app}.log"
     cls = "LabApp" if app == "lab" else "JupyterNotebookApp"
     cmd = [

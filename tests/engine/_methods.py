@@ -39,6 +39,19 @@ class Slow:
         return audio.copy(), np.zeros_like(audio)
 
 
+class Chunky:
+    """Reports only when each of two blocks is done, like spleeter on a short clip."""
+
+    name = "chunky"
+
+    def separate(self, audio: np.ndarray, sr: int, progress=None):
+        for block in (1, 2):
+            time.sleep(2.0)
+            if progress is not None:
+                progress(block / 2)
+        return audio.copy(), np.zeros_like(audio)
+
+
 class Broken:
     """Returns stems of the wrong length: the engine must refuse them."""
 
@@ -64,6 +77,10 @@ def slow_long() -> Slow:
     return Slow(seconds=60.0)
 
 
+def chunky() -> Chunky:
+    return Chunky()
+
+
 def broken() -> Broken:
     return Broken()
 
@@ -74,4 +91,5 @@ METHODS = {
     "pause": "tests.engine._methods:pause",
     "slow_long": "tests.engine._methods:slow_long",
     "broken": "tests.engine._methods:broken",
+    "chunky": "tests.engine._methods:chunky",
 }

@@ -154,6 +154,32 @@ def test_a_dask_worker_killed_mid_job_does_not_lose_the_job(
 
 
 @pytest.mark.slow
+def test_cancel_on_dask_cancels_the_future_and_frees_the_queue(served: Served, clip: Path):
+    """A cancelled job's future is cancelled: the task ends CANCELLED at once, the job is
+    gone from the runner's queue, and a later result of it changes nothing."""
+    key = KEYS["student1"]
+    with httpx.Client(base_url=served.base_url, headers={"x-api-key": key}) as http:
+        ids = [submit(http, clip, method="slow").json()["task_id"] for _ in range(3)]
+        answers = [http.delete(f"/audio-separation/{t}") for t in ids]
+        assert [a.status_code for a in answers] == [200] * 3
+        for answer in answers:
+            assert (answer.json()["status"], answer.json()["exception_reason"]) == (
+                "ERROR",
+                "CANCELLED",
+            )
+        with httpx.Client(base_url=served.base_url, headers={"x-api-key": ADMIN}) as admin:
+            info = admin.get("/engine").json()
+        assert info["queued"] == 0 and info["running"] == 0
+        other = submit(http, clip, method="half").json()["task_id"]
+        assert wait_done(http, other, timeout=120)["status"] == "SUCCESS"
+        time.sleep(1.0)  # a cancelled job finishing late on a worker must not revive its task
+        for task_id in ids:
+            assert http.get(f"/audio-separation/{task_id}").json()["exception_reason"] == (
+                "CANCELLED"
+            )
+
+
+@pytest.mark.slow
 def test_object_store_storage_round_trip(clip: Path):
     """Uploads and stems behind a URL, not a path: copied to the worker and back.
 

@@ -88,6 +88,31 @@ def test_admin_sees_every_task_and_the_load_per_key(engine: EngineHandle, alices
     assert alices_task["task_id"] in {t["task_id"] for t in listing}
 
 
+def test_only_the_owner_or_the_admin_may_cancel_a_task(engine: EngineHandle, clip: Path):
+    """``DELETE /apis/audio-separation/{id}`` (engine extra): someone else's id is 404, as an
+    unknown one, and the task runs on; its owner and the admin key can stop it."""
+    with _client(engine, ALICE) as alice, _client(engine, BOB) as bob:
+        mine = submit(alice, clip, method="slow").json()["task_id"]
+        also = submit(alice, clip, method="slow").json()["task_id"]
+        refused = bob.delete(f"/audio-separation/{mine}")
+        assert refused.status_code == 404
+        assert refused.json()["detail"] == f"task {mine!r} not found (unknown, or expired)"
+        assert alice.get(f"/audio-separation/{mine}").json()["status"] == "PENDING"
+
+        stopped = alice.delete(f"/audio-separation/{mine}")
+        assert stopped.status_code == 200, stopped.text
+        assert (stopped.json()["status"], stopped.json()["exception_reason"]) == (
+            "ERROR",
+            "CANCELLED",
+        )
+        with _client(engine, ADMIN) as admin:
+            by_admin = admin.delete(f"/audio-separation/{also}").json()
+        assert (by_admin["status"], by_admin["exception_reason"]) == ("ERROR", "CANCELLED")
+        assert alice.get(f"/audio-separation/{also}").json()["exception_reason"] == "CANCELLED"
+        # cancelled tasks no longer count against Alice's limit of 2
+        assert submit(alice, clip, method="half").status_code == 200
+
+
 def test_wrong_or_missing_key_is_401(engine: EngineHandle):
     for key in (None, "not-a-key-at-all", ALICE[:-1]):
         with _client(engine, key) as client:

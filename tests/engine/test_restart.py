@@ -170,3 +170,37 @@ def test_a_new_client_reattaches_through_its_task_store(tmp_path: Path, clip: Pa
         assert [t["task_id"] for t in tasks] == [task_id], "submitted twice"
     finally:
         assert again.stop() == 0, again.output()
+
+
+def test_a_cancelled_task_stays_cancelled_after_a_restart(tmp_path: Path, clip: Path):
+    """The cancel is written to the engine's database: a restart does not run the job again."""
+    from .conftest import start
+
+    engine = start(root=tmp_path / "root", persist=True, workers=1)
+    try:
+        with _client_for(engine) as client:
+            running = submit(client, clip, method="slow").json()["task_id"]
+            queued = submit(client, clip, method="slow").json()["task_id"]
+            wait_running(client, running)
+            for task_id in (running, queued):
+                assert client.delete(f"/audio-separation/{task_id}").status_code == 200
+    finally:
+        engine.stop()
+    rows = {r["task_id"]: r for r in TaskDB(tmp_path / "root" / "engine.sqlite3").load()}
+    assert {rows[t]["exception_reason"] for t in (running, queued)} == {"CANCELLED"}
+
+    again = start(root=tmp_path / "root", persist=True, workers=1)
+    try:
+        assert again.state.runner.queued() == again.state.runner.running() == 0
+        with _client_for(again) as client:
+            for task_id in (running, queued):
+                status = client.get(f"/audio-separation/{task_id}").json()
+                assert (status["status"], status["exception_reason"]) == ("ERROR", "CANCELLED")
+    finally:
+        again.stop()
+
+
+def _client_for(engine: Any) -> httpx.Client:
+    from .conftest import KEY as ENGINE_KEY
+
+    return httpx.Client(base_url=engine.base_url, headers={"x-api-key": ENGINE_KEY}, timeout=30)

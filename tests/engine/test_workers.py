@@ -80,7 +80,10 @@ def test_full_queue_answers_429_and_shutdown_fails_what_is_left(clip: Path):
             wait_running(client, first)
             ids = [first, submit(client, clip, method="slow_long").json()["task_id"]]
             queued = client.get(f"/audio-separation/{ids[1]}").json()
+            assert queued["message"] == "queued: position 1 of 1"
             assert (queued["queue_position"], queued["queue_length"]) == (1, 1)
+            running = client.get(f"/audio-separation/{first}").json()
+            assert running["queue_position"] is None and running["queue_length"] is None
 
             refused = submit(client, clip, method="half")
             assert refused.status_code == 429
@@ -261,3 +264,97 @@ def test_job_memory_does_not_grow_with_the_clip(tmp_path: Path) -> None:
     short, long = peak(80.0), peak(320.0)
     # 240 s more of 22.05 kHz stereo float32 is 42 MB per copy held whole
     assert long < 1.05 * short + 4e6, (short, long)
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_running_job_and_the_next_one_starts_at_once(clip: Path):
+    """``DELETE /audio-separation/{id}`` (engine extra): the worker is stopped, not left busy."""
+    engine = start(workers=1)
+    try:
+        with _client(engine) as client:
+            first = submit(client, clip, method="slow_long").json()["task_id"]
+            wait_running(client, first)
+            pid = engine.state.runner.busy_pids()[first]
+            queued = submit(client, clip, method="half").json()["task_id"]
+            assert client.get(f"/audio-separation/{queued}").json()["status"] == "PENDING"
+
+            answer = client.delete(f"/audio-separation/{first}")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "ERROR"
+            assert answer.json()["exception_reason"] == "CANCELLED"
+            started = time.monotonic()
+            done = wait_done(client, queued, timeout=30)
+            assert done["status"] == "SUCCESS", done
+            # The 60 s job no longer holds the only worker: the next clip ran right away.
+            assert time.monotonic() - started < 20
+            assert pid not in engine.state.runner.worker_pids()
+            status = client.get(f"/audio-separation/{first}").json()
+            assert (status["status"], status["exception_reason"]) == ("ERROR", "CANCELLED")
+            # Cancelling again, or a finished task, changes nothing; unknown ids are 404.
+            assert client.delete(f"/audio-separation/{queued}").json()["status"] == "SUCCESS"
+            assert client.delete(f"/audio-separation/{first}").json()["status"] == "ERROR"
+            assert client.delete("/audio-separation/no-such-task").status_code == 404
+    finally:
+        engine.stop()
+
+
+def test_cancel_drops_a_queued_job_before_it_starts(clip: Path):
+    engine = start(workers=1)
+    try:
+        with _client(engine) as client:
+            first = submit(client, clip, method="slow").json()["task_id"]
+            waiting = submit(client, clip, method="half").json()["task_id"]
+            answer = client.delete(f"/audio-separation/{waiting}").json()
+            assert (answer["status"], answer["exception_reason"]) == ("ERROR", "CANCELLED")
+            assert engine.state.runner.position(waiting) is None
+            assert engine.state.runner.queued() == 0
+            assert wait_done(client, first)["status"] == "SUCCESS"
+    finally:
+        engine.stop()
+
+
+def test_client_cancel_stops_the_task_and_the_store_says_cancelled(clip: Path, tmp_path: Path):
+    from camb_notebook.api import Client, Settings, TaskStore
+
+    engine = start(workers=1)
+    store = TaskStore(tmp_path / "tasks.sqlite3")
+    settings = Settings(engine.base_url, KEY, "engine", identity="local-engine")
+    try:
+        with Client(settings=settings, store=store) as client:
+            task = client.submit(clip, method="slow_long")
+            with _client(engine) as raw:
+                wait_running(raw, task.task_id)
+            status = client.cancel(task)
+            assert status is not None and status.exception_reason == "CANCELLED"
+            assert store.get("local-engine", task.task_id).state == "CANCELLED"  # type: ignore[union-attr]
+            assert store.unfinished() == []  # never re-attached
+            assert client.cancel(task).status == "ERROR"  # type: ignore[union-attr]  # idempotent
+    finally:
+        engine.stop()
+
+
+def _progress_seen(client: httpx.Client, task_id: str) -> list[float]:
+    seen: list[float] = []
+    while True:
+        status = client.get(f"/audio-separation/{task_id}").json()
+        if status["status"] != "PENDING":
+            return seen
+        if status["progress"] and (not seen or seen[-1] != status["progress"]):
+            seen.append(status["progress"])
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_progress_moves_between_a_methods_coarse_reports(clip: Path):
+    """A method that reports only per block (5 % → 50 % → 95 %) still moves in small steps:
+    within a job once one block has set the pace, and from the start for the next job."""
+    engine = start(workers=1)
+    try:
+        with _client(engine) as client:
+            first = _progress_seen(client, submit(client, clip, method="chunky").json()["task_id"])
+            assert len([p for p in first if 50 < p < 95]) >= 3, first  # the second block moved
+            second = _progress_seen(client, submit(client, clip, method="chunky").json()["task_id"])
+            assert len([p for p in second if 5 < p < 50]) >= 3, second  # the first one too
+            assert second == sorted(second) and max(second) <= 95, second
+    finally:
+        engine.stop()

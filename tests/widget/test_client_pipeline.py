@@ -53,7 +53,9 @@ def test_wrong_key_fails_with_advice(emulator, clip_files):
     w.add_file(clip_files["mix"])
     w.wait(timeout=60)
     state = w.clips[0]
-    assert state["state"] == "failed" and "API key" in state["hint"]
+    assert state["state"] == "failed" and "API key" in state["message"]
+    # Retry cannot help (the key is read when the widget is made): no button, a hint saying so.
+    assert state["action"] == "none" and "create it again" in state["hint"]
     assert "sk-wrong-key-123456" not in json.dumps(w.get_state(), default=str)
     w.close()
 
@@ -67,7 +69,7 @@ def test_service_failure_reason_reaches_the_card(emulator, clip_files):
     assert state["state"] == "failed" and "SOURCE_TOO_LONG" in state["message"]
     # The message carries the service's advice; the hint says what helps, without repeating it.
     assert "split the clip" in state["message"]
-    assert "change the file" in state["hint"] and "split" not in state["hint"]
+    assert state["action"] == "choose-file" and "split" not in state["hint"]
     w.close()
 
 

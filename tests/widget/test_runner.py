@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -28,6 +29,30 @@ def _clip(path: Path) -> Clip:
     return Clip(id=path.stem, name=path.name, size=path.stat().st_size, path=path)
 
 
+def test_preparing_moves_in_small_steps(stand_in, clip_files):
+    runner, states = _runner(stand_in)
+    runner.start(_clip(clip_files["mix"])).result(timeout=60)
+    steps = [p for _, s, p in states if s == "preparing" and p is not None]
+    assert len(steps) >= 4 and steps == sorted(steps), steps
+    assert max(b - a for a, b in itertools.pairwise(steps)) <= 0.25, steps
+    runner.close()
+
+
+def test_restore_skips_the_pipeline(stand_in, clip_files):
+    """A finished separation found again (after a kernel restart) only needs its media."""
+    from camb_notebook.api import SeparationResult
+
+    runner, states = _runner(stand_in)
+    clip = Clip(id="c", name="mix.wav")
+    found = SeparationResult(
+        clip_files["mix"], clip_files["foreground"], clip_files["background"], reused=True
+    )
+    runner.start(clip, result=found).result(timeout=60)
+    assert stand_in.runs == 0 and clip.state == "done" and clip.facts["reused"] is True
+    assert [s for _, s, _ in states if s not in ("preparing",)] == ["waiting", "done"]
+    runner.close()
+
+
 def test_a_clip_walks_through_every_state_in_order(stand_in, clip_files):
     runner, states = _runner(stand_in)
     clip = _clip(clip_files["mix"])
@@ -38,7 +63,9 @@ def test_a_clip_walks_through_every_state_in_order(stand_in, clip_files):
     assert positions == sorted(positions), order
     assert order[-1] == "done" and clip.finished
     assert clip.lanes == ["original", "foreground", "background"]
-    assert set(clip.media) == {"original", "foreground", "background"}
+    assert set(clip.visuals) == {"original", "foreground", "background"}
+    assert clip.preview is not None and clip.preview.audio[:4] == b"OggS"
+    assert clip.picture.startswith("data:image/png;base64,")
     assert clip.facts["duration"] == pytest.approx(2.0, abs=0.01)
     assert clip.facts["method"] == "stand-in"
     assert clip.levels["residual"] < clip.levels["background"] - 30  # stems sum to the mix
@@ -66,8 +93,10 @@ def test_bad_input_fails_with_reason_and_what_to_do(stand_in, clip_files):
     runner.start(clip).result(timeout=30)
     assert clip.state == "failed"
     assert isinstance(clip.error, AudioFormatError)
-    assert "notes.wav" in clip.message
-    assert "FLAC, MP3, WAV" in clip.hint
+    assert "notes.wav" in clip.message and "FLAC, MP3, WAV" in clip.message
+    # The same file would fail again: the card offers another file, not Retry, and the hint
+    # adds that instead of repeating the formats.
+    assert clip.action == "choose-file" and "FLAC" not in clip.hint and clip.hint
     assert "AudioFormatError" in clip.traceback
     runner.close()
 
@@ -80,12 +109,13 @@ def test_service_failure_reason_maps_to_advice(stand_in, clip_files):
     clip = _clip(clip_files["mix"])
     runner.start(clip).result(timeout=30)
     assert clip.state == "failed" and "SOURCE_TOO_LONG" in clip.message
-    assert "change the file" in clip.hint  # retrying the same file cannot help
+    assert clip.action == "choose-file"  # retrying the same file cannot help
+    assert "fail the same way" in clip.hint
     stand_in.fail_with = TaskFailedError(
         "task t-2 failed", exception_reason="PROCESSING_ERROR", status="ERROR"
     )
     runner.start(clip).result(timeout=30)
-    assert "Press Retry" in clip.hint  # a service hiccup: retrying can help
+    assert clip.action == "retry" and "Retry" in clip.hint  # a service hiccup: retrying can help
     runner.close()
 
 
@@ -108,9 +138,10 @@ def test_cancel_stops_at_once_and_a_late_result_is_ignored(gated, clip_files):
     assert gated.separating.wait(30)
     assert runner.cancel(clip) is True
     assert clip.state == "cancelled" and clip.done_event.is_set()
-    assert "Retry" in clip.hint
+    # The stand-in cannot stop tasks: the card says the task may still run there.
+    assert "may still run there" in clip.hint and clip.action == "retry"
     future.result(timeout=30)  # the worker noticed the cancel event and stopped
-    assert clip.state == "cancelled" and clip.result is None and clip.media == {}
+    assert clip.state == "cancelled" and clip.result is None and clip.visuals == {}
     assert states[-1][1] == "cancelled"
     assert runner.cancel(clip) is False  # already finished
     runner.close()
@@ -174,6 +205,26 @@ def test_residual_lane_is_prepared_on_demand(stand_in, clip_files):
     runner.on_change = lambda c: (original_on_change(c), changed.set())
     runner.prepare_extra_lane(clip, "residual")
     assert changed.wait(30)
-    assert clip.lanes[-1] == "residual" and "residual" in clip.media
-    assert clip.media["residual"].level_db < -60
+    assert clip.lanes[-1] == "residual" and "residual" in clip.visuals
+    assert clip.visuals["residual"].level_db < -60
+    runner.close()
+
+
+def test_every_change_is_reported_in_the_starting_threads_context(stand_in, clip_files):
+    """ipykernel 7.0.0 kept the parent header in a ContextVar and raised LookupError when a
+    thread without it sent a comm message: every report must carry the caller's context,
+    including the ones made by the threads that prepare the media."""
+    import contextvars
+
+    parent: contextvars.ContextVar[str] = contextvars.ContextVar("parent")
+    parent.set("cell-1")
+    missing: list[str] = []
+
+    def on_change(clip: Clip) -> None:
+        if parent.get(None) != "cell-1":
+            missing.append(f"{threading.current_thread().name}: {clip.state} {clip.progress}")
+
+    runner = Runner(stand_in, on_change)
+    runner.start(_clip(clip_files["mix"])).result(timeout=60)
+    assert missing == []
     runner.close()

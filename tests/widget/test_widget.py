@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from camb_notebook._exceptions import InputError, WaitTimeoutError
 from camb_notebook.widget import SeparationWidget
@@ -96,7 +99,8 @@ def test_non_audio_upload_fails_with_the_reason(widget, clip_files):
     widget.wait(timeout=30)
     state = widget.clips[0]
     assert state["state"] == "failed"
-    assert "notes.wav" in state["message"] and "FLAC, MP3, WAV" in state["hint"]
+    assert "notes.wav" in state["message"] and "FLAC, MP3, WAV" in state["message"]
+    assert state["action"] == "choose-file" and "FLAC" not in state["hint"]
     assert "notes.wav" in widget.errors
 
 
@@ -108,17 +112,28 @@ def test_broken_upload_fails_the_clip(widget):
     assert widget.of_type("upload-error")
 
 
-def test_media_request_sends_three_buffers_per_lane(widget, clip_files):
+def test_media_request_sends_lane_pictures_and_one_preview_of_all_lanes(widget, clip_files):
     clip_id = widget.add_file(clip_files["mix"])
     widget.wait(timeout=60)
-    _message(widget, {"type": "media", "clip_id": clip_id, "lanes": ["original", "foreground"]})
+    _message(
+        widget,
+        {"type": "media", "clip_id": clip_id, "lanes": ["original", "foreground"], "preview": True},
+    )
     lanes = widget.of_type("lane")
     assert [c["lane"] for c, _ in lanes] == ["original", "foreground"]
     for content, buffers in lanes:
-        audio, peaks, png = buffers
-        assert audio[:4] == b"OggS" and png[:4] == b"\x89PNG"
-        assert len(peaks) % 8 == 0 and content["mime"].startswith("audio/ogg")
-    assert widget.bytes_sent == sum(len(b) for _, bs in lanes for b in bs)
+        peaks, png = buffers
+        assert png[:4] == b"\x89PNG" and len(peaks) % 8 == 0
+        assert content["silent"] is False and content["level_db"] < 0
+    [(preview, [audio])] = widget.of_type("preview")
+    assert audio[:4] == b"OggS" and preview["mime"].startswith("audio/ogg")
+    assert preview["lanes"] == ["original", "foreground", "background", "residual"]
+    assert preview["channels"] == 8 and len(preview["headroom"]) == 16
+    sent = [b for _, bs in lanes for b in bs] + [audio]
+    assert widget.bytes_sent == sum(len(b) for b in sent)
+    # A still picture of the finished clip is in the synced state: a small PNG, no audio.
+    picture = widget.pictures[clip_id]
+    assert picture.startswith("data:image/png;base64,") and len(picture) < 40_000
 
 
 def test_residual_on_demand_then_download_of_a_stem(widget, clip_files):
@@ -127,7 +142,7 @@ def test_residual_on_demand_then_download_of_a_stem(widget, clip_files):
     changed = threading.Event()
     widget.observe(lambda ch: changed.set() if "residual" in ch.new[0]["lanes"] else None, "clips")
     _message(widget, {"type": "media", "clip_id": clip_id, "lanes": ["residual"]})
-    assert changed.wait(30)
+    assert changed.wait(30), (widget.clips, widget.errors)
     _message(widget, {"type": "media", "clip_id": clip_id, "lanes": ["residual"]})
     assert [c["lane"] for c, _ in widget.of_type("lane")] == ["residual"]
 
@@ -137,6 +152,20 @@ def test_residual_on_demand_then_download_of_a_stem(widget, clip_files):
     parts = widget.of_type("file")
     assert parts[-1][0]["last"] and parts[0][0]["name"] == "mix_foreground.flac"
     assert b"".join(b[0] for _, b in parts) == clip_files["foreground"].read_bytes()
+
+    # The residual is written on request, in blocks, through the widget's own readers.
+    widget.sent.clear()
+    _message(
+        widget, {"type": "download", "clip_id": clip_id, "lane": "residual", "request_id": "s"}
+    )
+    parts = widget.of_type("file")
+    assert parts[-1][0]["last"] and parts[0][0]["name"] == "mix_residual.flac"
+    residual, _ = sf.read(io.BytesIO(b"".join(b[0] for _, b in parts)), dtype="float32")
+    mix, _ = sf.read(clip_files["mix"], dtype="float32")
+    fg, _ = sf.read(clip_files["foreground"], dtype="float32")
+    bg, _ = sf.read(clip_files["background"], dtype="float32")
+    assert residual.shape == mix.shape
+    assert np.allclose(residual, mix - fg - bg, atol=1e-4)
 
 
 def test_cancel_and_retry_from_the_browser(gated, clip_files):
@@ -225,15 +254,10 @@ def test_browser_abort_fails_the_clip_with_the_reason(widget):
     assert state["state"] == "failed" and "the view was closed" in state["message"]
 
 
-def test_front_end_is_self_contained_files():
+def test_style_sheet_is_self_contained():
     from pathlib import Path
 
     import camb_notebook.widget as pkg
 
-    folder = Path(pkg.__file__).parent
-    js, css = (folder / "widget.js").read_text(), (folder / "widget.css").read_text()
-    # One hand-written ES module: no imports at all, so nothing can come from a CDN.
-    assert "export default { render }" in js
-    assert not [line for line in js.splitlines() if line.lstrip().startswith("import ")]
-    assert "import(" not in js and "http://" not in js and "https://" not in js
+    css = (Path(pkg.__file__).parent / "widget.css").read_text()
     assert "@import" not in css and "url(" not in css
