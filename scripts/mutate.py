@@ -229,7 +229,7 @@ def _diff_only(text: str) -> str:
 # -- docs/mutation.md -----------------------------------------------------------------------
 
 _BLOCK = re.compile(
-    r"<!-- mutmut:(?P<path>\S+) (?P<data>\{.*?\}) -->\n.*?<!-- mutmut:(?P=path):end -->\n",
+    r"<!-- mutmut:(?P<path>\S+\.py) (?P<data>\{[^\n]*\}) -->\n.*?<!-- mutmut:(?P=path):end -->\n",
     re.S,
 )
 _TABLE = re.compile(r"<!-- mutmut:table -->\n.*?<!-- mutmut:table:end -->\n", re.S)
@@ -242,61 +242,74 @@ def _reasons() -> dict[str, str]:
     return {name: entry["reason"] for name, entry in data.get("survivor", {}).items()}
 
 
-def _block(outcome: Outcome, reasons: dict[str, str]) -> tuple[str, int]:
-    t = outcome.target
-    data = {
+def _data(outcome: Outcome) -> dict[str, object]:
+    """What the doc keeps of a run (in the block's marker, so ``--doc`` can redraw it)."""
+    killed = outcome.counts.get("killed", 0)
+    return {
         "mutants": outcome.mutants,
-        "killed": outcome.counts.get("killed", 0),
-        "survived": outcome.mutants - outcome.counts.get("killed", 0),
+        "killed": killed,
+        "survived": outcome.mutants - killed,
         "date": time.strftime("%Y-%m-%d"),
         "seconds": round(outcome.seconds),
+        "survivors": {
+            name: [line for line in diff.splitlines() if line.startswith(("+", "-"))]
+            for name, diff in outcome.survivors
+        },
     }
-    out = [f"<!-- mutmut:{t.path} {json.dumps(data)} -->", f"### `{t.path}`", ""]
-    scope = t.note or "the whole module"
-    out.append(f"Mutated: {scope}. Tests: {', '.join(f'`{x}`' for x in t.tests)}.")
+
+
+def _block(path: str, data: dict, reasons: dict[str, str]) -> tuple[str, int]:
+    """The doc's section of one module, and how many of its survivors have no reason."""
+    target = next((t for t in TARGETS if t.path == path), Target(path, ()))
+    mutants, killed, survived = data["mutants"], data["killed"], data["survived"]
+    pct = 100 * killed / mutants if mutants else 0.0
+    out = [f"<!-- mutmut:{path} {json.dumps(data, ensure_ascii=False)} -->", f"### `{path}`", ""]
+    out.append(f"Mutated: {target.note or 'the whole module'}. ")
+    out[-1] += f"Tests: {', '.join(f'`{x}`' for x in target.tests)}."
     out.append(
-        f"{data['killed']} of {data['mutants']} mutants killed ({100 * outcome.score:.1f} %), "
-        f"{data['survived']} survived; {data['seconds']} s on {data['date']}."
+        f"{killed} of {mutants} mutants killed ({pct:.1f} %), {survived} survived; "
+        f"{data['seconds']} s on {data['date']}."
     )
     unexplained = 0
-    if outcome.survivors:
-        out += ["", "| mutant | change | why it may survive |", "|---|---|---|"]
-        for name, diff in outcome.survivors:
+    if data.get("survivors"):
+        out += ["", "| mutant | change | why it survives |", "|---|---|---|"]
+        for name, lines in data["survivors"].items():
             reason = reasons.get(name)
             if reason is None:
                 unexplained += 1
                 reason = "**unexplained**: add a test that kills it, or the reason it cannot be"
-            change = "<br>".join(
-                f"`{line.strip()}`" for line in diff.splitlines() if line.startswith(("+", "-"))
-            )
+            change = "<br>".join(f"`{line[0]} {line[1:].strip()}`" for line in lines)
             short = name.rpartition(".")[2].replace("ǁ", ".").strip(".")
             out.append(f"| `{short}` | {change.replace('|', '&#124;')} | {reason} |")
-    out += ["", f"<!-- mutmut:{t.path}:end -->", ""]
+    out += ["", f"<!-- mutmut:{path}:end -->", ""]
     return "\n".join(out), unexplained
 
 
 def _update_doc(outcomes: list[Outcome]) -> int:
+    """Put *outcomes* into the doc, redraw every section and the table; count unexplained."""
     reasons = _reasons()
     text = DOC.read_text() if DOC.exists() else "# Mutation testing\n\n"
+    fresh = {o.target.path: _data(o) for o in outcomes}
+    for path in fresh:
+        if not any(m["path"] == path for m in _BLOCK.finditer(text)):
+            empty = f"<!-- mutmut:{path} {{}} -->\n<!-- mutmut:{path}:end -->\n"
+            text = text.rstrip("\n") + "\n\n" + empty
     unexplained = 0
-    for outcome in outcomes:
-        block, missing = _block(outcome, reasons)
+    sections: list[tuple[str, dict]] = []
+
+    def redraw(m: re.Match[str]) -> str:
+        nonlocal unexplained
+        data = fresh.get(m["path"]) or json.loads(m["data"])
+        sections.append((m["path"], data))
+        block, missing = _block(m["path"], data, reasons)
         unexplained += missing
-        existing = [m for m in _BLOCK.finditer(text) if m["path"] == outcome.target.path]
-        if existing:
-            m = existing[0]
-            text = text[: m.start()] + block + text[m.end() :]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block
-    # The summary table, rebuilt from every module's block (also those not run this time).
+        return block
+
+    text = _BLOCK.sub(redraw, text)
     order = {t.path: i for i, t in enumerate(TARGETS)}
-    rows = sorted(
-        ((m["path"], json.loads(m["data"])) for m in _BLOCK.finditer(text)),
-        key=lambda r: order.get(r[0], len(order)),
-    )
     table = ["<!-- mutmut:table -->", "| module | mutants | killed | survived | killed % | run |"]
     table.append("|---|---:|---:|---:|---:|---|")
-    for path, d in rows:
+    for path, d in sorted(sections, key=lambda r: order.get(r[0], len(order))):
         pct = 100 * d["killed"] / d["mutants"] if d["mutants"] else 0.0
         table.append(
             f"| `{path}` | {d['mutants']} | {d['killed']} | {d['survived']} | {pct:.1f} | "
@@ -316,7 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help="module paths (default: all targets)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument(
+        "--doc", action="store_true", help="only redraw docs/mutation.md (reasons edited)"
+    )
     args = parser.parse_args(argv)
+    if args.doc:
+        unexplained = _update_doc([])
+        print(f"wrote {DOC.relative_to(ROOT)}; {unexplained} unexplained survivor(s)")
+        return 1 if unexplained else 0
     if args.list:
         for t in TARGETS:
             print(f"{t.path}: {' '.join(t.tests)}" + (f" [{t.note}]" if t.note else ""))
