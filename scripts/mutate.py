@@ -192,6 +192,7 @@ def _run(target: Target, jobs: int) -> Outcome:
         raise SystemExit(f"mutmut failed on {target.path} (log: {log}):\n{tail}")
     codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
     outcome = Outcome(target, seconds=time.monotonic() - started)
+    unkilled = []
     for name, code in sorted(codes.items(), key=lambda kv: _natural(kv[0])):
         if not any(fnmatch(name, p) for p in target.patterns):
             continue
@@ -206,15 +207,34 @@ def _run(target: Target, jobs: int) -> Outcome:
         )
         outcome.counts[kind] = outcome.counts.get(kind, 0) + 1
         if kind != "killed":
-            show = subprocess.run(
-                [sys.executable, "-m", "mutmut", "show", name],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            outcome.survivors.append((name, _diff_only(show.stdout)))
+            unkilled.append(name)
+    diffs = _diffs(work, env, unkilled)
+    outcome.survivors = [(name, _diff_only(diffs[name])) for name in unkilled]
     return outcome
+
+
+_SHOW = """
+import json, sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+names = json.load(sys.stdin)
+print(json.dumps({n: get_diff_for_mutant(n, path=find_mutant(n).path) for n in names}))
+"""
+
+
+def _diffs(work: Path, env: dict[str, str], names: list[str]) -> dict[str, str]:
+    """Each mutant's diff, all from one process (``mutmut show`` would start one per mutant)."""
+    if not names:
+        return {}
+    proc = subprocess.run(
+        [sys.executable, "-c", _SHOW],
+        cwd=work,
+        env=env,
+        input=json.dumps(names),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _natural(name: str) -> tuple[str, int]:
@@ -237,11 +257,38 @@ _BLOCK = re.compile(
 _TABLE = re.compile(r"<!-- mutmut:table -->\n.*?<!-- mutmut:table:end -->\n", re.S)
 
 
-def _reasons() -> dict[str, str]:
+def _reasons() -> tuple[dict[str, str], list[dict[str, object]]]:
+    """Reasons by mutant name, and the rules that explain a kind of mutant in a module."""
     if not SURVIVORS.exists():
-        return {}
+        return {}, []
     data = tomllib.loads(SURVIVORS.read_text())
-    return {name: entry["reason"] for name, entry in data.get("survivor", {}).items()}
+    named = {name: entry["reason"] for name, entry in data.get("survivor", {}).items()}
+    return named, list(data.get("rule", []))
+
+
+def _case_only(lines: list[str]) -> bool:
+    """The change only alters letter case, outside any single-quoted SQL value."""
+    removed = [line[1:] for line in lines if line.startswith("-")]
+    added = [line[1:] for line in lines if line.startswith("+")]
+    quoted = re.compile(r"'[^']*'")
+    return (
+        bool(removed)
+        and len(removed) == len(added)
+        and all(
+            a != b and a.lower() == b.lower() and quoted.findall(a) == quoted.findall(b)
+            for a, b in zip(removed, added, strict=True)
+        )
+    )
+
+
+def _reason(path: str, name: str, lines: list[str], reasons: tuple[dict, list]) -> str | None:
+    named, rules = reasons
+    if name in named:
+        return named[name]
+    for rule in rules:
+        if rule["module"] == path and rule.get("case_only") and _case_only(lines):
+            return str(rule["reason"])
+    return None
 
 
 def _data(outcome: Outcome) -> dict[str, object]:
@@ -260,7 +307,7 @@ def _data(outcome: Outcome) -> dict[str, object]:
     }
 
 
-def _block(path: str, data: dict, reasons: dict[str, str]) -> tuple[str, int]:
+def _block(path: str, data: dict, reasons: tuple[dict, list]) -> tuple[str, int]:
     """The doc's section of one module, and how many of its survivors have no reason."""
     target = next((t for t in TARGETS if t.path == path), Target(path, ()))
     mutants, killed, survived = data["mutants"], data["killed"], data["survived"]
@@ -276,7 +323,7 @@ def _block(path: str, data: dict, reasons: dict[str, str]) -> tuple[str, int]:
     if data.get("survivors"):
         out += ["", "| mutant | change | why it survives |", "|---|---|---|"]
         for name, lines in data["survivors"].items():
-            reason = reasons.get(name)
+            reason = _reason(path, name, lines, reasons)
             if reason is None:
                 unexplained += 1
                 reason = "**unexplained**: add a test that kills it, or the reason it cannot be"
