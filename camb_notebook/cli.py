@@ -251,7 +251,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 a clip failed, 2 usage)."""
+    """Run the command line; returns the exit status (0 ok, 1 a clip failed, 2 usage,
+    130 interrupted: Ctrl-C stops waiting at once; tasks already sent go on at the service)."""
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
