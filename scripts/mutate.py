@@ -307,35 +307,55 @@ def _data(outcome: Outcome) -> dict[str, object]:
     }
 
 
-def _block(path: str, data: dict, reasons: tuple[dict, list]) -> tuple[str, int]:
-    """The doc's section of one module, and how many of its survivors have no reason."""
+@dataclass
+class Section:
+    """One module's section of the doc, drawn from its run's data and the reasons."""
+
+    path: str
+    data: dict
+    text: str = ""
+    unexplained: int = 0
+    equivalent: int = 0
+
+    @property
+    def score(self) -> float:
+        """Killed among the mutants that can be killed (equivalent ones cannot)."""
+        killable = self.data["mutants"] - self.equivalent
+        return self.data["killed"] / killable if killable else 1.0
+
+
+def _section(path: str, data: dict, reasons: tuple[dict, list]) -> Section:
+    section = Section(path, data)
     target = next((t for t in TARGETS if t.path == path), Target(path, ()))
+    rows = []
+    for name, lines in data.get("survivors", {}).items():
+        reason = _reason(path, name, lines, reasons)
+        if reason is None:
+            section.unexplained += 1
+            reason = "**unexplained**: add a test that kills it, or the reason it cannot be"
+        elif reason.startswith("Equivalent"):
+            section.equivalent += 1
+        change = "<br>".join(f"`{line[0]} {line[1:].strip()}`" for line in lines)
+        short = name.rpartition(".")[2].replace("ǁ", ".").strip(".")
+        rows.append(f"| `{short}` | {change.replace('|', '&#124;')} | {reason} |")
     mutants, killed, survived = data["mutants"], data["killed"], data["survived"]
-    pct = 100 * killed / mutants if mutants else 0.0
     out = [f"<!-- mutmut:{path} {json.dumps(data, ensure_ascii=False)} -->", f"### `{path}`", ""]
     out.append(f"Mutated: {target.note or 'the whole module'}. ")
     out[-1] += f"Tests: {', '.join(f'`{x}`' for x in target.tests)}."
     out.append(
-        f"{killed} of {mutants} mutants killed ({pct:.1f} %), {survived} survived; "
-        f"{data['seconds']} s on {data['date']}."
+        f"{killed} of {mutants} mutants killed, {survived} survived "
+        f"({section.equivalent} of them equivalent): {100 * section.score:.1f} % of the "
+        f"mutants that can be killed; {data['seconds']} s on {data['date']}."
     )
-    unexplained = 0
-    if data.get("survivors"):
-        out += ["", "| mutant | change | why it survives |", "|---|---|---|"]
-        for name, lines in data["survivors"].items():
-            reason = _reason(path, name, lines, reasons)
-            if reason is None:
-                unexplained += 1
-                reason = "**unexplained**: add a test that kills it, or the reason it cannot be"
-            change = "<br>".join(f"`{line[0]} {line[1:].strip()}`" for line in lines)
-            short = name.rpartition(".")[2].replace("ǁ", ".").strip(".")
-            out.append(f"| `{short}` | {change.replace('|', '&#124;')} | {reason} |")
+    if rows:
+        out += ["", "| mutant | change | why it survives |", "|---|---|---|", *rows]
     out += ["", f"<!-- mutmut:{path}:end -->", ""]
-    return "\n".join(out), unexplained
+    section.text = "\n".join(out)
+    return section
 
 
-def _update_doc(outcomes: list[Outcome]) -> int:
-    """Put *outcomes* into the doc, redraw every section and the table; count unexplained."""
+def _update_doc(outcomes: list[Outcome]) -> list[Section]:
+    """Put *outcomes* into the doc, redraw every section and the table; return the sections."""
     reasons = _reasons()
     text = DOC.read_text() if DOC.exists() else "# Mutation testing\n\n"
     fresh = {o.target.path: _data(o) for o in outcomes}
@@ -343,26 +363,25 @@ def _update_doc(outcomes: list[Outcome]) -> int:
         if not any(m["path"] == path for m in _BLOCK.finditer(text)):
             empty = f"<!-- mutmut:{path} {{}} -->\n<!-- mutmut:{path}:end -->\n"
             text = text.rstrip("\n") + "\n\n" + empty
-    unexplained = 0
-    sections: list[tuple[str, dict]] = []
+    sections: list[Section] = []
 
     def redraw(m: re.Match[str]) -> str:
-        nonlocal unexplained
-        data = fresh.get(m["path"]) or json.loads(m["data"])
-        sections.append((m["path"], data))
-        block, missing = _block(m["path"], data, reasons)
-        unexplained += missing
-        return block
+        section = _section(m["path"], fresh.get(m["path"]) or json.loads(m["data"]), reasons)
+        sections.append(section)
+        return section.text
 
     text = _BLOCK.sub(redraw, text)
     order = {t.path: i for i, t in enumerate(TARGETS)}
-    table = ["<!-- mutmut:table -->", "| module | mutants | killed | survived | killed % | run |"]
-    table.append("|---|---:|---:|---:|---:|---|")
-    for path, d in sorted(sections, key=lambda r: order.get(r[0], len(order))):
-        pct = 100 * d["killed"] / d["mutants"] if d["mutants"] else 0.0
+    table = [
+        "<!-- mutmut:table -->",
+        "| module | mutants | killed | survived | equivalent | killed of killable | run |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for sec in sorted(sections, key=lambda r: order.get(r.path, len(order))):
+        d = sec.data
         table.append(
-            f"| `{path}` | {d['mutants']} | {d['killed']} | {d['survived']} | {pct:.1f} | "
-            f"{d['date']} |"
+            f"| `{sec.path}` | {d['mutants']} | {d['killed']} | {d['survived']} | "
+            f"{sec.equivalent} | {100 * sec.score:.1f} % | {d['date']} |"
         )
     table.append("<!-- mutmut:table:end -->\n")
     if _TABLE.search(text):
@@ -370,7 +389,19 @@ def _update_doc(outcomes: list[Outcome]) -> int:
     else:
         text = text.rstrip("\n") + "\n\n" + "\n".join(table)
     DOC.write_text(text)
-    return unexplained
+    return sections
+
+
+def _verdict(sections: list[Section], paths: set[str] | None = None) -> int:
+    """Print what falls short; 1 when a module is below THRESHOLD or a survivor unexplained."""
+    chosen = [s for s in sections if paths is None or s.path in paths]
+    low = [s.path for s in chosen if s.score < THRESHOLD]
+    unexplained = sum(s.unexplained for s in chosen)
+    if low:
+        print(f"below {THRESHOLD:.0%} of the killable mutants: {', '.join(low)}")
+    if unexplained:
+        print(f"{unexplained} survivor(s) without a reason in {SURVIVORS.relative_to(ROOT)}")
+    return 1 if low or unexplained else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,9 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.doc:
-        unexplained = _update_doc([])
-        print(f"wrote {DOC.relative_to(ROOT)}; {unexplained} unexplained survivor(s)")
-        return 1 if unexplained else 0
+        sections = _update_doc([])
+        print(f"wrote {DOC.relative_to(ROOT)}")
+        return _verdict(sections)
     if args.list:
         for t in TARGETS:
             print(f"{t.path}: {' '.join(t.tests)}" + (f" [{t.note}]" if t.note else ""))
@@ -395,27 +426,20 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not a target: {', '.join(unknown)} (see --list)")
     targets = [by_path[m] for m in args.modules] or list(TARGETS)
-    outcomes = []
-    unexplained = 0
+    sections: list[Section] = []
     for target in targets:
         outcome = _run(target, args.jobs)
         print(
             f"   {outcome.counts.get('killed', 0)}/{outcome.mutants} killed "
-            f"({100 * outcome.score:.1f} %) in {outcome.seconds:.0f} s",
+            f"({100 * outcome.score:.1f} % of all) in {outcome.seconds:.0f} s",
             flush=True,
         )
         for name, diff in outcome.survivors:
             print(f"   survived: {name}\n" + "\n".join("      " + x for x in diff.splitlines()))
-        outcomes.append(outcome)
         # The doc is written after each module, so a long run keeps what it finished.
-        unexplained += _update_doc([outcome])
-    low = [o.target.path for o in outcomes if o.score < THRESHOLD]
+        sections = _update_doc([outcome])
     print(f"wrote {DOC.relative_to(ROOT)}")
-    if low:
-        print(f"below {THRESHOLD:.0%}: {', '.join(low)}")
-    if unexplained:
-        print(f"{unexplained} survivor(s) without a reason in {SURVIVORS.relative_to(ROOT)}")
-    return 1 if low or unexplained else 0
+    return _verdict(sections, {t.path for t in targets})
 
 
 if __name__ == "__main__":

@@ -60,12 +60,19 @@ def answer(status: str | int, headers: dict[str, str] | None = None, **fields: A
 class Run:
     """Drive one flow: answer Send from *script*, pass time on Sleep, run the rest."""
 
-    def __init__(self, clock: Clock, script: list[httpx.Response], cancel_on_sleep: int = -1):
+    def __init__(
+        self,
+        clock: Clock,
+        script: list[httpx.Response],
+        cancel: threading.Event | None = None,
+        cancel_on_sleep: int = -1,
+    ):
         self.clock = clock
         self.script: Iterator[httpx.Response] = iter(script)
         self.sleeps: list[float] = []
         self.requests: list[httpx.Request] = []
         self.notified: list[Any] = []
+        self.cancel = cancel  # set by "the user" during pause number *cancel_on_sleep*
         self.cancel_on_sleep = cancel_on_sleep
 
     def __call__(self, flow: Any) -> Any:
@@ -82,7 +89,10 @@ class Run:
             elif isinstance(effect, Sleep):
                 self.sleeps.append(effect.seconds)
                 self.clock.now += effect.seconds
-                value = len(self.sleeps) == self.cancel_on_sleep
+                if self.cancel is not None and len(self.sleeps) == self.cancel_on_sleep:
+                    self.cancel.set()
+                # As the clients do: a pause ends early when *its* cancel event is set.
+                value = effect.cancel is not None and effect.cancel.is_set()
             elif isinstance(effect, Notify):
                 self.notified.append(effect.value)
                 value = effect.callback(effect.value)
@@ -92,10 +102,10 @@ class Run:
                 raise AssertionError(effect)
 
 
-def core(store: TaskStore | None = None, **kw: Any) -> Core:
+def core(store: TaskStore | None = None, retry: RetryPolicy | None = None, **kw: Any) -> Core:
     options = {"poll_interval": 1.0, "poll_max_interval": 10.0, "not_found_grace": 30.0, **kw}
-    retry = RetryPolicy(max_attempts=1)
-    return Core(Settings(BASE, "k-test-0001", "custom"), retry=retry, store=store, **options)
+    policy = retry or RetryPolicy(max_attempts=1)
+    return Core(Settings(BASE, "k-test-0001", "custom"), retry=policy, store=store, **options)
 
 
 def test_polls_grow_by_half_up_to_the_longest_pause(clock: Clock) -> None:
@@ -208,11 +218,29 @@ def test_cancel_before_the_first_poll_sends_nothing(clock: Clock) -> None:
 
 
 def test_cancel_during_a_pause_stops_polling(clock: Clock) -> None:
-    cancel = threading.Event()  # never set: the interpreter reports the cancel on sleep 2
-    run = Run(clock, [answer("PENDING")] * 5, cancel_on_sleep=2)
+    cancel = threading.Event()
+    run = Run(clock, [answer("PENDING")] * 5, cancel=cancel, cancel_on_sleep=2)
     with pytest.raises(CancelledError, match=r"client\.wait\('t-c'\)"):
         run(core().wait("t-c", cancel=cancel))
     assert len(run.requests) == 2 and run.sleeps == [1.0, 1.5]
+
+
+def test_cancel_during_a_status_retry_back_off(clock: Clock) -> None:
+    """The cancel reaches the status call's own back-off too, not only the poll pauses."""
+    cancel = threading.Event()
+    policy = RetryPolicy(max_attempts=3, backoff_base=2.0, jitter=False)
+    run = Run(clock, [answer(503)] * 3, cancel=cancel, cancel_on_sleep=1)
+    with pytest.raises(CancelledError, match="cancelled while waiting to retry"):
+        run(core(retry=policy).wait("t-b", cancel=cancel))
+    assert run.sleeps == [2.0] and len(run.requests) == 1
+
+
+def test_the_defaults_poll_every_second_up_to_ten(clock: Clock) -> None:
+    plain = Core(Settings(BASE, "k-test-0001", "custom"), retry=RetryPolicy(), store=None)
+    assert (plain.poll_interval, plain.poll_max_interval, plain.not_found_grace) == (1, 10, 30)
+    run = Run(clock, [answer("PENDING")] * 8 + [answer("SUCCESS")])
+    run(plain.wait("t"))
+    assert run.sleeps[0] == 1.0 and run.sleeps[-2:] == [10.0, 10.0]
 
 
 @pytest.mark.parametrize(("interval", "longest"), [(0.0, 10.0), (-1.0, 10.0), (2.0, 1.0)])
