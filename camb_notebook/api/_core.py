@@ -436,7 +436,12 @@ class Core:
     def download(
         self, source: TaskStatus | ResultURLs, out_dir: str | os.PathLike[str], cancel: Any = None
     ) -> Flow[StemFiles]:
-        """Stream both stems into *out_dir* at once; return their paths."""
+        """Stream both stems into *out_dir* at once; return their paths.
+
+        Where they went is recorded in the task store (by task id, else run id), however the
+        task was reached — ``separate``, ``attach`` + ``wait``, ``result`` — so a later
+        ``separate`` of the same file on this service reuses them instead of paying again.
+        """
         if isinstance(source, TaskStatus):
             if not source.succeeded:
                 raise InputError(
@@ -460,6 +465,11 @@ class Core:
                 self._download_stem(urls.foreground_url, out, "foreground", urls.run_id, cancel),
                 self._download_stem(urls.background_url, out, "background", urls.run_id, cancel),
             ]
+        )
+        task_id = source.task_id if isinstance(source, TaskStatus) else None
+        run_id = source.run_id if isinstance(source, TaskStatus) else urls.run_id
+        yield from self.in_store(
+            lambda s: s.record_stems(self.base_url, fg, bg, task_id=task_id, run_id=run_id)
         )
         return StemFiles(fg, bg)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,6 +24,8 @@ from ._schema import with_method_names
 from ._state import EngineState
 
 __all__ = ["create_app"]
+
+access_log = logging.getLogger("camb_notebook.engine.access")
 
 
 def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None = None) -> FastAPI:
@@ -57,6 +61,9 @@ def create_app(config: EngineConfig | None = None, *, runner: JobRunner | None =
     app.state.engine_config = config
     app.include_router(_routes.api)
     app.include_router(_routes.files)
+    app.include_router(_routes.metrics)
+    if config.access_log:
+        app.add_middleware(AccessLog)
     app.openapi = lambda: _openapi_with_method_names(app)  # type: ignore[method-assign]
     return app
 
@@ -66,9 +73,12 @@ def _lifespan(
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = EngineState(config, runner)
+        # Off the event loop: a Dask runner connects to its scheduler, a persistent
+        # engine reads its database and checks the uploads of unfinished tasks.
+        state = await run_in_threadpool(EngineState, config, runner)
         app.state.engine = state
         state.sweep_stale_instances()
+        await run_in_threadpool(state.resume)
         if config.prewarm:
             state.prewarm()
         sweeper = asyncio.create_task(_expire_forever(state))
@@ -104,3 +114,38 @@ def _openapi_with_method_names(app: FastAPI) -> dict[str, Any]:
         return doc
     app.openapi_schema = with_method_names(doc, state.method_names())
     return app.openapi_schema
+
+
+class AccessLog:
+    """One log line per request: client, method, path (never the query: result links carry
+    their signature there), status, time, and the key's *name* (never the key)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        code = [0]
+
+        async def send_and_note(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                code[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            caller = scope.get("state", {}).get("caller")
+            client = scope.get("client") or ("-", 0)
+            access_log.info(
+                '%s "%s %s" %d %.0f ms key=%s',
+                client[0],
+                scope["method"],
+                scope["path"],
+                code[0],
+                (time.perf_counter() - started) * 1e3,
+                caller.name if caller is not None else "-",
+            )

@@ -2,9 +2,8 @@
 
 The engine only needs ``submit`` (which may refuse with :class:`QueueFull`), a few
 counters and ``shutdown``; progress and outcomes come back through one callback.
-Today :class:`ProcessPool` runs jobs in local worker processes; a Dask
-``distributed`` runner can implement the same protocol later (``client.submit(
-run_job, spec)``, progress through a Dask ``Pub``/``Queue``) without touching the app.
+:class:`ProcessPool` runs jobs in local worker processes; ``_dask.DaskRunner``
+implements the same protocol on a Dask distributed cluster.
 """
 
 from __future__ import annotations
@@ -59,8 +58,14 @@ def queue_is_full(waiting: int, running: int, workers: int, max_queue: int) -> b
 class JobRunner(Protocol):
     """What the engine needs from whatever runs its jobs."""
 
-    def submit(self, spec: JobSpec) -> None:
-        """Accept *spec* or raise :class:`QueueFull`; never blocks."""
+    def submit(self, spec: JobSpec, force: bool = False) -> None:
+        """Accept *spec* or raise :class:`QueueFull`; never blocks.
+
+        *force* accepts it beyond the queue's bound (jobs queued again after a restart).
+        """
+
+    def capacity(self) -> int:
+        """Jobs that can run at once (worker processes, or the cluster's threads)."""
 
     def queued(self) -> int:
         """Jobs accepted and not yet started."""
@@ -184,16 +189,20 @@ class ProcessPool:
 
     # -- the JobRunner protocol -------------------------------------------------------
 
-    def submit(self, spec: JobSpec) -> None:
+    def submit(self, spec: JobSpec, force: bool = False) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the pool is shut down")
             alive = max(len(self._workers), self._n_workers)
-            if queue_is_full(len(self._pending), self._running, alive, self._max_queue):
+            full = queue_is_full(len(self._pending), self._running, alive, self._max_queue)
+            if full and not force:
                 raise QueueFull(self._retry_after())
             self._pending.append(spec)
         self.start()
         self._wake()
+
+    def capacity(self) -> int:
+        return self._n_workers
 
     def queued(self) -> int:
         with self._lock:

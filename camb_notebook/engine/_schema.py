@@ -37,6 +37,7 @@ __all__ = [
     "SubmitAnswer",
     "SubmitFields",
     "SubmitForm",
+    "TaskList",
     "with_method_names",
 ]
 
@@ -70,6 +71,12 @@ class StatusAnswer(BaseModel):
     )
     foreground_audio_url: str | None = None
     background_audio_url: str | None = None
+    foreground_url: str | None = Field(
+        None, description="the same as foreground_audio_url, under the seed document's name"
+    )
+    background_url: str | None = Field(
+        None, description="the same as background_audio_url, under the seed document's name"
+    )
 
 
 class ResultAnswer(BaseModel):
@@ -79,6 +86,12 @@ class ResultAnswer(BaseModel):
 
 class ResultsRequest(BaseModel):
     run_ids: list[StrictInt] = Field(max_length=1000)
+
+
+class KeyLoad(BaseModel):
+    queued: int
+    running: int
+    finished: int
 
 
 class EngineInfo(BaseModel):
@@ -93,6 +106,23 @@ class EngineInfo(BaseModel):
     max_duration: float
     max_bytes: int
     result_ttl: float
+    max_jobs_per_key: int | None = None
+    key_name: str = Field(description="the name this engine knows the caller's key by")
+    keys: dict[str, KeyLoad] | None = Field(None, description="tasks per key name (admin key only)")
+
+
+class TaskLine(BaseModel):
+    task_id: str
+    status: str
+    run_id: int | None
+    method: str | None
+    created: float
+    finished: float | None
+    owner: str
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskLine]
 
 
 # -- the submission form ----------------------------------------------------------------------
@@ -168,11 +198,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "run_id already in use"},
-    429: {"description": "Queue full; retry after Retry-After seconds"},
+    429: {"description": "Queue full, or the key's job limit reached; retry after Retry-After"},
 }
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"audio/flac": {}, "audio/wav": {}}},
     206: {"description": "Partial content (Range)"},
+    403: {"description": "The link's signature is missing, altered or expired"},
     404: {"description": "Unknown or expired file"},
     416: {"description": "Range not satisfiable"},
 }

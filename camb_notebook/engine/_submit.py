@@ -8,6 +8,7 @@ becomes a task that is ``ERROR``/``SOURCE_TOO_LARGE`` from the start.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from .._vocabulary import SOURCE_TOO_LARGE
-from ._jobs import JobSpec
+from ._keys import Caller
 from ._pool import QueueFull
 from ._schema import SubmitFields
 from ._state import EngineState
@@ -29,11 +30,14 @@ from ._upload import FILE_FIELDS, Upload, UploadError, read_upload
 __all__ = [
     "check_fields",
     "enqueue",
+    "key_full",
     "queue_full",
     "receive",
     "run_id_taken",
     "too_large",
 ]
+
+log = logging.getLogger("camb_notebook.engine")
 
 _MULTIPART_SLACK = 1024 * 1024  # room for headers and text fields around the file
 
@@ -87,46 +91,54 @@ async def check_fields(state: EngineState, upload: Upload) -> SubmitFields:
 
 
 def enqueue(
-    state: EngineState, run_id: int | None, fields: SubmitFields, staging: Path, upload: Upload
+    state: EngineState, caller: Caller, run_id: int | None, fields: SubmitFields, upload: Upload
 ) -> dict[str, str]:
-    """Create the task, move the upload from *staging* into it and hand the job on."""
+    """Create the task, move the upload into its storage and hand the job on.
+
+    Blocking (the upload may be copied to an object store): run it off the event loop.
+    """
     assert upload.path is not None
+    if state.key_is_full(caller):  # checked again: uploads of one key may arrive together
+        raise key_full(state, caller)
     config = state.config
-    method = fields.method or config.default_method
     task = _new_task(
         state,
+        caller,
         run_id,
         output_format=fields.format or config.default_format,
-        method=method,
+        method=fields.method or config.default_method,
         project_name=fields.project_name,
         project_description=fields.project_description,
         folder_id=fields.folder_id,
     )
-    in_dir = task.work_dir / "in"
-    staging.rename(in_dir)
-    spec = JobSpec(
-        job_id=task.task_id,
-        input_path=str(in_dir / upload.path.name),
-        out_dir=str(task.out_dir),
-        method=method,
-        output_format=task.output_format,
-        max_duration=config.max_duration,
-        min_duration=config.min_duration,
-        max_bytes=config.max_bytes,
-        extra_methods=dict(config.extra_methods),
-    )
     try:
-        state.runner.submit(spec)
+        stored = state.storage.store_upload(upload.path, task.task_id)
+    except Exception:
+        state.tasks.discard(task.task_id)
+        raise
+    state.tasks.set_input(task.task_id, stored)
+    try:
+        state.runner.submit(state.job_spec(task))
     except QueueFull as exc:
         state.tasks.discard(task.task_id)
+        state.metrics.refusals.labels(caller.name, "queue").inc()
         raise queue_full(exc.retry_after) from None
+    state.metrics.submissions.labels(caller.name).inc()
+    log.info(
+        "task %s accepted for %s (%s, %.1f MiB, method %s)",
+        task.task_id,
+        caller.name,
+        upload.filename or "unnamed",
+        upload.size / 2**20,
+        task.method or "default",
+    )
     return {"task_id": task.task_id}
 
 
-def too_large(state: EngineState, run_id: int | None, size: int) -> JSONResponse:
+def too_large(state: EngineState, caller: Caller, run_id: int | None, size: int) -> JSONResponse:
     """Answer an over-size upload with a task that already failed ``SOURCE_TOO_LARGE``."""
     limit = state.config.max_bytes
-    task = _new_task(state, run_id, output_format=state.config.default_format)
+    task = _new_task(state, caller, run_id, output_format=state.config.default_format)
     state.tasks.fail(
         task.task_id,
         SOURCE_TOO_LARGE,
@@ -147,14 +159,28 @@ def queue_full(retry_after: float) -> HTTPException:
     )
 
 
+def key_full(state: EngineState, caller: Caller) -> HTTPException:
+    """The 429 for a key that has ``max_jobs_per_key`` jobs waiting or running."""
+    state.metrics.refusals.labels(caller.name, "key_limit").inc()
+    seconds = max(round(state.runner.retry_after()), 1)
+    limit = state.config.max_jobs_per_key
+    log.info("submission of %s refused: %s jobs waiting or running", caller.name, limit)
+    return HTTPException(
+        429,
+        f"your key ({caller.name}) already has {limit} jobs waiting or running, this engine's "
+        f"limit per key; retry in {seconds} s, once one of them has finished",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def run_id_taken(run_id: int) -> HTTPException:
     """The 409 for a ``run_id`` another task holds."""
     return HTTPException(409, f"run_id {run_id} is already in use; omit it or pick another")
 
 
-def _new_task(state: EngineState, run_id: int | None, **meta: Any) -> Task:
+def _new_task(state: EngineState, caller: Caller, run_id: int | None, **meta: Any) -> Task:
     try:
-        return state.tasks.create(run_id=run_id, **meta)
+        return state.tasks.create(owner=caller.name, run_id=run_id, **meta)
     except KeyError:  # the asked-for run_id was taken while the upload streamed in
         assert run_id is not None
         raise run_id_taken(run_id) from None
