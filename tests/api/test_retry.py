@@ -62,10 +62,10 @@ def test_policy_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="max_attempts=0 must be at least 1"):
         RetryPolicy(max_attempts=0)
     with pytest.raises(
-        ValueError, match="backoff_base=-1 and backoff_max=60.0 must not be negative"
+        ValueError, match=r"backoff_base=-1 and backoff_max=60\.0 must not be negative"
     ):
         RetryPolicy(backoff_base=-1)
-    with pytest.raises(ValueError, match="backoff_max=-0.5 must not be negative"):
+    with pytest.raises(ValueError, match=r"backoff_max=-0\.5 must not be negative"):
         RetryPolicy(backoff_max=-0.5)
 
 

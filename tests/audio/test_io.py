@@ -31,6 +31,38 @@ def test_load_resamples(clips: dict[str, Path]) -> None:
     assert sr == 16000 and y.shape == (2, 32000)
 
 
+def test_load_offset_and_duration_cut_the_exact_window(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    rate, n = 8000, 8000 * 3
+    ramp = (np.arange(2 * n, dtype=np.float32) / (2 * n)).reshape(2, n)  # every sample differs
+    path = tmp_path / "ramp.wav"
+    sf.write(path, ramp.T, rate, subtype="FLOAT")
+
+    x, sr = audio.load(path, offset=0.5, duration=1.25)
+    assert sr == rate and np.array_equal(x, ramp[:, 4000:14000])
+    assert np.array_equal(audio.load(path, offset=2.5)[0], ramp[:, 20000:])  # to the end
+    assert np.array_equal(audio.load(path, duration=0.25)[0], ramp[:, :2000])
+    assert np.array_equal(audio.load(path, offset=2.0, duration=5.0)[0], ramp[:, 16000:])  # cut
+    assert audio.load(path, offset=1.0, duration=0.0)[0].shape == (2, 0)
+    # The window is taken after resampling and mixing down: the same samples as the whole.
+    whole, _ = audio.load(path, sr=16000, mono=True)
+    part, sr = audio.load(path, sr=16000, mono=True, offset=1.0, duration=0.5)
+    assert sr == 16000 and part.shape == (1, 8000)
+    np.testing.assert_allclose(part, whole[:, 16000:24000], atol=1e-5)
+
+
+@pytest.mark.parametrize(("offset", "duration"), [(-0.5, None), (0.0, -1.0)])
+def test_load_refuses_a_negative_offset_or_duration(
+    tmp_path: Path, offset: float, duration: float | None
+) -> None:
+    path = audio.save(tmp_path / "a.wav", np.zeros((2, 800), np.float32), 8000)
+    with pytest.raises(
+        InputError, match=rf"offset={offset}, duration={duration}: both must be >= 0"
+    ):
+        audio.load(path, offset=offset, duration=duration)
+
+
 def test_load_rejects_non_audio(tmp_path: Path) -> None:
     p = tmp_path / "a.wav"
     p.write_bytes(b"hello world")
