@@ -114,6 +114,41 @@ TARGETS: tuple[Target, ...] = (
         ("tests/audio/test_probe.py", _doctests("camb_notebook.audio._probe")),
     ),
     Target(
+        "camb_notebook/audio/_stems.py",
+        ("tests/audio/test_stems.py", _doctests("camb_notebook.audio._stems")),
+    ),
+    Target(
+        "camb_notebook/methods/_wiener.py",
+        (
+            "tests/methods/test_dsp.py",
+            "tests/methods/test_quality.py::test_each_spleeter_step_keeps_its_quality",
+        ),
+    ),
+    Target(
+        "camb_notebook/methods/_masks.py",
+        ("tests/methods/test_dsp.py", _doctests("camb_notebook.methods._masks")),
+    ),
+    Target(
+        "camb_notebook/methods/repet.py",
+        (
+            "tests/methods/test_repet.py",
+            "tests/methods/test_quality.py::test_repet_keeps_its_quality",
+        ),
+    ),
+    Target(
+        "camb_notebook/methods/spleeter.py",
+        ("tests/methods/test_spleeter.py", "tests/methods/test_quality.py"),
+        functions=(
+            "xǁSpleeterConfigǁ__post_init__",
+            "xǁSpleeterMethodǁ_ratio_masks",
+            "xǁSpleeterMethodǁ_stems",
+            "x__ratio_masks",
+            "x__edge_share",
+        ),
+        note="the post-processing: the config checks, ratio masks, the Wiener step per bin "
+        "chunk and the high-band rules",
+    ),
+    Target(
         "camb_notebook/audio/_formats.py",
         (
             "tests/audio/test_formats.py",
