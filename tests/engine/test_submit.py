@@ -38,10 +38,13 @@ class KeepJobs:
         self.jobs: list[JobSpec] = []
         self.refuse_with: float | None = None  # QueueFull(retry_after) on the next submit
 
-    def submit(self, spec: JobSpec) -> None:
-        if self.refuse_with is not None:
+    def submit(self, spec: JobSpec, force: bool = False) -> None:
+        if self.refuse_with is not None and not force:
             raise QueueFull(self.refuse_with)
         self.jobs.append(spec)
+
+    def capacity(self) -> int:
+        return 1
 
     def queued(self) -> int:
         return 0
