@@ -2,7 +2,8 @@
 
 python -m benchmarks            # the full set (about 30 minutes on 2 cores)
 python -m benchmarks --quick    # shorter clips and files, for a smoke run
-python -m benchmarks methods    # only the named ones: methods, upload, engine, widget, audio
+python -m benchmarks methods    # only those named: methods, speech, upload, engine, widget, audio,
+                                # lab
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ HERE = Path(__file__).resolve().parent
 # name: (script, arguments, arguments with --quick)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "methods": ("bench_methods.py", [], ["--quick"]),
+    "speech": ("bench_speech.py", [], ["--quick"]),
     "upload": ("bench_upload.py", [], ["--sizes", "64", "256", "--naive-max", "256"]),
     "engine": ("bench_engine.py", ["--write"], ["--write"]),
     "widget": ("bench_widget.py", ["--write"], ["--write", "--durations", "30"]),
     "audio": ("bench_audio.py", ["--write"], ["--write", "--quick"]),
+    "lab": ("bench_lab.py", ["--write"], ["--write", "--repeat", "3"]),
 }
 
 

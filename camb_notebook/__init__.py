@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
         separate_many,
     )
     from .api import AsyncClient, Client, SeparationResult
+    from .comparison import Comparison, compare
     from .widget import SeparationWidget
 
 # Heavy parts (httpx, anywidget) load on first use, so `import camb_notebook` stays quick.
@@ -53,8 +54,10 @@ _LAZY = {
     "Client": "api",
     "SeparationResult": "api",
     "SeparationWidget": "widget",
+    "Comparison": "comparison",
     "ServiceChoice": "_connect",
     "choose_service": "_connect",
+    "compare": "comparison",
     "connect": "_connect",
     "connect_async": "_connect",
     "separate": "_connect",
@@ -85,6 +88,7 @@ __all__ = [
     "CambError",
     "CancelledError",
     "Client",
+    "Comparison",
     "ConfigurationError",
     "InputError",
     "LimitExceededError",
@@ -103,6 +107,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "choose_service",
+    "compare",
     "connect",
     "connect_async",
     "separate",

@@ -28,7 +28,15 @@ from .viz import (
     stem_facts,
 )
 
-__all__ = ["REPORT_BITRATES", "REPORT_MAX_AUDIO_BYTES", "write_report"]
+__all__ = [
+    "REPORT_BITRATES",
+    "REPORT_MAX_AUDIO_BYTES",
+    "html_page",
+    "players_section",
+    "report_path",
+    "save_page",
+    "write_report",
+]
 
 #: Upper bound of the embedded audio of one report (raw Opus bytes, all players).
 REPORT_MAX_AUDIO_BYTES = 16_000_000
@@ -44,13 +52,27 @@ h2 { font-size: 1.1rem; margin-top: 1.6rem; border-bottom: 1px solid #dee2e6; }
 .sub { color: #6c757d; margin-top: 0; }
 table.players td { padding: 3px 10px 3px 0; vertical-align: middle; }
 table.players td.player { width: 100%; }
+table.metrics { border-collapse: collapse; font-size: 0.9rem; }
+table.metrics th, table.metrics td { padding: 2px 10px; text-align: right; }
+table.metrics th:first-child, table.metrics td:first-child { text-align: left; }
 code { font-size: 0.85em; }
 footer { margin-top: 2rem; color: #868e96; font-size: 0.8rem; }
 """
 
 
-def _target(path: str | os.PathLike[str], clip: str) -> Path:
-    """Where to write: *path* itself, or ``<path>/<clip>.report.html`` for a folder."""
+def report_path(path: str | os.PathLike[str], clip: str) -> Path:
+    """Where a report goes: *path* itself, or ``<path>/<clip>.report.html`` for a folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> report_path(tempfile.mkdtemp(), "song").name
+    'song.report.html'
+    >>> report_path("notes.txt", "song")
+    Traceback (most recent call last):
+    ...
+    camb_notebook._exceptions.InputError: notes.txt: a report is an HTML page; ...
+    """
     target = Path(path)
     if target.is_dir() or str(path).endswith(os.sep):
         target = target / f"{clip}.report.html"
@@ -59,6 +81,82 @@ def _target(path: str | os.PathLike[str], clip: str) -> Path:
             f"{target}: a report is an HTML page; give a path ending in .html or a folder",
             path=str(target),
         )
+    return target
+
+
+def players_section(
+    previews: dict[str, bytes],
+    bitrate: int | None,
+    max_audio_bytes: int,
+    note: str = "the residual is original − foreground − background.",
+) -> list[str]:
+    """The "Listen" section: one player per preview, or why there are none.
+
+    Parameters
+    ----------
+    previews, bitrate
+        From :func:`camb_notebook.viz.encode_previews`.
+    max_audio_bytes : int
+        The budget they were encoded for (named when nothing fitted).
+    note : str
+        Said after the bitrate, under the players.
+
+    Examples
+    --------
+    >>> players_section({}, None, 16_000_000)[1]
+    '<p class="no-audio">No players: previews of this clip would exceed 16 MB. ...'
+    """
+    body = ["<h2>Listen</h2>"]
+    if bitrate is not None:  # previews fit
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td class='player'>{audio_tag(name, opus)}</td></tr>"
+            for name, opus in previews.items()
+        )
+        body.append(f'<table class="players">{rows}</table>')
+        body.append(
+            f'<p class="sub">Previews: Ogg Opus at {bitrate // 1000} kb/s; {html.escape(note)}</p>'
+        )
+    else:
+        body.append(
+            '<p class="no-audio">No players: previews of this clip would exceed '
+            f"{max_audio_bytes // 1_000_000} MB. Listen to the stem files listed below.</p>"
+        )
+    return body
+
+
+def html_page(heading: str, body: list[str]) -> str:
+    """A whole self-contained page: the report's style, *body*, a dated footer.
+
+    Examples
+    --------
+    >>> page = html_page("Song", ["<h1>Song</h1>"])
+    >>> page.startswith("<!DOCTYPE html>"), "<title>Song</title>" in page
+    (True, True)
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    footer = f"<footer>Written by camb_notebook on {stamp}.</footer>"
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(heading)}</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(body)}{footer}</body></html>\n"
+    )
+
+
+def save_page(target: Path, page: str) -> Path:
+    """Write *page* to *target* atomically (parents created) and return *target*.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> save_page(Path(tempfile.mkdtemp()) / "a" / "r.html", "<p>hi</p>").read_text()
+    '<p>hi</p>'
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, target)
     return target
 
 
@@ -122,7 +220,7 @@ def write_report(
     ('separation.report.html', 4)
     """
     clip, default_title, extra = _about(result)
-    target = _target(path, clip)
+    target = report_path(path, clip)
     stems = result if isinstance(result, Stems) else result.stems()
     lanes = [*stems.items(), ("residual", stems.residual)]
     facts = stem_facts(stems)
@@ -148,39 +246,11 @@ def write_report(
     body = [
         f"<h1>{html.escape(heading)}</h1>",
         f'<p class="sub">{html.escape(facts["line"])}</p>',
-        "<h2>Listen</h2>",
+        *players_section(previews, bitrate, max_audio_bytes),
     ]
-    if bitrate is not None:  # previews fit
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td class='player'>{audio_tag(name, opus)}</td></tr>"
-            for name, opus in previews.items()
-        )
-        body.append(f'<table class="players">{rows}</table>')
-        body.append(
-            f'<p class="sub">Previews: Ogg Opus at {bitrate // 1000} kb/s; the residual is '
-            "original − foreground − background.</p>"
-        )
-    else:
-        body.append(
-            '<p class="no-audio">No players: previews of this clip would exceed '
-            f"{max_audio_bytes // 1_000_000} MB. Listen to the stem files listed below.</p>"
-        )
     for heading_text, alt, fig in figures:
         body.append(f"<h2>{html.escape(heading_text)}</h2>")
         body.append(img_tag(figure_png(fig, dpi=_DPI), alt))
     body.append("<h2>Facts</h2>")
     body.append(facts_table(facts, extra))
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body.append(f"<footer>Written by camb_notebook on {stamp}.</footer>")
-
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(heading)}</title><style>{_CSS}</style></head>"
-        f"<body>{''.join(body)}</body></html>\n"
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return save_page(target, html_page(heading, body))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .._vocabulary import PENDING, SUCCESS
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from ..audio import Stems
 
 __all__ = ["ResultURLs", "SeparationResult", "StemFiles", "Task", "TaskStatus"]
@@ -183,6 +185,7 @@ class SeparationResult:
     elapsed: float = 0.0
     reused: bool = False
     _stems: Stems | None = field(default=None, init=False, repr=False, compare=False)
+    _features: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.original = Path(self.original)
@@ -201,6 +204,29 @@ class SeparationResult:
 
             self._stems = Stems.from_files(self.original, self.foreground, self.background)
         return self._stems
+
+    def features(self) -> pd.DataFrame:
+        """Named measures of each stem: loudness (LUFS), peak and RMS (dBFS), spectral
+        centroid and bandwidth (Hz), onset rate (1/s), tempo of the background (BPM), voiced
+        share of the foreground, share of silence (cached).
+
+        Read from the files block by block, so an hour-long clip costs one block of memory;
+        units and definitions are in :data:`camb_notebook.analysis.MEASURES`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A row per stem (original, foreground, background), a column per measure.
+
+        Examples
+        --------
+        >>> # result.features().loc["foreground", "loudness_lufs"]
+        """
+        if self._features is None:
+            from ..analysis import features
+
+            self._features = features(self.stems())
+        return self._features.copy()
 
     def files_exist(self) -> bool:
         """True when all three files are still on disk."""

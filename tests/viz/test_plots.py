@@ -200,3 +200,44 @@ def test_figure_png_steps_down_the_resolution_to_fit_and_then_refuses(stems: Ste
     with pytest.raises(InputError, match="over the limit of 100 bytes") as info:
         figure_png(fig, dpi=100, max_bytes=100)
     assert info.value.limit == 100
+
+
+# -- lanes of several runs, and the difference between two ------------------------------------
+def test_plot_lanes_shares_one_time_axis_and_one_colour_scale() -> None:
+    from camb_notebook.viz import STEM_COLOURS, plot_lanes
+
+    sr = 8000
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (2, sr)).astype(np.float32)
+    lanes = [("original", x), ("a foreground", 0.5 * x), ("b foreground", 0.01 * x)]
+    fig = plot_lanes(lanes, sr)
+    images = [im for ax in fig.axes for im in ax.images]
+    assert len(images) == 3 and len({im.get_clim() for im in images}) == 1
+    assert {ax.get_xlim() for ax in fig.axes if ax.images} == {(0.0, 1.0)}
+    from matplotlib.colors import to_hex
+
+    fills = [
+        to_hex(c.get_facecolor()[0])
+        for ax in fig.axes
+        for c in ax.collections
+        if len(c.get_facecolor())
+    ]
+    assert fills[:3] == [STEM_COLOURS["original"], *[STEM_COLOURS["foreground"]] * 2]
+    with pytest.raises(InputError, match="differ in length"):
+        plot_lanes([("a", x), ("b", x[:, :100])], sr)
+
+
+def test_plot_difference_is_red_where_the_first_is_louder() -> None:
+    from camb_notebook.viz import plot_difference
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    low = np.sin(2 * np.pi * 200 * t).astype(np.float32)
+    high = np.sin(2 * np.pi * 4000 * t).astype(np.float32)
+    fig = plot_difference(low + 0.1 * high, 0.1 * low + high, sr, log_freq=False)
+    image = fig.axes[0].images[0].get_array()
+    rows = np.asarray(image).shape[0]
+    at = lambda hz: int(hz / (sr / 2) * (rows - 1))  # noqa: E731
+    assert image[at(200)].mean() > 15 and image[at(4000)].mean() < -15
+    assert abs(image[at(7000)].mean()) < 3  # both (nearly) silent there
+    with pytest.raises(InputError, match="one length"):
+        plot_difference(low, low[:100], sr)
