@@ -319,3 +319,18 @@ def test_corrupt_compressed_file_message(tmp_path: Path) -> None:
     ) as e:
         audio.probe(p)
     assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def test_an_mp4_without_audio_is_refused(tmp_path: Path) -> None:
+    import av
+
+    p = tmp_path / "video.m4a"
+    with av.open(str(p), "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        frame = av.VideoFrame(64, 64, "yuv420p")
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    with pytest.raises(AudioFormatError, match=r"video\.m4a: the file holds no audio stream") as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "SOURCE_TYPE_NOT_SUPPORTED"
