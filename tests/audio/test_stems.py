@@ -165,3 +165,30 @@ def test_sdr_of_files_in_blocks(tmp_path: Path) -> None:
     for a in range(0, x.shape[1], 10000):
         acc.add(x[:, a : a + 10000], 0.9 * x[:, a : a + 10000])
     assert acc.value == pytest.approx(audio.sdr(x, 0.9 * x), abs=1e-4)
+
+
+def test_levels_add_up_every_block() -> None:
+    """A clip a few level blocks long: a loud stretch in the last block counts as much as one
+    in the first (levels() sums the energy of every block, not the last one's)."""
+    n = 3 * (1 << 16) + 1000  # the level block is 65536 samples
+    fg = np.zeros((2, n), np.float32)
+    fg[:, :1000] = 0.5  # only in the first block
+    bg = np.zeros((2, n), np.float32)
+    bg[:, -1000:] = 0.5  # only in the last block
+    stems = audio.Stems(fg + bg, fg, bg, SR)
+    levels = stems.levels()
+    expected = 10 * np.log10(0.25 * 1000 / n)
+    assert levels["foreground"] == pytest.approx(expected, abs=1e-3)
+    assert levels["background"] == pytest.approx(expected, abs=1e-3)
+    assert levels["original"] == pytest.approx(expected + 10 * np.log10(2), abs=1e-3)
+
+
+def test_repr_and_items_say_what_backs_the_stems(tmp_path: Path) -> None:
+    x = tone_mix()
+    in_memory = audio.Stems(x, x, np.zeros_like(x), SR)
+    assert repr(in_memory) == f"<Stems 2 ch × {x.shape[1]} samples at {SR} Hz (2.00 s, arrays)>"
+    assert [name for name, _ in in_memory.items()] == ["original", "foreground", "background"]
+    np.testing.assert_array_equal(in_memory.items()[1][1], x)
+    paths = [audio.save(tmp_path / f"{k}.flac", x, SR) for k in ("o", "f", "b")]
+    with audio.Stems.from_files(*paths) as on_disk:
+        assert repr(on_disk).endswith("(2.00 s, files)>")
