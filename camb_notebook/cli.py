@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import CambError
+from ._exceptions import CambError, CancelledError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Client
@@ -132,6 +132,9 @@ def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple
     names = [f.name for f in files]
     progress = _Progress(names)
     client = _client(args)
+    # Set on Ctrl-C: every clip stops at its next poll, back-off or downloaded block, so the
+    # command ends at once instead of after the separations (which go on at the service).
+    stop = threading.Event()
 
     def one(path: Path) -> tuple[Path, Any]:
         started = time.monotonic()
@@ -142,17 +145,25 @@ def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple
                 method=args.method,
                 reuse=not args.no_reuse,
                 on_progress=lambda st: progress.status(path.name, st),
+                cancel=stop,
             )
+        except CancelledError as exc:
+            progress.update(path.name, "cancelled", final=True)
+            return path, exc
         except CambError as exc:
             progress.update(path.name, f"failed: {exc}", final=True)
             return path, exc
         progress.update(path.name, f"done in {time.monotonic() - started:.1f} s", final=True)
         return path, result
 
+    pool = ThreadPoolExecutor(max_workers=max(1, args.concurrency))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
-            return list(pool.map(one, files))
+        return list(pool.map(one, files))
+    except KeyboardInterrupt:
+        stop.set()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
         client.close()
 
@@ -382,7 +393,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 a clip failed, 2 usage)."""
+    """Run the command line; returns the exit status (0 ok, 1 a clip failed, 2 usage,
+    130 interrupted: Ctrl-C stops waiting at once; tasks already sent go on at the service)."""
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))

@@ -254,8 +254,13 @@ class Core:
         folder_id: int | None = None,
         method: str | None = None,
         on_upload: UploadProgress | None = None,
+        cancel: Any = None,
     ) -> Flow[Task]:
-        """Upload *source* as ``media_file``; return the :class:`Task` (recorded in the store)."""
+        """Upload *source* as ``media_file``; return the :class:`Task` (recorded in the store).
+
+        *cancel* ends a back-off between attempts (each refused before anything was created),
+        so a cancelled upload is never sent again later.
+        """
         if isinstance(source, UploadSource):
             upload = source
         else:  # reading a path's head or spooling a pipe waits on the disk
@@ -269,6 +274,7 @@ class Core:
                     folder_id=folder_id,
                     method=method,
                     on_upload=on_upload,
+                    cancel=cancel,
                 )
             )
         finally:
@@ -284,6 +290,7 @@ class Core:
         folder_id: int | None,
         method: str | None,
         on_upload: UploadProgress | None,
+        cancel: Any,
     ) -> Flow[Task]:
         fields: list[tuple[str, str]] = []
         if project_name is not None:
@@ -324,7 +331,9 @@ class Core:
                 record_id=record,
             )
 
-        task_id = yield from self.call(what, make, accept, idempotent=False, uncertain=uncertain)
+        task_id = yield from self.call(
+            what, make, accept, idempotent=False, cancel=cancel, uncertain=uncertain
+        )
         task = Task(task_id, self.base_url, source.filename, content_hash, time.time(), method)
         stored = replace(task, base_url=self.store_key)
         yield from self.in_store(lambda s: s.record_submitted(stored, source.size))
@@ -585,6 +594,7 @@ class Core:
                 folder_id=options.folder_id,
                 method=options.method,
                 on_upload=options.on_upload,
+                cancel=options.cancel,
             )
             status = yield from self._wait_for(task, options)
         run = status.run_id or task.task_id

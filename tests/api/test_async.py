@@ -139,6 +139,19 @@ async def test_cancel_event(store: TaskStore, wav: Path, event: type) -> None:
                 await client.wait(task, cancel=cancel)
 
 
+async def test_cancel_during_a_submit_back_off_never_submits(store: TaskStore, wav: Path) -> None:
+    with Emulator() as emu:
+        emu.fail_next("submit", 429, retry_after=60)
+        async with async_client(emu, store) as client:
+            cancel = asyncio.Event()
+            asyncio.get_running_loop().call_later(0.3, cancel.set)
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(CancelledError, match="cancelled while waiting to retry"):
+                await client.separate(wav, cancel=cancel)
+            assert asyncio.get_running_loop().time() - started < 30  # not the 60 s back-off
+        assert emu.count("submit") == 1 and emu.submissions == 0
+
+
 async def test_separate_many_bounds_concurrency(store: TaskStore, tmp_path: Path) -> None:
     paths = [write_wav(tmp_path / f"clip{i}.wav", 0.3 + 0.1 * i) for i in range(5)]
     progress: list[Path] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 from collections.abc import Callable
@@ -258,8 +259,16 @@ def test_separation_result_display_falls_back_to_text(
 
 
 def test_separation_result_display_uses_viz(client: Client, wav: Path) -> None:
-    bundle = client.separate(wav)._repr_mimebundle_()
-    assert "text/plain" in bundle and "text/html" in bundle
+    result = client.separate(wav)
+    bundle = result._repr_mimebundle_()
+    # What only the real display has (the text fallback has text/plain and text/html too):
+    # the figure as a PNG, the players of the three lanes, the files and the task id.
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    html = bundle["text/html"]
+    assert 'class="camb-result"' in html and html.count("<audio") == 3
+    assert "plots unavailable" not in html
+    assert bundle["text/plain"].startswith("song.wav — separated")
+    assert f"task_id: {result.task_id}" in bundle["text/plain"]
 
 
 def test_logs_say_what_happens(

@@ -409,6 +409,77 @@ def test_wait_cancelled_from_another_thread(wav: Path, store: TaskStore) -> None
             assert record.task_id == task.task_id
 
 
+#: A back-off long enough that only a cancel can end the wait within the test's bound.
+LONG_BACKOFF = 60
+
+
+def _cancel_soon(seconds: float = 0.3) -> threading.Event:
+    cancel = threading.Event()
+    threading.Timer(seconds, cancel.set).start()
+    return cancel
+
+
+def test_cancel_during_a_status_retry_back_off(
+    make_client: MakeClient, emulator: Emulator, wav: Path
+) -> None:
+    client = make_client()
+    task = client.submit(wav)
+    emulator.fail_next("status", 503, retry_after=LONG_BACKOFF)
+    started = time.monotonic()
+    with pytest.raises(CancelledError, match="cancelled while waiting to retry"):
+        client.wait(task, cancel=_cancel_soon())
+    assert time.monotonic() - started < LONG_BACKOFF / 2  # the back-off was cut short
+    assert emulator.count("status") == 1  # and not followed by another try
+
+
+def test_cancel_during_a_submit_back_off_never_submits(
+    make_client: MakeClient, emulator: Emulator, wav: Path, store: TaskStore
+) -> None:
+    """A cancelled clip must not be uploaded later, when the back-off ends: it may be paid."""
+    client = make_client()
+    emulator.fail_next("submit", 429, retry_after=LONG_BACKOFF)
+    started = time.monotonic()
+    with pytest.raises(CancelledError, match="cancelled while waiting to retry"):
+        client.separate(wav, cancel=_cancel_soon())
+    assert time.monotonic() - started < LONG_BACKOFF / 2
+    assert emulator.count("submit") == 1 and emulator.submissions == 0
+    assert store.all() == []
+
+
+def test_cancel_during_a_download_back_off(
+    make_client: MakeClient, emulator: Emulator, wav: Path, tmp_path: Path
+) -> None:
+    client = make_client()
+    status = client.wait(client.submit(wav))
+    emulator.fail_next("file", 503, retry_after=LONG_BACKOFF, times=2)  # both stems
+    started = time.monotonic()
+    with pytest.raises(CancelledError, match="cancelled while waiting to retry"):
+        client.download(status, tmp_path / "out", cancel=_cancel_soon())
+    assert time.monotonic() - started < LONG_BACKOFF / 2
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_cancelling_a_download_midway_leaves_no_file(
+    make_client: MakeClient, emulator: Emulator, tmp_path: Path
+) -> None:
+    # 8 s of stereo 16 kHz: each FLAC stem is some 300 KB, which a 1 KiB-per-50-ms link
+    # would take over a minute to send.
+    clip = write_wav(tmp_path / "long.wav", seconds=8.0)
+    client = make_client()
+    status = client.wait(client.submit(clip))
+    emulator.fail_next("file", trickle=0.05, times=2)
+    started = time.monotonic()
+    with pytest.raises(
+        CancelledError, match=r"download of the \w+ stem was cancelled after \d+ bytes"
+    ):
+        client.download(status, tmp_path / "out", cancel=_cancel_soon(0.5))
+    assert time.monotonic() - started < 30
+    assert list((tmp_path / "out").iterdir()) == []  # no part file, no half stem
+    # Nothing was lost: without the cancel the same download completes.
+    files = client.download(status, tmp_path / "again")
+    assert files.foreground.stat().st_size > 100_000
+
+
 def test_progress_callback_sees_progress_to_100(wav: Path, store: TaskStore) -> None:
     seen: list[float | None] = []
     with (

@@ -21,6 +21,9 @@ from camb_notebook.api._retry import RETRY_STATUSES, transport_error_is_safe
         ({"retry-after-ms": "1500"}, 1.5),
         ({"retry-after-ms": "200", "retry-after": "7"}, 0.2),
         ({"retry-after-ms": "junk", "retry-after": "7"}, 7.0),
+        ({"retry-after": "0"}, 0.0),  # "now" is a hint too
+        ({"retry-after-ms": "0", "retry-after": "7"}, 0.0),
+        ({"retry-after-ms": "-5", "retry-after": "7"}, 7.0),
         ({"retry-after": "-4"}, None),
         ({"retry-after": "soon"}, None),
         ({}, None),
@@ -36,6 +39,10 @@ def test_parse_retry_after_http_date() -> None:
         pytest.approx(30, abs=1)
     )
     assert parse_retry_after({"Retry-After": formatdate(now - 30, usegmt=True)}, now=now) == 0.0
+    # Without ``now`` the date is measured from the clock.
+    assert parse_retry_after({"Retry-After": formatdate(time.time() + 60, usegmt=True)}) == (
+        pytest.approx(60, abs=2)
+    )
 
 
 def test_backoff_doubles_to_the_cap_with_jitter() -> None:
@@ -44,16 +51,30 @@ def test_backoff_doubles_to_the_cap_with_jitter() -> None:
     jittered = RetryPolicy(backoff_base=1.0, backoff_max=60.0)
     for attempt in range(1, 9):
         ceiling = exact.delay(attempt)
-        waits = {jittered.delay(attempt) for _ in range(50)}
-        assert all(ceiling / 2 <= w <= ceiling for w in waits) and len(waits) > 1
+        waits = [jittered.delay(attempt) for _ in range(500)]
+        assert all(ceiling / 2 <= w <= ceiling for w in waits)
+        # ... spread over the whole upper half (500 draws all below 95 %: p = 0.9**500).
+        assert min(waits) < 0.55 * ceiling and max(waits) > 0.95 * ceiling
     assert jittered.delay(3, server_hint=12.5) == 12.5
 
 
 def test_policy_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="max_attempts=0"):
+    with pytest.raises(ValueError, match="max_attempts=0 must be at least 1"):
         RetryPolicy(max_attempts=0)
-    with pytest.raises(ValueError, match="backoff_base=-1"):
+    with pytest.raises(
+        ValueError, match=r"backoff_base=-1 and backoff_max=60\.0 must not be negative"
+    ):
         RetryPolicy(backoff_base=-1)
+    with pytest.raises(ValueError, match=r"backoff_max=-0\.5 must not be negative"):
+        RetryPolicy(backoff_max=-0.5)
+
+
+def test_policy_accepts_the_edges() -> None:
+    """One attempt (no retries) and zero waits are valid settings, not errors."""
+    assert RetryPolicy(max_attempts=1).max_attempts == 1
+    instant = RetryPolicy(backoff_base=0.0, backoff_max=0.0)
+    assert instant.delay(1) == 0.0 and instant.delay(5) == 0.0
+    assert RetryPolicy(backoff_base=0.5, backoff_max=0.5, jitter=False).delay(4) == 0.5
 
 
 def test_retry_statuses() -> None:

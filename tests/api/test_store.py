@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from camb_notebook.api import Task, TaskStatus, TaskStore
 from camb_notebook.api._store import public_base_url
@@ -68,3 +71,65 @@ def test_concurrent_writers(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(store.all()) == 80
+
+
+def test_a_record_keeps_every_field(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    store.record_submitted(Task("t", URL, "song.wav", "hash-1", 1234.5, "repet"), 4096)
+    files = [tmp_path / n for n in ("song.wav", "fg.flac", "bg.flac")]
+    for f in files:
+        f.write_bytes(b"x")
+    store.update_status(URL, TaskStatus("SUCCESS", run_id=8, task_id="t"))
+    store.record_files(URL, "t", *files)
+    record = store.get(URL, "t")
+    assert record is not None
+    assert (record.task_id, record.base_url, record.content_hash) == ("t", URL, "hash-1")
+    assert (record.filename, record.size, record.method) == ("song.wav", 4096, "repet")
+    assert (record.state, record.run_id, record.exception_reason) == ("SUCCESS", 8, None)
+    assert (record.original, record.foreground, record.background) == tuple(files)
+    assert record.submitted_at == 1234.5 and record.updated_at > 1234.5
+    assert record.finished and record.id >= 1
+    assert store.find(URL, "hash-1", method="repet") == record
+    assert store.find(URL, "hash-1") is None  # asked without a method: another key
+
+
+def test_to_task_gives_back_the_task(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    task = Task("t-9", URL, "a.wav", "h", 77.0, "repet")
+    store.record_submitted(task)
+    assert store.get(URL, "t-9").to_task() == task  # type: ignore[union-attr]
+    store.record_submitted(Task("t-10", URL, "b.wav", "h2", 78.0))
+    assert store.get(URL, "t-10").to_task().method is None  # type: ignore[union-attr]
+    rid = store.record_uncertain(URL, "h3", "c.wav", 10)
+    [uncertain] = [r for r in store.unfinished() if r.id == rid]
+    with pytest.raises(ValueError, match=rf"^record {rid} has no task id \(state UNCERTAIN\)$"):
+        uncertain.to_task()
+
+
+def test_an_unknown_task_is_none(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    assert store.get(URL, "nope") is None
+    store.record_submitted(Task("t", URL, "a.wav", "h", 1.0))
+    assert store.get(URL, "nope") is None and store.get("http://other/apis", "t") is None
+
+
+def test_a_submission_time_of_zero_means_now(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    before = time.time()
+    store.record_submitted(Task("t", URL, "a.wav", "h", 0.0))
+    record = store.get(URL, "t")
+    assert record is not None and before <= record.submitted_at <= time.time()
+
+
+def test_where_the_store_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMB_NOTEBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    store = TaskStore()
+    assert store.path == tmp_path / "cache" / "tasks" / "tasks.sqlite3" and store.path.is_file()
+    assert repr(store) == f"TaskStore({str(store.path)!r})"
+    deep = TaskStore(tmp_path / "a" / "b" / "t.sqlite3")  # missing folders are made
+    assert deep.path.is_file() and deep.all() == []
+
+
+def test_a_base_url_without_credentials_is_kept_as_written() -> None:
+    assert public_base_url("HTTP://Svc.Example:8750/apis/") == "HTTP://Svc.Example:8750/apis/"
+    assert public_base_url("https://me:pw@Svc.Example/apis") == "https://svc.example/apis"

@@ -152,3 +152,185 @@ def test_errors_are_value_errors_and_camb_errors(tmp_path: Path) -> None:
 )
 def test_sniff_format(head: bytes, fmt: str | None) -> None:
     assert audio.sniff_format(head) == fmt
+
+
+# -- every field, every message, every boundary ----------------------------------------------
+
+#: (codec, sample rate, frames) probe reports for the 2 s clips (44.1 kHz stereo) our encoders
+#: write. MP3 only to within one MP3 frame (1152 samples): the encoder pads the last frame and
+#: the packets' timestamps include it; the stream's start (the encoder delay) is subtracted.
+PROBED = {
+    "wav": ("float", 44100, 88200),
+    "flac": ("pcm_24", 44100, 88200),
+    "mp3": ("mp3float", 44100, None),
+    "m4a": ("aac", 44100, 88200),
+    "ogg": ("opus", 48000, 96000),  # Opus always decodes at 48 kHz
+}
+
+
+@pytest.mark.parametrize("ext", audio_exts())
+def test_probe_reports_path_codec_rate_and_frames(clips: dict[str, Path], ext: str) -> None:
+    info = audio.probe(clips[ext])
+    codec, sr, frames = PROBED[ext]
+    assert (info.path, info.codec, info.sample_rate, info.channels) == (clips[ext], codec, sr, 2)
+    if frames is None:
+        assert abs(info.frames - 88200) <= 1152, info.frames
+    else:
+        assert info.frames == frames
+    assert info.duration == info.frames / info.sample_rate
+
+
+def test_probe_of_a_compressed_clip_shorter_than_a_second(tmp_path: Path) -> None:
+    from .conftest import SR, tone_mix
+
+    for ext in ("mp3", "m4a"):
+        info = audio.probe(audio.save(tmp_path / f"short.{ext}", tone_mix()[:, : SR // 2], SR))
+        assert abs(info.frames - SR // 2) <= 1152, (ext, info.frames)
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0 bytes"),
+        (999, "999 bytes"),
+        (1000, "1.0 KB"),
+        (999_949, "999.9 KB"),
+        (1_500_000, "1.5 MB"),
+        (2_000_000_000, "2.0 GB"),
+        (3_000_000_000_000, "3000.0 GB"),  # no unit past GB
+    ],
+)
+def test_sizes_in_messages(n: int, text: str) -> None:
+    from camb_notebook.audio._probe import _fmt_bytes
+
+    assert _fmt_bytes(n) == text
+
+
+def test_limits_are_inclusive(clips: dict[str, Path]) -> None:
+    """A clip exactly at a limit passes: 2.0 s under max 2 s and min 2 s, size at max_bytes."""
+    size = clips["wav"].stat().st_size
+    info = audio.probe(clips["wav"], audio.Limits(max_duration=2, min_duration=2, max_bytes=size))
+    assert info.duration == 2.0
+    with pytest.raises(LimitExceededError, match="larger than the limit"):
+        audio.probe(clips["wav"], audio.Limits(max_bytes=size - 1))
+
+
+def test_too_short_says_by_how_much(clips: dict[str, Path]) -> None:
+    with pytest.raises(
+        LimitExceededError,
+        match=r"clip\.wav: 2\.00 s is shorter than the minimum of 5 s; use a longer clip",
+    ) as e:
+        audio.probe(clips["wav"], audio.Limits(min_duration=5))
+    assert e.value.exception_reason == "SOURCE_TOO_SHORT"
+
+
+def test_too_long_says_what_to_do(clips: dict[str, Path]) -> None:
+    with pytest.raises(LimitExceededError, match=r"limit of 1 s; split the clip or trim it$"):
+        audio.probe(clips["flac"], audio.Limits(max_duration=1))
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(AudioFormatError, match=r"nope\.wav: no such file; check the path") as e:
+        audio.probe(tmp_path / "nope.wav")
+    assert str(tmp_path) in str(e.value)
+
+
+def test_unsupported_extension_reason(tmp_path: Path, clips: dict[str, Path]) -> None:
+    p = tmp_path / "song.xyz"
+    shutil.copy(clips["wav"], p)
+    with pytest.raises(AudioFormatError) as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "SOURCE_TYPE_NOT_SUPPORTED"
+
+
+def _wav_header(chunks: bytes) -> bytes:
+    import struct
+
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 2, 8000, 8000 * 4, 4, 16)
+    body = b"WAVE" + fmt + chunks
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_wav_without_a_data_chunk(tmp_path: Path) -> None:
+    p = tmp_path / "nodata.wav"
+    p.write_bytes(_wav_header(b"LIST\x04\x00\x00\x00INFO"))
+    with pytest.raises(
+        AudioDecodeError, match=r"nodata\.wav: WAV file has no audio data chunk; re-export"
+    ) as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def test_wav_with_no_samples_and_with_one(tmp_path: Path) -> None:
+    import struct
+
+    empty = tmp_path / "silence.wav"
+    empty.write_bytes(_wav_header(b"data" + struct.pack("<I", 0)))
+    with pytest.raises(
+        AudioDecodeError, match=r"silence\.wav: the file holds no audio samples"
+    ) as e:
+        audio.probe(empty)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+    one = tmp_path / "one.wav"
+    one.write_bytes(_wav_header(b"data" + struct.pack("<I", 4) + b"\x01\x00\x02\x00"))
+    info = audio.probe(one)
+    assert (info.frames, info.sample_rate, info.channels, info.codec) == (1, 8000, 2, "pcm_16")
+
+
+@pytest.mark.parametrize(("cut", "missing"), [(1, "1 bytes"), (176_400, "176.4 KB")])
+def test_truncated_wav_says_how_much_is_missing(
+    tmp_path: Path, clips: dict[str, Path], cut: int, missing: str
+) -> None:
+    from camb_notebook.audio._containers import wav_data_chunk
+
+    data = clips["wav"].read_bytes()
+    p = tmp_path / "cut.wav"
+    p.write_bytes(data[:-cut])
+    with clips["wav"].open("rb") as f:
+        declared = wav_data_chunk(f, len(data))[1]
+    assert declared == 705_600  # 2 s of 32-bit float stereo
+    with pytest.raises(
+        AudioDecodeError,
+        match=rf"cut\.wav: truncated WAV: the header promises 705\.6 KB of audio but the file "
+        rf"ends {missing} early; re-export or re-download the file",
+    ) as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def test_cut_flac_message(tmp_path: Path, clips: dict[str, Path]) -> None:
+    data = clips["flac"].read_bytes()
+    p = tmp_path / "cut.flac"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        AudioDecodeError,
+        match=r"cut\.flac: the FLAC data is corrupt or truncated \(.*\); re-export or "
+        r"re-download the file",
+    ) as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def test_corrupt_compressed_file_message(tmp_path: Path) -> None:
+    p = tmp_path / "fake.ogg"
+    p.write_bytes(b"OggS" + bytes(range(256)) * 40)
+    with pytest.raises(
+        AudioDecodeError, match=r"fake\.ogg: .*OGG.*; re-export or re-download the file$"
+    ) as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def test_an_mp4_without_audio_is_refused(tmp_path: Path) -> None:
+    import av
+
+    p = tmp_path / "video.m4a"
+    with av.open(str(p), "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        frame = av.VideoFrame(64, 64, "yuv420p")
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    with pytest.raises(AudioFormatError, match=r"video\.m4a: the file holds no audio stream") as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "SOURCE_TYPE_NOT_SUPPORTED"

@@ -26,16 +26,45 @@ def test_stems_reject_mismatched_shapes() -> None:
         audio.Stems(x, x[:, :10], x, SR)
 
 
-def test_from_files_aligns_rate_length_and_channels(tmp_path: Path) -> None:
+def test_from_files_aligns_rate_and_length(tmp_path: Path) -> None:
     x = tone_mix(3.0)
     orig = audio.save(tmp_path / "orig.wav", x, SR)
-    # Stems come back at another rate, mono and longer, as a service might send them.
+    # Stems come back at another rate and longer, as a service might send them.
     fg = audio.save(tmp_path / "fg.flac", audio.resample(0.5 * x, SR, 48000), 48000)
     bg_long = np.pad(audio.resample(0.5 * x, SR, 48000), ((0, 0), (0, 4800)))
     bg = audio.save(tmp_path / "bg.flac", bg_long, 48000)
     s = audio.Stems.from_files(orig, fg, bg)
     assert s.foreground.shape == x.shape and s.sr == SR
     assert audio.sdr(x, s.foreground + s.background) > 30
+
+
+def test_mono_stems_fill_every_channel_of_a_stereo_original(tmp_path: Path) -> None:
+    x = tone_mix(3.0)  # stereo, the channels differ
+    mono = x.mean(axis=0, keepdims=True)
+    from_arrays = audio.Stems.from_arrays(x, 0.7 * mono, 0.3 * mono, SR)
+    fg = audio.save(tmp_path / "fg.flac", 0.7 * mono, SR)
+    bg = audio.save(tmp_path / "bg.flac", 0.3 * mono, SR)
+    from_files = audio.Stems.from_files(audio.save(tmp_path / "orig.wav", x, SR), fg, bg)
+    for s in (from_arrays, from_files):
+        assert s.foreground.shape == s.background.shape == x.shape
+        for channel in range(2):  # each channel carries the mono stem
+            assert audio.sdr(0.7 * mono[0], s.foreground[channel]) > 60
+            assert audio.sdr(0.3 * mono[0], s.background[channel]) > 60
+
+
+def test_stereo_stems_are_mixed_down_for_a_mono_original(tmp_path: Path) -> None:
+    x = tone_mix(3.0)
+    mono = x.mean(axis=0, keepdims=True)
+    from_arrays = audio.Stems.from_arrays(mono, 0.7 * x, 0.3 * x, SR)
+    fg = audio.save(tmp_path / "fg.flac", 0.7 * x, SR)
+    bg = audio.save(tmp_path / "bg.flac", 0.3 * x, SR)
+    from_files = audio.Stems.from_files(audio.save(tmp_path / "orig.wav", mono, SR), fg, bg)
+    for s in (from_arrays, from_files):
+        assert s.foreground.shape == s.background.shape == mono.shape
+        # The average of the two channels, so the stems still add up to the original.
+        assert audio.sdr(0.7 * mono, s.foreground) > 60
+        assert audio.sdr(0.3 * mono, s.background) > 60
+        assert audio.sdr(mono, s.foreground + s.background) > 60
 
 
 def test_from_arrays_removes_codec_delay() -> None:
@@ -136,3 +165,30 @@ def test_sdr_of_files_in_blocks(tmp_path: Path) -> None:
     for a in range(0, x.shape[1], 10000):
         acc.add(x[:, a : a + 10000], 0.9 * x[:, a : a + 10000])
     assert acc.value == pytest.approx(audio.sdr(x, 0.9 * x), abs=1e-4)
+
+
+def test_levels_add_up_every_block() -> None:
+    """A clip a few level blocks long: a loud stretch in the last block counts as much as one
+    in the first (levels() sums the energy of every block, not the last one's)."""
+    n = 3 * (1 << 16) + 1000  # the level block is 65536 samples
+    fg = np.zeros((2, n), np.float32)
+    fg[:, :1000] = 0.5  # only in the first block
+    bg = np.zeros((2, n), np.float32)
+    bg[:, -1000:] = 0.5  # only in the last block
+    stems = audio.Stems(fg + bg, fg, bg, SR)
+    levels = stems.levels()
+    expected = 10 * np.log10(0.25 * 1000 / n)
+    assert levels["foreground"] == pytest.approx(expected, abs=1e-3)
+    assert levels["background"] == pytest.approx(expected, abs=1e-3)
+    assert levels["original"] == pytest.approx(expected + 10 * np.log10(2), abs=1e-3)
+
+
+def test_repr_and_items_say_what_backs_the_stems(tmp_path: Path) -> None:
+    x = tone_mix()
+    in_memory = audio.Stems(x, x, np.zeros_like(x), SR)
+    assert repr(in_memory) == f"<Stems 2 ch × {x.shape[1]} samples at {SR} Hz (2.00 s, arrays)>"
+    assert [name for name, _ in in_memory.items()] == ["original", "foreground", "background"]
+    np.testing.assert_array_equal(in_memory.items()[1][1], x)
+    paths = [audio.save(tmp_path / f"{k}.flac", x, SR) for k in ("o", "f", "b")]
+    with audio.Stems.from_files(*paths) as on_disk:
+        assert repr(on_disk).endswith("(2.00 s, files)>")

@@ -80,6 +80,7 @@ class Fault:
         answering). For other endpoints any value resets before answering.
     delay : seconds to wait before answering (after the work, so a slow submit still creates).
     malformed : do the work, then answer 200 with a body that is not JSON.
+    trickle : ``file`` only: send the file in 1 KiB pieces this many seconds apart (a slow link).
     retry_after, retry_after_ms, body, headers : what the faulty answer carries.
     """
 
@@ -87,6 +88,7 @@ class Fault:
     reset: str | None = None
     delay: float = 0.0
     malformed: bool = False
+    trickle: float = 0.0
     retry_after: float | str | None = None
     retry_after_ms: int | None = None
     body: Any = None
@@ -257,6 +259,7 @@ class Emulator(LoopServer):
         body: bytes | Any,
         headers: dict[str, str] | None = None,
         content_type: str = "application/json",
+        trickle: float = 0.0,
     ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
@@ -264,8 +267,16 @@ class Emulator(LoopServer):
         hdrs.update(headers or {})
         lines += [f"{k}: {v}" for k, v in hdrs.items()]
         self._log(req, status)
-        req.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
-        await req.writer.drain()
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if not trickle:
+            req.writer.write(head + data)
+            await req.writer.drain()
+            return
+        req.writer.write(head)
+        for start in range(0, len(data), 1024):
+            req.writer.write(data[start : start + 1024])
+            await req.writer.drain()
+            await asyncio.sleep(trickle)
 
     def _log(self, req: _Request, status: int | str | None) -> None:
         """Log a request when it arrives (status None), then its answer (before it is sent)."""
@@ -304,7 +315,7 @@ class Emulator(LoopServer):
             await self._faulty_answer(req, fault)
             return
         if endpoint == "file":
-            await self._file(req)
+            await self._file(req, fault.trickle if fault is not None else 0.0)
             return
         status, answer = self._authorise(req, "submit" if endpoint == "submit" else "read")
         if status == 200:
@@ -463,7 +474,7 @@ class Emulator(LoopServer):
                 }
         return 200, out
 
-    async def _file(self, req: _Request) -> None:
+    async def _file(self, req: _Request, trickle: float = 0.0) -> None:
         parts = req.path.split("/")  # "", "files", token, stem
         entry = self._tokens.get(parts[2]) if len(parts) == 4 else None
         if entry is None or entry[2]:
@@ -474,7 +485,8 @@ class Emulator(LoopServer):
             await self._send(req, 403, xml, content_type="application/xml")
             return
         run_id, stem, _ = entry
-        await self._send(req, 200, self._stems[run_id][stem], content_type="audio/flac")
+        data = self._stems[run_id][stem]
+        await self._send(req, 200, data, content_type="audio/flac", trickle=trickle)
 
 
 def _endpoint(req: _Request) -> str | None:

@@ -61,6 +61,15 @@ class Broken:
         return audio[:, :-1], audio[:, :-1]
 
 
+class Leaky:
+    """Stems that leave a quarter of the signal out: a residual of known size."""
+
+    name = "leaky"
+
+    def separate(self, audio: np.ndarray, sr: int, progress=None):
+        return (audio * 0.5).astype(np.float32), (audio * 0.25).astype(np.float32)
+
+
 def half() -> HalfSplit:
     return HalfSplit()
 
@@ -85,6 +94,10 @@ def broken() -> Broken:
     return Broken()
 
 
+def leaky() -> Leaky:
+    return Leaky()
+
+
 METHODS = {
     "half": "tests.engine._methods:half",
     "slow": "tests.engine._methods:slow",
@@ -92,4 +105,5 @@ METHODS = {
     "slow_long": "tests.engine._methods:slow_long",
     "broken": "tests.engine._methods:broken",
     "chunky": "tests.engine._methods:chunky",
+    "leaky": "tests.engine._methods:leaky",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +25,12 @@ def _fetch(url: str) -> tuple[np.ndarray, int, httpx.Response]:
     assert answer.status_code == 200, answer.text
     data, sr = sf.read(io.BytesIO(answer.content), dtype="float32", always_2d=True)
     return data.T, sr, answer
+
+
+def _residual_db(original: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> float:
+    """RMS of ``original - fg - bg`` in dBFS, floored at -120 like the engine's report."""
+    power = float(np.mean((original.astype(np.float64) - fg - bg) ** 2))
+    return max(10 * np.log10(power), -120.0) if power > 0 else -120.0
 
 
 def _original(path: Path) -> np.ndarray:
@@ -56,8 +63,8 @@ def test_submit_poll_fetch_and_stems_sum_back(client: httpx.Client, clip: Path, 
     assert sr_fg == sr_bg == SR
     assert fg.shape == bg.shape == original.shape
     assert np.max(np.abs(fg + bg - original)) <= FLAC_TOLERANCE
-    # The reported residual agrees with what we measure (it floors at -120 dBFS).
-    assert status["residual_db"] <= -100
+    # The reported residual agrees with what we measure (both floor at -120 dBFS).
+    assert status["residual_db"] == pytest.approx(_residual_db(original, fg, bg), abs=0.01)
 
     # Seeking in a browser: a Range request returns exactly the asked-for bytes.
     ranged = httpx.get(urls["background_audio_url"], headers={"Range": "bytes=100-1099"})
@@ -66,6 +73,25 @@ def test_submit_poll_fetch_and_stems_sum_back(client: httpx.Client, clip: Path, 
     whole = httpx.get(urls["background_audio_url"]).content
     assert ranged.content == whole[100:1100]
     assert ranged.headers["content-range"] == f"bytes 100-1099/{len(whole)}"
+
+
+def test_reported_residual_is_the_one_measured_in_the_files(client: httpx.Client, clip: Path):
+    """A method whose stems leave a quarter out: the engine must say so, and by how much."""
+    status = wait_done(client, submit(client, clip, method="leaky").json()["task_id"])
+    assert status["status"] == "SUCCESS", status
+    original = _original(clip)
+    fg, _, _ = _fetch(status["foreground_audio_url"])
+    bg, _, _ = _fetch(status["background_audio_url"])
+    measured = _residual_db(original, fg, bg)
+    assert measured == pytest.approx(
+        _residual_db(original, 0 * original, 0 * original) - 12.04, abs=0.05
+    )
+    assert status["residual_db"] == pytest.approx(measured, abs=0.01)
+    # The message says the same, and relative to the original: 20·log10(0.25) = -12.0 dB.
+    said = re.search(r"residual of (-?[\d.]+) dBFS \((-?[\d.]+) dB relative", status["message"])
+    assert said is not None, status["message"]
+    assert float(said[1]) == pytest.approx(measured, abs=0.05)
+    assert float(said[2]) == pytest.approx(-12.0, abs=0.05)
 
 
 def test_wav_on_request_is_bit_exact(client: httpx.Client, tmp_path: Path):
