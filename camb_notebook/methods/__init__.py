@@ -46,7 +46,7 @@ from ._masks import SoftMasks, ideal_ratio_mask
 from ._stream import separate_blocks
 from ._weights import INSTALL_HINT, find_weights
 from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod, DeepFilterNetStream
-from .hybrid import HybridConfig, HybridMethod, HybridStream
+from .hybrid import HybridConfig, HybridMasks, HybridMethod, HybridStream
 from .repet import RepetConfig, RepetMethod, RepetStream
 from .spleeter import SpleeterConfig, SpleeterMethod, SpleeterStream
 
@@ -58,6 +58,7 @@ __all__ = [
     "DeepFilterNetMethod",
     "DeepFilterNetStream",
     "HybridConfig",
+    "HybridMasks",
     "HybridMethod",
     "HybridStream",
     "Method",
