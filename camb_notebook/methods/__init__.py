@@ -221,7 +221,7 @@ def resolve_method(name: str | None = None) -> tuple[Method, str | None]:
             method = get_method(candidate)
         except ConfigurationError:
             continue
-        note = f"{wanted} is not available here ({problem}); using {method.name}"
+        note = f"{wanted} is not available here ({problem}); fell back to {method.name}"
         (logger.info if name is None else logger.warning)(note)
         return method, note
     raise AssertionError("repet needs no model and is always available")  # pragma: no cover
