@@ -407,14 +407,15 @@ def _job(job: dict) -> dict:
     from camb_notebook.engine import _worker  # pre-imports the methods, as the forkserver does
     from camb_notebook.engine._jobs import JobSpec
 
-    _worker._resolve_method("spleeter", {})  # built once per worker, before its first job
+    method = job.get("method", "spleeter")
+    _worker._resolve_method(method, {})  # built once per worker, before its first job
     progress: list[float] = []
     with tempfile.TemporaryDirectory() as out:
         spec = JobSpec(
             job_id="bench",
             input_path=job["path"],
             out_dir=out,
-            method="spleeter",
+            method=method,
             max_duration=4 * 3600.0,
         )
         before = _peak_rss_mb()
@@ -422,7 +423,8 @@ def _job(job: dict) -> dict:
         result = _worker.run_job(spec, progress.append)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return dict(
-        kind="job",
+        kind=job["kind"],
+        method=result.method,
         seconds=job["seconds"],
         wall=wall,
         cpu=cpu,
@@ -437,7 +439,7 @@ def worker(job: dict) -> dict:
     import numpy as np
 
     kind = job["kind"]
-    if kind == "job":
+    if kind.startswith("job"):
         return _job(job)
     corpus = Path(job["corpus"])
     x = _clip(corpus, job["seconds"])

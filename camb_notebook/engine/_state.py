@@ -142,8 +142,8 @@ class EngineState:
         return queued
 
     def method_names(self) -> list[str]:
-        """Names a submission may ask for: every built-in method (spleeter without its
-        weights falls back to repet in the worker) and the configured extra ones.
+        """Names a submission may ask for: every built-in method (one whose model is missing
+        falls back to the best one installed in the worker) and the configured extra ones.
 
         The first call imports the methods package (~0.4 s, scipy): call it off the
         event loop.

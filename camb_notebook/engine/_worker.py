@@ -24,7 +24,6 @@ from .. import _vocabulary as reasons
 from .._exceptions import (
     AudioDecodeError,
     AudioFormatError,
-    ConfigurationError,
     LimitExceededError,
     redact,
 )
@@ -422,7 +421,7 @@ _METHODS: dict[tuple[str | None, str | None], tuple[Any, str | None]] = {}
 
 
 def _resolve_method(name: str | None, extra: dict[str, str]) -> tuple[Any, str | None]:
-    """Return ``(method, note)``, built once per worker; a missing model falls back to repet."""
+    """Return ``(method, note)``, built once per worker; a missing model: the best installed."""
     key = (name, extra.get(name) if name is not None else None)
     if key not in _METHODS:
         _METHODS[key] = _build_method(name, extra)
@@ -434,10 +433,8 @@ def _build_method(name: str | None, extra: dict[str, str]) -> tuple[Any, str | N
         module_name, _, attr = extra[name].partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
         return factory(), None
-    from ..methods import get_method
+    from ..methods import resolve_method
 
-    try:
-        return get_method(name), None
-    except ConfigurationError as exc:
-        fallback = get_method("repet")
-        return fallback, f"{name} is not available here ({exc}); fell back to {fallback.name}"
+    # The method asked for, else the best one installed (e.g. "hybrid" without the speech
+    # model: "spleeter", not "repet"), with a note the task's message carries.
+    return resolve_method(name)

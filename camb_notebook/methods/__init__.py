@@ -48,7 +48,7 @@ from ._stream import separate_blocks
 from ._weights import INSTALL_HINT, find_weights
 from ._wiener import wiener
 from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod, DeepFilterNetStream
-from .hybrid import HybridConfig, HybridMethod, HybridStream
+from .hybrid import HybridConfig, HybridMasks, HybridMethod, HybridStream
 from .repet import RepetConfig, RepetMethod, RepetStream
 from .spleeter import SpleeterConfig, SpleeterMethod, SpleeterStream
 
@@ -60,6 +60,7 @@ __all__ = [
     "DeepFilterNetMethod",
     "DeepFilterNetStream",
     "HybridConfig",
+    "HybridMasks",
     "HybridMethod",
     "HybridStream",
     "Method",
@@ -223,7 +224,7 @@ def resolve_method(name: str | None = None) -> tuple[Method, str | None]:
             method = get_method(candidate)
         except ConfigurationError:
             continue
-        note = f"{wanted} is not available here ({problem}); using {method.name}"
+        note = f"{wanted} is not available here ({problem}); fell back to {method.name}"
         (logger.info if name is None else logger.warning)(note)
         return method, note
     raise AssertionError("repet needs no model and is always available")  # pragma: no cover

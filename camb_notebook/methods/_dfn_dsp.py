@@ -30,7 +30,6 @@ from typing import Literal
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from ._dfn_model import DfnSession
 
@@ -254,18 +253,20 @@ class DfnCore:
         return spec.astype(np.complex64, copy=False)
 
     def _features(self, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # imported here: scipy.signal costs seconds on a busy box, and importing the methods
+        # package (the engine's method list) must stay cheap
+        from scipy.signal import lfilter
+
         a = self._alpha
         power = spec.real**2 + spec.imag**2
         bands = np.add.reduceat(power, self._band_starts, axis=-1) * self._inv_widths
         erb_db = (10.0 * np.log10(bands + np.float32(1e-10))).astype(np.float32)
         # running mean s_t = (1 - a) x_t + a s_{t-1}, over the frame axis, carried across chunks
-        mean, _ = scipy.signal.lfilter(
-            [1.0 - a], [1.0, -a], erb_db, axis=1, zi=(a * self._erb_mean)[:, None, :]
-        )
+        mean, _ = lfilter([1.0 - a], [1.0, -a], erb_db, axis=1, zi=(a * self._erb_mean)[:, None, :])
         self._erb_mean = mean[:, -1].astype(np.float32)
         feat_erb = ((erb_db - mean) / 40.0).astype(np.float32)[:, None]
         low = spec[..., :NB_DF]
-        unit, _ = scipy.signal.lfilter(
+        unit, _ = lfilter(
             [1.0 - a], [1.0, -a], np.abs(low), axis=1, zi=(a * self._unit_mean)[:, None, :]
         )
         self._unit_mean = unit[:, -1].astype(np.float32)

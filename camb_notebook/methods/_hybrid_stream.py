@@ -86,7 +86,9 @@ class HybridCore:
     channels : int
         An even number: stereo pairs side by side.
     keep_masks : bool
-        Record ``(first_frame, fused_mask)`` per range in ``masks`` instead of separating.
+        Record ``(first_frame, fused, spleeter, dfn, gate)`` per range in ``masks`` instead of
+        separating (the fused mask, Spleeter's, DeepFilterNet3's ``Md`` on every bin, the
+        gate per frame).
     """
 
     def __init__(self, method: FusionModel, channels: int, keep_masks: bool = False) -> None:
@@ -106,7 +108,10 @@ class HybridCore:
         self._base = 0
         self._energy = np.zeros((3, 0), np.float64)
         self.frames_done = 0
-        self.masks: list[tuple[int, np.ndarray]] | None = [] if keep_masks else None
+        # (first_frame, fused, Spleeter's mask, DeepFilterNet3's Md on every bin, gate) per range
+        self.masks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = (
+            [] if keep_masks else None
+        )
 
     @property
     def received(self) -> int:
@@ -157,7 +162,8 @@ class HybridCore:
                 ]
             )
             self._energy = np.concatenate([self._energy, e], axis=1)
-            top = self._top
+            # every bin when masks are kept (to show), else only those the fusion uses
+            top = N_FFT // 2 + 1 if self.masks is not None else self._top
             ad = np.abs(d[:, :top])
             md = ad / (ad + np.abs(x[:, :top] - d[:, :top]) + np.float32(_EPS))
             self._ranges.append(_Range(start, fg_mask, x, md.astype(np.float32, copy=False)))
@@ -203,10 +209,10 @@ class HybridCore:
             self._base += drop
         top = self._top
         fused = r.spleeter.copy()
-        fused[:, :top] += (cfg.dfn_weight * gate) * (r.dfn - fused[:, :top])
+        fused[:, :top] += (cfg.dfn_weight * gate) * (r.dfn[:, :top] - fused[:, :top])
         self.frames_done = r.start + count
         if self.masks is not None:
-            self.masks.append((r.start, fused))
+            self.masks.append((r.start, fused, r.spleeter, r.dfn, gate.astype(np.float32)))
             return np.zeros((r.mix.shape[0], 0), np.float32)
         y = fused * r.mix
         iterations = cfg.wiener_iterations

@@ -36,9 +36,36 @@ from ._stream import separate_by_stream
 from .deepfilternet import DeepFilterNetConfig, DeepFilterNetMethod
 from .spleeter import SpleeterMethod
 
-__all__ = ["HybridConfig", "HybridMethod", "HybridStream"]
+__all__ = ["HybridConfig", "HybridMasks", "HybridMethod", "HybridStream"]
 
 HighBand = Literal["spleeter", "deepfilternet"]
+
+
+@dataclass(frozen=True)
+class HybridMasks:
+    """What each model contributes to the ``hybrid``, on one grid (Spleeter's, 44.1 kHz
+    4096/1024): made by :meth:`HybridMethod.model_masks`, for teaching.
+
+    Attributes
+    ----------
+    spleeter : SoftMasks
+        Spleeter's foreground mask ``Ms`` (as :meth:`SpleeterMethod.masks`).
+    deepfilternet : SoftMasks
+        DeepFilterNet3's mask ``Md = |D| / (|D| + |X - D|)`` from its output ``D``, resampled to
+        44.1 kHz, on the same grid (:meth:`DeepFilterNetMethod.masks` gives the network's own
+        grid instead).
+    gate : np.ndarray [shape=(frames,)], float32
+        The agreement gate per frame, 0 .. 1 (1 everywhere with ``gate=False``); the weight of
+        ``Md`` in the fusion is ``dfn_weight × gate``.
+    fused : SoftMasks
+        ``Ms + dfn_weight·gate·(Md − Ms)``: the mask that seeds the Wiener step (as
+        :meth:`HybridMethod.masks`).
+    """
+
+    spleeter: SoftMasks
+    deepfilternet: SoftMasks
+    gate: np.ndarray
+    fused: SoftMasks
 
 
 @dataclass(frozen=True)
@@ -228,9 +255,8 @@ class HybridMethod:
         -------
         SoftMasks
             44.1 kHz, 4096/1024: ``(channels, 2049, 1 + n44 // 1024)``, as
-            :meth:`SpleeterMethod.masks` (compare the two, and
-            :meth:`DeepFilterNetMethod.masks`, to see what each model contributes). Holds
-            the whole clip: meant for short teaching clips.
+            :meth:`SpleeterMethod.masks`; :meth:`model_masks` gives each model's mask and
+            the gate beside it. Holds the whole clip: meant for short teaching clips.
 
         Examples
         --------
@@ -241,6 +267,35 @@ class HybridMethod:
         ... else:
         ...     (1, 2049, 44)
         (1, 2049, 44)
+        """
+        return self.model_masks(audio, sr).fused
+
+    def model_masks(self, audio: np.ndarray, sr: int) -> HybridMasks:
+        """Each model's foreground mask, the gate and the fused mask, on Spleeter's grid.
+
+        The way to show the two models side by side: ``spleeter`` and ``deepfilternet`` are
+        the masks the fusion starts from, ``gate`` how far it listens to DeepFilterNet3 per
+        frame, ``fused`` the result. Holds the whole clip: meant for short teaching clips.
+
+        Parameters
+        ----------
+        audio : np.ndarray [shape=(channels, n)], float32
+        sr : int
+            Any rate.
+
+        Returns
+        -------
+        HybridMasks
+
+        Examples
+        --------
+        >>> from camb_notebook.methods import HybridMethod, hybrid_available
+        >>> if hybrid_available():
+        ...     m = HybridMethod().model_masks(np.zeros((2, 44100), np.float32), 44100)
+        ...     m.spleeter.foreground.shape, m.deepfilternet.foreground.shape, m.gate.shape
+        ... else:
+        ...     (2, 2049, 44), (2, 2049, 44), (44,)
+        ((2, 2049, 44), (2, 2049, 44), (44,))
         """
         from camb_notebook.audio import resample
 
@@ -256,8 +311,24 @@ class HybridMethod:
         if x44.shape[1]:
             core.push(x44[src], d[src])
             core.finish()
-        fgm = np.zeros((x.shape[0], N_FFT // 2 + 1, n_frames(x44.shape[1], HOP)), np.float32)
+        frames = n_frames(x44.shape[1], HOP)
+        shape = (x.shape[0], N_FFT // 2 + 1, frames)
+        fused, ms, md = (np.zeros(shape, np.float32) for _ in range(3))
+        gate = np.zeros(frames, np.float32)
         rows = [src.index(c) for c in range(x.shape[0])]  # each channel's first row
-        for start, m in core.masks or []:
-            fgm[:, :, start : start + m.shape[2]] = m[rows]
-        return SoftMasks(fgm, 1.0 - fgm, SR, N_FFT, HOP, self.name)
+        for start, f, s, m, g in core.masks or []:
+            end = start + f.shape[2]
+            fused[:, :, start:end] = f[rows]
+            ms[:, :, start:end] = s[rows]
+            md[:, :, start:end] = m[rows]
+            gate[start:end] = g
+
+        def soft(fg: np.ndarray, name: str) -> SoftMasks:
+            return SoftMasks(fg, 1.0 - fg, SR, N_FFT, HOP, name)
+
+        return HybridMasks(
+            spleeter=soft(ms, "spleeter"),
+            deepfilternet=soft(md, "deepfilternet"),
+            gate=gate,
+            fused=soft(fused, self.name),
+        )
