@@ -36,6 +36,7 @@ import collections
 import contextlib
 import io
 import struct
+import threading
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
@@ -106,6 +107,10 @@ class AvDecoder:
         self._owner: object | None = None
         self._frames_iter: Iterator[tuple[int, np.ndarray]] | None = None
         self._fresh = False
+        # The container and its frame iterator are shared by every reader of this file:
+        # re-positioning and taking the next frame happen under one lock, so threads that
+        # read the same file interleave frame by frame instead of corrupting the demuxer.
+        self._lock = threading.Lock()
         self._open()
         stream = self._stream
         self._tb = Fraction(stream.time_base)
@@ -368,15 +373,19 @@ class AvDecoder:
         batch: list[list[np.ndarray]] = []
         held = 0
         while pos < self.frames:
-            if self._owner is not owner or self._frames_iter is None:
-                self._position_at(pos, owner)
-            assert self._frames_iter is not None
-            try:
-                fpos, rows = next(self._frames_iter)
-            except StopIteration:
-                raise truncated(
-                    self.name, self.format, pos / self.sample_rate, self.frames / self.sample_rate
-                ) from None
+            with self._lock:
+                if self._owner is not owner or self._frames_iter is None:
+                    self._position_at(pos, owner)
+                assert self._frames_iter is not None
+                try:
+                    fpos, rows = next(self._frames_iter)
+                except StopIteration:
+                    raise truncated(
+                        self.name,
+                        self.format,
+                        pos / self.sample_rate,
+                        self.frames / self.sample_rate,
+                    ) from None
             end = min(fpos + len(rows[0]), self.frames)
             if end <= pos:
                 continue  # before the window

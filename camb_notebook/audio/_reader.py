@@ -7,6 +7,7 @@ and at most one decoded frame is kept between calls.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from math import gcd
 from pathlib import Path
@@ -91,6 +92,9 @@ class AudioReader:
         # The cursor of the last read: a read that starts where the last one ended goes on
         # decoding instead of seeking again.
         self._cursor: tuple[int, Iterator[np.ndarray], np.ndarray | None] | None = None
+        # read() resumes that cursor: one read at a time (the decoder locks its own steps,
+        # so blocks() iterators in several threads interleave safely).
+        self._read_lock = threading.Lock()
         self._closed = False
 
     @property
@@ -215,6 +219,10 @@ class AudioReader:
         out = np.empty((self.channels, b - a), np.float32)
         if b == a:
             return out
+        with self._read_lock:
+            return self._fill(out, a, b)
+
+    def _fill(self, out: np.ndarray, a: int, b: int) -> np.ndarray:
         chunks, carry = self._resume(a)
         filled = 0
         pending = carry

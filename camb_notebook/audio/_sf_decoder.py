@@ -11,6 +11,7 @@ sequential decode: Ogg goes through PyAV.)
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -43,6 +44,9 @@ class SoundfileDecoder:
         self.name = name
         self.format = fmt
         self._source = source
+        # One file handle, positioned per read: a seek and its read must not be split by
+        # another thread's (a widget prepares lanes on several threads from one Stems).
+        self._lock = threading.Lock()
         try:
             self._file = sf.SoundFile(self._reopen())
         except (sf.LibsndfileError, RuntimeError) as exc:
@@ -106,14 +110,18 @@ class SoundfileDecoder:
         buf = np.empty((_CHUNK, self.channels), np.float32)
         while pos < self.frames:
             want = min(_CHUNK, self.frames - pos)
-            try:
-                if self._file.tell() != pos:
-                    self._file.seek(pos)
-                got = self._file.read(want, dtype="float32", always_2d=True, out=buf[:want])
-            except (sf.LibsndfileError, RuntimeError) as exc:
-                raise truncated(
-                    self.name, self.format, pos / self.sample_rate, self.frames / self.sample_rate
-                ) from exc
+            with self._lock:
+                try:
+                    if self._file.tell() != pos:
+                        self._file.seek(pos)
+                    got = self._file.read(want, dtype="float32", always_2d=True, out=buf[:want])
+                except (sf.LibsndfileError, RuntimeError) as exc:
+                    raise truncated(
+                        self.name,
+                        self.format,
+                        pos / self.sample_rate,
+                        self.frames / self.sample_rate,
+                    ) from exc
             n = got.shape[0]
             if n:
                 chunk = np.empty((self.channels, n), np.float32)

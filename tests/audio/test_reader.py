@@ -168,6 +168,32 @@ def test_blocks_and_reads_interleaved_on_one_reader(made: dict[str, Path]) -> No
             assert np.array_equal(reader.read(w, w + 999), full[:, w : w + 999])
 
 
+@pytest.mark.parametrize("ext", ["flac", "m4a"])
+def test_threads_sharing_one_reader_get_the_right_samples(made: dict[str, Path], ext: str) -> None:
+    """The widget prepares lanes on several threads from one file-backed Stems: windows and
+    block streams of one reader, used from four threads at once, return what a serial decode
+    does (before the decoders locked their steps this corrupted the heap or the samples)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with audio.open_audio(made[ext]) as reader:
+        full = reader.read()
+
+        def windows(seed: int) -> bool:
+            return all(
+                np.array_equal(reader.read(a, b), full[:, a:b])
+                for a, b in _windows(reader.frames, seed=seed)
+            )
+
+        def blocks(start: int) -> bool:
+            got = np.concatenate(list(reader.blocks(3000, start=start)), axis=1)
+            return np.array_equal(got, full[:, start:])
+
+        with ThreadPoolExecutor(4) as pool:
+            jobs = [pool.submit(windows, 0), pool.submit(windows, 1)]
+            jobs += [pool.submit(blocks, 0), pool.submit(blocks, SR)]
+            assert [job.result() for job in jobs] == [True] * 4
+
+
 def test_seconds_mono_and_on_the_fly_resampling(made: dict[str, Path], source: np.ndarray) -> None:
     with audio.open_audio(made["flac"], sr=48000, mono=True) as reader:
         assert (reader.sample_rate, reader.channels) == (48000, 1)
