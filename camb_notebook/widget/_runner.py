@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import threading
 import time
 import traceback
@@ -337,13 +338,21 @@ class Runner:
     def _prepare(self, clip: Clip, attempt: int, result: Any, report: _Report) -> None:
         """The player's media: one preview of every lane, and each shown lane's pictures."""
         report("preparing", 0.0)
-        stems = result.stems()
-        bitrate = preview_bitrate(stems.duration, channels=min(stems.channels, 2) * len(LANES))
-        # One pass over the stem files in blocks: every lane's pictures and level, and the
-        # preview (see _prepare). Progress is reported from this thread, in this run's context.
-        prepared = prepare_lanes(
-            stems, bitrate=bitrate, progress=lambda fraction: report("preparing", fraction)
-        )
+        # This thread's own readers (see own_stems), closed after the pass; one pass over
+        # the stem files in blocks makes every lane's pictures and level and the preview
+        # (see _prepare). Its reader thread is the only one using them while it runs.
+        # Progress is reported from this thread, in this run's context.
+        stems = own_stems(result)
+        try:
+            channels = min(stems.channels, 2) * len(LANES)
+            bitrate = preview_bitrate(stems.duration, channels=channels)
+            prepared = prepare_lanes(
+                stems, bitrate=bitrate, progress=lambda fraction: report("preparing", fraction)
+            )
+        finally:
+            close = getattr(stems, "close", None)
+            if close is not None and stems is not getattr(result, "_stems", None):
+                close()
         visuals = {lane: prepared.visuals[lane] for lane in SHOWN_LANES}
         spare = {k: v for k, v in prepared.visuals.items() if k not in SHOWN_LANES}
         preview, scale = prepared.preview, prepared.scale
@@ -385,13 +394,13 @@ class Runner:
         def work() -> None:
             try:
                 with self.lock:
-                    stems, scale = clip.stems, clip.scale
-                if stems is None or scale is None or lane in clip.visuals:
+                    result, scale = clip.result, clip.scale
+                if result is None or scale is None or lane in clip.visuals:
                     return
                 with self.lock:
                     visuals = clip.spare_visuals.pop(lane, None)
                 if visuals is None:
-                    visuals = prepare_visuals(stems, lane, scale=scale)
+                    visuals = _with_own_stems(prepare_visuals)(result, lane, scale=scale)
                 with self.lock:
                     clip.visuals[lane] = visuals
                     if lane not in clip.lanes:
@@ -406,3 +415,34 @@ class Runner:
         threading.Thread(
             target=context.run, args=(work,), name=f"camb-widget-{lane}", daemon=True
         ).start()
+
+
+def own_stems(result: Any) -> Any:
+    """Stems of *result* read through readers of their own.
+
+    ``SeparationResult.stems()`` is cached and shared (the notebook may use it too), and a
+    file-backed :class:`~camb_notebook.audio.Stems` reads through one decoder per file, which
+    two threads must not use at once (libsndfile corrupts its heap). Every thread of the
+    widget that reads stems therefore opens its own, closed when it is done.
+    """
+    paths = [getattr(result, name, None) for name in ("original", "foreground", "background")]
+    if all(isinstance(p, (str, os.PathLike)) for p in paths):
+        from ..audio import Stems
+
+        return Stems.from_files(*paths)
+    return result.stems()  # a stand-in with arrays, nothing shared to protect
+
+
+def _with_own_stems(work: Callable[..., Any]) -> Callable[..., Any]:
+    """``work(stems, ...)`` run on stems of its own, opened from *result* and closed after."""
+
+    def run(result: Any, *args: Any, **kwargs: Any) -> Any:
+        stems = own_stems(result)
+        try:
+            return work(stems, *args, **kwargs)
+        finally:
+            close = getattr(stems, "close", None)
+            if close is not None and stems is not getattr(result, "_stems", None):
+                close()
+
+    return run
