@@ -71,13 +71,16 @@ def kernel(path: str) -> dict:
     w = SeparationWidget(backend="local", session=False)
     w.send = lambda content, buffers=None: None  # no front end attached
     seen: dict[str, float] = {}
+    seen_cpu: dict[str, float] = {}  # this process' CPU time (all threads) at each state
     stop = threading.Event()
     t0 = time.perf_counter()
 
     def watch() -> None:
         while not stop.is_set():
             for clip in w.clips:
-                seen.setdefault(clip["state"], time.perf_counter() - t0)
+                if clip["state"] not in seen:
+                    seen[clip["state"]] = time.perf_counter() - t0
+                    seen_cpu[clip["state"]] = time.process_time()
             time.sleep(0.02)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -85,6 +88,7 @@ def kernel(path: str) -> dict:
     w.add_file(path)
     results = w.wait(timeout=4 * 3600)
     total = time.perf_counter() - t0
+    cpu_done = time.process_time()
     stop.set()
     watcher.join()
     clip = w.clips[0]
@@ -94,6 +98,7 @@ def kernel(path: str) -> dict:
         "total": total,
         "preparing_at": seen.get("preparing"),
         "done_at": seen.get("done", total),
+        "lanes_cpu": cpu_done - seen_cpu["preparing"] if "preparing" in seen_cpu else None,
         "preview_bytes": len(w._clips[0].preview.audio) if w._clips[0].preview else 0,
         "results": len(results),
     }
@@ -210,18 +215,19 @@ def table(rows: dict[float, dict], caged: dict[float, dict], ref: dict | None) -
         " (1 / 5 / 15 min).",
         "",
         "| clip | peak RSS, kernel + engine + workers | add_file → done | lanes "
-        "(stems downloaded → lanes ready) | lanes, share of the clip |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "(stems downloaded → lanes ready) | lanes, share of the clip | lanes, kernel CPU time |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for minutes, r in sorted(rows.items()):
         if "error" in r or r.get("state") != "done":
-            lines.append(f"| {minutes:g} min | failed: {r.get('message') or 'see log'} | | | |")
+            why = r.get("message") or ("unfinished" if "unfinished" in r else "see log")
+            lines.append(f"| {minutes:g} min | failed: {why} | | | | |")
             continue
         lanes = r["done_at"] - r["preparing_at"] if r.get("preparing_at") is not None else None
         share = "—" if lanes is None else f"{100 * lanes / (minutes * 60):.2f} %"
         lines.append(
             f"| {minutes:g} min | {gib(r['rss_peak'])} | {secs(r['total'])} | {secs(lanes)} "
-            f"| {share} |"
+            f"| {share} | {secs(r.get('lanes_cpu'))} |"
         )
     ok = {m: r for m, r in rows.items() if r.get("state") == "done"}
     if ok:
@@ -268,10 +274,28 @@ def main() -> None:
     parser.add_argument("--torch", action="store_true", help="time the torch reference (10 min)")
     parser.add_argument("--write", action="store_true", help="update RESULTS.md")
     parser.add_argument("--json", type=Path, help="also save the raw numbers here")
+    parser.add_argument(
+        "--from-json", type=Path, nargs="*", help="make the table from saved runs instead"
+    )
     parser.add_argument("--kernel", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.kernel:
         print(json.dumps(kernel(args.kernel)))
+        return
+    if args.from_json:
+        rows, caged, ref = {}, {}, None
+        for path in args.from_json:
+            saved = json.loads(path.read_text())
+            rows.update({float(k): v for k, v in saved["rows"].items()})
+            caged.update({float(k): v for k, v in saved["caged"].items()})
+            ref = saved["ref"] or ref
+        text = table(rows, caged, ref)
+        print(text)
+        if args.write:
+            sys.path.insert(0, str(HERE))
+            from _results import write_section
+
+            write_section(SECTION, text)
         return
     rows: dict[float, dict] = {}
     caged: dict[float, dict] = {}
