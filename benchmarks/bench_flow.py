@@ -219,9 +219,14 @@ def table(rows: dict[float, dict], caged: dict[float, dict], ref: dict | None) -
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for minutes, r in sorted(rows.items()):
+        if "unfinished" in r:  # stopped at a deadline: what was seen until then
+            lines.append(
+                f"| {minutes:g} min | {gib(r['rss_peak'])} so far (unfinished after "
+                f"{r['unfinished']:.0f} s) | — | — | — | — |"
+            )
+            continue
         if "error" in r or r.get("state") != "done":
-            why = r.get("message") or ("unfinished" if "unfinished" in r else "see log")
-            lines.append(f"| {minutes:g} min | failed: {why} | | | | |")
+            lines.append(f"| {minutes:g} min | failed: {r.get('message') or 'see log'} | | | | |")
             continue
         lanes = r["done_at"] - r["preparing_at"] if r.get("preparing_at") is not None else None
         share = "—" if lanes is None else f"{100 * lanes / (minutes * 60):.2f} %"
@@ -229,7 +234,7 @@ def table(rows: dict[float, dict], caged: dict[float, dict], ref: dict | None) -
             f"| {minutes:g} min | {gib(r['rss_peak'])} | {secs(r['total'])} | {secs(lanes)} "
             f"| {share} | {secs(r.get('lanes_cpu'))} |"
         )
-    ok = {m: r for m, r in rows.items() if r.get("state") == "done"}
+    ok = {m: r for m, r in rows.items() if r.get("state") == "done" and "unfinished" not in r}
     if ok:
         lo, hi = min(ok), max(ok)
         if lo != hi:
