@@ -254,6 +254,8 @@ def table(rows: dict[float, dict], caged: dict[float, dict], ref: dict | None) -
         ]
         for minutes, r in sorted(caged.items()):
             done = "yes" if r.get("state") == "done" else "**no**"
+            if "unfinished" in r:
+                done = f"not yet: stopped at a deadline after {r['unfinished']:.0f} s"
             lines.append(
                 f"| {minutes:g} min | {done} | {gib(r.get('cgroup_max_usage', 0))} "
                 f"| {r.get('oom_kill', '?')} |"
