@@ -2,8 +2,8 @@
 
 python -m benchmarks            # the full set (about 30 minutes on 2 cores)
 python -m benchmarks --quick    # shorter clips and files, for a smoke run
-python -m benchmarks methods    # only those named: methods, speech, upload, engine, widget, audio,
-                                # lab
+python -m benchmarks methods    # only those named: methods, speech, upload, engine, widget, flow,
+                                # audio, lab
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "upload": ("bench_upload.py", [], ["--sizes", "64", "256", "--naive-max", "256"]),
     "engine": ("bench_engine.py", ["--write"], ["--write"]),
     "widget": ("bench_widget.py", ["--write"], ["--write", "--durations", "30"]),
+    # The whole flow on the local engine (1, 10, 60 min; the cgroup run needs root).
+    "flow": ("bench_flow.py", ["--write", "--torch", "--cgroup", "10"], ["--minutes", "1"]),
     "audio": ("bench_audio.py", ["--write"], ["--write", "--quick"]),
     "lab": ("bench_lab.py", ["--write"], ["--write", "--repeat", "3"]),
 }

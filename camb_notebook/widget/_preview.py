@@ -22,6 +22,8 @@ Examples
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,13 +35,31 @@ from ._states import LANES
 if TYPE_CHECKING:
     from ..audio import Stems
 
-__all__ = ["HEADROOM_LIMIT", "MIME", "Preview", "encode_preview", "headroom", "lane_blocks"]
+__all__ = [
+    "HEADROOM_LIMIT",
+    "MIME",
+    "HeadroomTap",
+    "Preview",
+    "PreviewEncoder",
+    "encode_preview",
+    "headroom",
+    "lane_blocks",
+    "stack_lanes",
+]
 
 MIME = "audio/ogg; codecs=opus"
 #: Highest peak a sum of lanes may reach in the browser (−0.2 dBFS); one lane is never scaled.
 HEADROOM_LIMIT = 0.977
 _OPUS_RATE = 48000
 _BLOCK_SECONDS = 1.0
+#: libopus complexity (0–10). Its default, 10, costs about four times what 0 does (eight
+#: channels of a 10-minute clip: ~25 s against ~6 s on one core); a preview of a long clip
+#: at 0 is still clean at these bitrates, and short clips keep the best encoder.
+_COMPLEXITY_SHORT = 10
+_COMPLEXITY_LONG = 0
+_SHORT_SECONDS = 60.0
+#: Blocks waiting for the encoder thread: enough to keep it busy, few enough to stay small.
+_QUEUE_BLOCKS = 4
 
 
 @dataclass(frozen=True)
@@ -74,28 +94,66 @@ class Preview:
         return self.channels // len(self.lanes)
 
 
+def stack_lanes(original: np.ndarray, foreground: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """One block of every lane, ``(lanes, channels, n)`` float32, the residual computed.
+
+    Not clipped: the pictures and levels show the full-quality samples.
+    """
+    block = np.empty((len(LANES), *original.shape), np.float32)
+    block[0], block[1], block[2] = original, foreground, background
+    np.subtract(original, foreground, out=block[3])
+    block[3] -= background
+    return block
+
+
 def lane_blocks(stems: Stems, seconds: float = _BLOCK_SECONDS) -> Iterator[np.ndarray]:
     """Blocks of all lanes, ``(lanes, channels, n)`` float32 in -1..1, clip order.
 
-    Only one block exists at a time besides the stems themselves; the residual is computed
-    block by block.
+    The stems are read block by block (:meth:`Stems.blocks`): one block of each signal
+    exists at a time, whatever the clip's length; the residual is computed per block.
     """
     step = max(1, int(seconds * stems.sr))
-    n = stems.original.shape[-1]
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        o = stems.original[..., start:stop]
-        f = stems.foreground[..., start:stop]
-        b = stems.background[..., start:stop]
-        block = np.stack([o, f, b, o - f - b]).astype(np.float32, copy=False)
+    for window in stems.blocks(step):
+        block = stack_lanes(window.original, window.foreground, window.background)
         yield np.clip(block, -1.0, 1.0, out=block)
+
+
+class HeadroomTap:
+    """The peak of every set of lanes' sum, gathered from ``(lanes, channels, n)`` blocks.
+
+    Each set's sum is built from a smaller set's sum plus one lane (eleven additions per
+    block for four lanes), elementwise: no matrix product, so no BLAS threads.
+    """
+
+    def __init__(self, lanes: int = len(LANES)) -> None:
+        self.lanes = lanes
+        self.peaks = np.zeros(1 << lanes, np.float64)
+
+    def add(self, block: np.ndarray) -> None:
+        sums: dict[int, np.ndarray] = {}
+        for mask in range(1, 1 << self.lanes):
+            low = mask & -mask  # its lowest lane; the rest was summed already
+            k = low.bit_length() - 1
+            rest = mask ^ low
+            sums[mask] = block[k] if rest == 0 else sums[rest] + block[k]
+            if rest:
+                self.peaks[mask] = max(self.peaks[mask], float(np.abs(sums[mask]).max(initial=0.0)))
+
+    def gains(self) -> list[float]:
+        """Gains indexed by lane bit mask (see :class:`Preview`)."""
+        gains = []
+        for mask, peak in enumerate(self.peaks):
+            single = bin(mask).count("1") <= 1
+            gains.append(1.0 if single or peak <= HEADROOM_LIMIT else float(HEADROOM_LIMIT / peak))
+        return gains
 
 
 def headroom(stems: Stems) -> list[float]:
     """Gain for every set of audible lanes so their sum never passes full scale.
 
     Returns 16 gains indexed by lane bit mask (see :class:`Preview`); sets of one lane get
-    1.0, larger sets ``min(1, HEADROOM_LIMIT / peak of their sum)``.
+    1.0, larger sets ``min(1, HEADROOM_LIMIT / peak of their sum)``. One pass over the
+    stems in blocks.
 
     Examples
     --------
@@ -105,17 +163,161 @@ def headroom(stems: Stems) -> list[float]:
     >>> gains[0b0001], round(gains[0b0011], 3), round(gains[0b0111], 3)
     (1.0, 0.814, 0.543)
     """
-    masks = np.arange(1 << len(LANES))
-    member = ((masks[:, None] >> np.arange(len(LANES))[None, :]) & 1).astype(np.float32)
-    peaks = np.zeros(len(masks), np.float64)
+    tap = HeadroomTap()
     for block in lane_blocks(stems):
-        sums = member @ block.reshape(len(LANES), -1)  # (masks, channels * n)
-        peaks = np.maximum(peaks, np.abs(sums).max(axis=1))
-    gains = []
-    for mask, peak in zip(masks, peaks, strict=True):
-        single = bin(int(mask)).count("1") <= 1
-        gains.append(1.0 if single or peak <= HEADROOM_LIMIT else float(HEADROOM_LIMIT / peak))
-    return gains
+        tap.add(block)
+    return tap.gains()
+
+
+class PreviewEncoder:
+    """Encode lanes' blocks into one multichannel Ogg Opus file on a thread of its own.
+
+    :meth:`push` takes ``(lanes, channels, n)`` blocks in clip order (already clipped to
+    -1..1), resamples them to 48 kHz in the calling thread (soxr, which releases the GIL)
+    and hands them to the encoder thread through a short queue, so the caller can go on
+    reading and measuring the next block while libopus works. :meth:`finish` waits for the
+    file. Use it as a context manager: leaving the block early stops the thread.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate of the blocks.
+    width : int
+        Channels per lane (1 or 2).
+    bitrate : int
+        Bits per second *per channel*.
+    duration : float
+        Seconds of the clip (long clips use a faster encoder setting).
+
+    Examples
+    --------
+    >>> with PreviewEncoder(8000, 1, bitrate=16000, duration=1.0) as enc:
+    ...     enc.push(np.zeros((4, 1, 8000), np.float32))
+    ...     preview = enc.finish(headroom=[1.0] * 16)
+    >>> preview.audio[:4], preview.channels
+    (b'OggS', 4)
+    """
+
+    def __init__(self, sr: int, width: int, *, bitrate: int, duration: float) -> None:
+        import soxr
+
+        self.sr, self.width, self.bitrate = int(sr), int(width), int(bitrate)
+        self.channels = self.width * len(LANES)
+        # The layout name only sets the channel count: family 255 gives them no meaning.
+        self.layout = {4: "quad", 8: "7.1"}[self.channels]
+        self.complexity = _COMPLEXITY_SHORT if duration <= _SHORT_SECONDS else _COMPLEXITY_LONG
+        self._resampler = (
+            None
+            if self.sr == _OPUS_RATE
+            else soxr.ResampleStream(self.sr, _OPUS_RATE, self.channels, dtype="float32")
+        )
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(_QUEUE_BLOCKS)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._audio = b""
+        self._thread = threading.Thread(target=self._run, name="camb-preview", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> PreviewEncoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def push(self, block: np.ndarray) -> None:
+        """One ``(lanes, channels, n)`` block, in -1..1."""
+        frames = np.ascontiguousarray(block.reshape(self.channels, -1).T)  # lane-major columns
+        if self._resampler is not None:
+            frames = self._resampler.resample_chunk(frames)
+        if frames.shape[0]:
+            self._put(frames)
+
+    def finish(self, *, headroom: list[float]) -> Preview:
+        """Flush the encoder and return the :class:`Preview`."""
+        if self._resampler is not None:
+            tail = self._resampler.resample_chunk(
+                np.zeros((0, self.channels), np.float32), last=True
+            )
+            if tail.shape[0]:
+                self._put(np.ascontiguousarray(tail))
+        self._put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return Preview(
+            audio=self._audio,
+            lanes=tuple(LANES),
+            channels=self.channels,
+            bitrate=self.bitrate * self.channels,
+            headroom=headroom,
+        )
+
+    def close(self) -> None:
+        """Stop the encoder thread (a no-op once :meth:`finish` returned)."""
+        self._stop.set()
+        self._thread.join()
+
+    def _put(self, item: np.ndarray | None) -> None:
+        while True:
+            if self._error is not None:
+                raise self._error
+            if not self._thread.is_alive():
+                raise RuntimeError("the preview encoder thread stopped")
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _items(self) -> Iterator[np.ndarray]:
+        while not self._stop.is_set():
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            yield item
+        raise _Stopped
+
+    def _run(self) -> None:
+        try:
+            self._audio = self._encode()
+        except _Stopped:
+            pass
+        except BaseException as error:  # handed to the caller by push() / finish()
+            self._error = error
+
+    def _encode(self) -> bytes:
+        import av
+
+        buf = io.BytesIO()
+        with av.open(buf, "w", format="ogg") as out:
+            # Constrained VBR keeps the file within a few % of the bitrate: the budget holds.
+            options = {
+                "vbr": "constrained",
+                "mapping_family": "255",
+                "compression_level": str(self.complexity),
+            }
+            stream = out.add_stream("libopus", rate=_OPUS_RATE, layout=self.layout, options=options)
+            stream.bit_rate = self.bitrate * self.channels
+            done = 0
+            for frames in self._items():
+                frame = av.AudioFrame.from_ndarray(
+                    frames.reshape(1, -1), format="flt", layout=self.layout
+                )
+                frame.sample_rate = _OPUS_RATE
+                frame.pts = done
+                done += frames.shape[0]
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+        return buf.getvalue()
+
+
+class _Stopped(Exception):
+    """The encoder was closed before the last block."""
 
 
 def encode_preview(
@@ -126,56 +328,33 @@ def encode_preview(
 ) -> Preview:
     """Encode every lane into one multichannel Ogg Opus file, block by block.
 
+    The stems are read in blocks (memory: a few blocks, whatever the clip's length); the
+    widget makes the preview in its one pass over the stems instead
+    (:func:`camb_notebook.widget._prepare.prepare_lanes`).
+
     Parameters
     ----------
     stems : camb_notebook.audio.Stems
     bitrate : int
         Bits per second *per channel* (the file carries 8 channels for stereo clips).
     progress : callable, optional
-        ``progress(fraction)`` after each block.
+        ``progress(fraction)`` after each block, from the calling thread.
 
     Returns
     -------
     Preview
     """
-    import av
-
-    width = 1 if stems.original.ndim == 1 or stems.original.shape[0] == 1 else 2
-    channels = width * len(LANES)
-    # The layout name only sets the channel count: family 255 gives them no meaning.
-    layout = {4: "quad", 8: "7.1"}[channels]
-    n = stems.original.shape[-1]
+    n = stems.n_samples
     # Blocks of at most 1 s, and at least 50 of them, so progress moves in small steps.
-    block = min(_BLOCK_SECONDS, max(0.1, n / stems.sr / 50))
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="ogg") as out:
-        # Constrained VBR keeps the file within a few % of the bitrate: the byte budget holds.
-        options = {"vbr": "constrained", "mapping_family": "255"}
-        stream = out.add_stream("libopus", rate=_OPUS_RATE, layout=layout, options=options)
-        stream.bit_rate = int(bitrate) * channels
-        resampler = av.AudioResampler(format="flt", layout=layout, rate=_OPUS_RATE)
+    seconds = min(_BLOCK_SECONDS, max(0.1, n / stems.sr / 50))
+    tap = HeadroomTap()
+    width = 1 if stems.channels == 1 else 2
+    with PreviewEncoder(stems.sr, width, bitrate=bitrate, duration=stems.duration) as encoder:
         done = 0
-        for lanes in lane_blocks(stems, block):
-            frames = lanes.reshape(channels, -1)  # lane-major: lane k is rows k*width…
-            packed = np.ascontiguousarray(frames.T).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=layout)
-            frame.sample_rate = int(stems.sr)
-            frame.pts = done
-            for resampled in resampler.resample(frame):
-                for packet in stream.encode(resampled):
-                    out.mux(packet)
-            done += frames.shape[1]
+        for block in lane_blocks(stems, seconds):
+            tap.add(block)
+            encoder.push(block)
+            done += block.shape[-1]
             if progress is not None:
                 progress(done / max(n, 1))
-        for resampled in resampler.resample(None):
-            for packet in stream.encode(resampled):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return Preview(
-        audio=buf.getvalue(),
-        lanes=tuple(LANES),
-        channels=channels,
-        bitrate=int(bitrate) * channels,
-        headroom=headroom(stems),
-    )
+        return encoder.finish(headroom=tap.gains())

@@ -27,16 +27,17 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from .._exceptions import CancelledError, redact
 from ._advice import cancel_hint, describe_error
-from ._media import LaneVisuals, prepare_visuals, preview_bitrate, spectrogram_scale
+from ._media import LaneVisuals, prepare_visuals, preview_bitrate
 from ._picture import clip_picture
-from ._preview import Preview, encode_preview
+from ._prepare import prepare_lanes
+from ._preview import Preview
 from ._states import FINAL_STATES, LANES
 
 __all__ = [
@@ -49,12 +50,9 @@ __all__ = [
 
 log = logging.getLogger("camb_notebook.widget")
 
-#: Threads preparing one clip's media (the preview, and each lane's pictures) at once.
-_LANE_THREADS = max(2, min(4, os.cpu_count() or 1))
-#: Lanes shown when a clip is done; the residual's pictures are made when asked for.
+#: Lanes shown when a clip is done; the residual's pictures are sent when asked for (they
+#: are made in the same pass as the others, and kept until then).
 SHOWN_LANES = ("original", "foreground", "background")
-#: Share of the "preparing" bar for the preview (the rest: each lane's pictures).
-_PREVIEW_SHARE = 0.6
 
 
 class Reporter(Protocol):
@@ -133,6 +131,8 @@ class Clip:
     error: BaseException | None = None
     traceback: str = ""
     visuals: dict[str, LaneVisuals] = field(default_factory=dict)
+    #: Pictures made with the others but not shown yet (the residual's).
+    spare_visuals: dict[str, LaneVisuals] = field(default_factory=dict)
     preview: Preview | None = None
     picture: str = ""
     scale: tuple[float, float] | None = None
@@ -167,31 +167,6 @@ class Clip:
             "levels": {k: round(v, 1) for k, v in self.levels.items()},
             "attempt": self.attempt,
         }
-
-
-class _PrepareProgress:
-    """One 0..1 figure for the "preparing" bar from the preview and the lanes' pictures."""
-
-    def __init__(self, report: _Report, lanes: int) -> None:
-        self._report, self._lanes = report, lanes
-        self._preview, self._done = 0.0, 0
-        self._lock = threading.Lock()
-
-    def preview(self, fraction: float) -> None:
-        with self._lock:
-            self._preview = fraction
-            value = self._value()
-        self._report("preparing", value)
-
-    def lane_done(self) -> None:
-        with self._lock:
-            self._done += 1
-            value = self._value()
-        self._report("preparing", value)
-
-    def _value(self) -> float:
-        pictures = (1 - _PREVIEW_SHARE) * self._done / self._lanes
-        return min(1.0, _PREVIEW_SHARE * self._preview + pictures)
 
 
 class Runner:
@@ -297,6 +272,7 @@ class Runner:
             clip.done_event = threading.Event()
             clip.error, clip.traceback, clip.result, clip.stems = None, "", None, None
             clip.visuals, clip.preview, clip.picture = {}, None, ""
+            clip.spare_visuals = {}
             clip.lanes, clip.levels, clip.scale = [], {}, None
             clip.state, clip.progress, clip.detail = "waiting", None, ""
             clip.message, clip.hint, clip.action = "", "", ""
@@ -362,33 +338,24 @@ class Runner:
     def _prepare(self, clip: Clip, attempt: int, result: Any, report: _Report) -> None:
         """The player's media: one preview of every lane, and each shown lane's pictures."""
         report("preparing", 0.0)
+        # This thread's own readers (see own_stems), closed after the pass; one pass over
+        # the stem files in blocks makes every lane's pictures and level and the preview
+        # (see _prepare). Its reader thread is the only one using them while it runs.
+        # Progress is reported from this thread, in this run's context.
         stems = own_stems(result)
-        scale = spectrogram_scale(stems)
-        width = 1 if stems.original.ndim == 1 or stems.original.shape[0] == 1 else 2
-        bitrate = preview_bitrate(stems.duration, channels=width * len(LANES))
-        progress = _PrepareProgress(report, len(SHOWN_LANES))
-        visuals: dict[str, LaneVisuals] = {}
-        # The preview is the longest job: it starts first, the pictures share the other threads.
-        with ThreadPoolExecutor(_LANE_THREADS, thread_name_prefix="camb-lane") as pool:
-            # It reports progress from its own thread: give it this run's context (ipykernel
-            # 7.0.0 cannot send a comm message from a thread without it, see above).
-            # File-backed stems decode through one reader per file, which one thread at a
-            # time may use: every job reads through its own.
-            preview_job = pool.submit(
-                contextvars.copy_context().run,
-                _with_own_stems(encode_preview),
-                result,
-                bitrate=bitrate,
-                progress=progress.preview,
+        try:
+            channels = min(stems.channels, 2) * len(LANES)
+            bitrate = preview_bitrate(stems.duration, channels=channels)
+            prepared = prepare_lanes(
+                stems, bitrate=bitrate, progress=lambda fraction: report("preparing", fraction)
             )
-            jobs = {
-                pool.submit(_with_own_stems(prepare_visuals), result, lane, scale=scale): lane
-                for lane in SHOWN_LANES
-            }
-            for job in as_completed(jobs):
-                visuals[jobs[job]] = job.result()
-                progress.lane_done()
-            preview = preview_job.result()
+        finally:
+            close = getattr(stems, "close", None)
+            if close is not None and stems is not getattr(result, "_stems", None):
+                close()
+        visuals = {lane: prepared.visuals[lane] for lane in SHOWN_LANES}
+        spare = {k: v for k, v in prepared.visuals.items() if k not in SHOWN_LANES}
+        preview, scale = prepared.preview, prepared.scale
         picture = clip_picture([visuals[lane].spectrogram for lane in SHOWN_LANES])
         facts = {
             "duration": round(stems.duration, 3),
@@ -404,6 +371,7 @@ class Runner:
         with self.lock:
             clip.result, clip.stems, clip.scale = result, stems, scale
             clip.visuals, clip.preview, clip.picture = visuals, preview, picture
+            clip.spare_visuals = spare
         done = self._update(
             clip,
             attempt,
@@ -411,7 +379,7 @@ class Runner:
             progress=1.0,
             detail="",
             lanes=list(SHOWN_LANES),
-            levels=stems.levels(),
+            levels=prepared.levels,
             facts={**clip.facts, **facts},
             message="",
             hint="",
@@ -429,7 +397,10 @@ class Runner:
                     result, scale = clip.result, clip.scale
                 if result is None or scale is None or lane in clip.visuals:
                     return
-                visuals = _with_own_stems(prepare_visuals)(result, lane, scale=scale)
+                with self.lock:
+                    visuals = clip.spare_visuals.pop(lane, None)
+                if visuals is None:
+                    visuals = _with_own_stems(prepare_visuals)(result, lane, scale=scale)
                 with self.lock:
                     clip.visuals[lane] = visuals
                     if lane not in clip.lanes:

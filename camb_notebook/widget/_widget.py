@@ -504,10 +504,13 @@ class SeparationWidget(anywidget.AnyWidget):
         """A view asks for what it has not got: lanes' pictures, the preview of all lanes."""
         clip = self._find(str(msg["clip_id"]))
         wanted = [str(x) for x in msg.get("lanes") or ()]
-        if "residual" in wanted and "residual" not in clip.visuals:
+        # What is ready now; a lane made on request is announced by the clip's "lanes"
+        # (the view then asks again), even when it was ready at once.
+        ready = dict(clip.visuals)
+        if "residual" in wanted and "residual" not in ready:
             self._runner.prepare_extra_lane(clip, "residual")
         for lane in wanted:
-            visuals = clip.visuals.get(lane)
+            visuals = ready.get(lane)
             if visuals is None:
                 continue
             self._post(
