@@ -628,6 +628,8 @@ class SeparationWidget(anywidget.AnyWidget):
                     "lane": lane,
                     "level_db": round(visuals.level_db, 1),
                     "silent": visuals.silent,
+                    # The colour scale every lane and tile shares (the colour bar's ends).
+                    "scale": [round(float(x), 1) for x in clip.scale] if clip.scale else None,
                 },
                 [visuals.peaks, visuals.spectrogram],
             )
