@@ -1204,10 +1204,14 @@ var Player = class {
     this.fitBtn.disabled = v.full;
     this.zoomInBtn.disabled = v.span <= v.minSpan + 1e-9;
   }
+  /** Lanes that get tiles: shown and not silent. */
+  tileLanes() {
+    return [...this.lanes.values()].filter((l) => l.ready && !l.silent).map((l) => l.name);
+  }
   requestTiles() {
     const want = this.wantedTiles();
     if (!want || !this.ctx.conn.live) return;
-    const lanes = [...this.lanes.values()].filter((l) => l.ready && !l.silent).map((l) => l.name);
+    const lanes = this.tileLanes();
     if (!lanes.length) return;
     const req = this.requests.next(this.cache, lanes, want.level, want.indices);
     if (!req) return;
@@ -1237,12 +1241,7 @@ var Player = class {
       image,
       bytes: peaks.byteLength + image.width * image.height * 4
     });
-    this.requests.arrived(
-      this.cache,
-      [...this.lanes.keys()].filter((n) => this.lanes.get(n)?.ready),
-      msg.level,
-      msg.index
-    );
+    this.requests.arrived(this.cache, this.tileLanes(), msg.level, msg.index);
     this.onView(false);
   }
   /**

@@ -603,10 +603,15 @@ export class Player {
     this.zoomInBtn.disabled = v.span <= v.minSpan + 1e-9;
   }
 
+  /** Lanes that get tiles: shown and not silent. */
+  tileLanes() {
+    return [...this.lanes.values()].filter((l) => l.ready && !l.silent).map((l) => l.name);
+  }
+
   requestTiles() {
     const want = this.wantedTiles();
     if (!want || !this.ctx.conn.live) return;
-    const lanes = [...this.lanes.values()].filter((l) => l.ready && !l.silent).map((l) => l.name);
+    const lanes = this.tileLanes();
     if (!lanes.length) return;
     const req = this.requests.next(this.cache, lanes, want.level, want.indices);
     if (!req) return;
@@ -629,8 +634,7 @@ export class Player {
     }
     this.cache.put({ lane: msg.lane, level: msg.level, index: msg.index, t0: msg.t0,
       t1: msg.t1, peaks, image, bytes: peaks.byteLength + image.width * image.height * 4 });
-    this.requests.arrived(this.cache, [...this.lanes.keys()].filter((n) => this.lanes.get(n)?.ready),
-      msg.level, msg.index);
+    this.requests.arrived(this.cache, this.tileLanes(), msg.level, msg.index);
     this.onView(false);
   }
 
