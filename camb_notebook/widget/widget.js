@@ -484,6 +484,18 @@ function freqTicks(fmin, fmax, height = 112) {
     y: Math.log(hz / fmin) / span
   }));
 }
+function freqAt(y, fmin, fmax) {
+  return fmin * (fmax / fmin) ** Math.min(1, Math.max(0, y));
+}
+function fmtHz(hz) {
+  return hz >= 1e3 ? `${(hz / 1e3).toFixed(hz >= 1e4 ? 1 : 2)} kHz` : `${Math.round(hz)} Hz`;
+}
+function columnDb(cols, x) {
+  if (!cols || x < 0 || x >= cols.lo.length) return null;
+  const peak = Math.max(Math.abs(cols.lo[x]), Math.abs(cols.hi[x]));
+  if (Number.isNaN(peak)) return null;
+  return peak > 1e-6 ? 20 * Math.log10(peak) : -120;
+}
 
 // src/timeline.js
 var RULER_STEPS = [
@@ -706,6 +718,19 @@ var Player = class {
     this.playBtn.addEventListener("click", () => this.playing ? this.pause() : this.play());
     this.clock = h("span", "camb-clock", "0:00.0 / 0:00.0");
     this.clock.setAttribute("aria-live", "off");
+    this.rateSel = h("select", "camb-rate");
+    this.rateSel.setAttribute("aria-label", "Playback rate (pitch kept)");
+    this.rateSel.title = "Playback rate (pitch kept)";
+    for (const r of [0.5, 0.75, 1, 1.25, 1.5, 2]) {
+      const o = h("option", "", `${r}×`);
+      o.value = String(r);
+      this.rateSel.append(o);
+    }
+    this.rateSel.value = "1";
+    this.rateSel.addEventListener("change", () => {
+      this.media.playbackRate = Number(this.rateSel.value);
+      this.media.preservesPitch = true;
+    });
     const listen = h("span", "camb-listen");
     this.selA = this.laneSelect("A");
     this.selB = this.laneSelect("B");
@@ -763,6 +788,7 @@ var Player = class {
     bar.append(
       this.playBtn,
       this.clock,
+      this.rateSel,
       listen,
       zoom,
       this.loopBtn,
@@ -786,7 +812,17 @@ var Player = class {
     overviewRow.append(h("div", "camb-lane-side"), this.overview);
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
-    this.el.append(bar, overviewRow, rulerRow, this.lanesEl, this.facts, this.media);
+    this.readout = h("div", "camb-readout", "");
+    this.readout.setAttribute("aria-live", "off");
+    this.el.append(
+      bar,
+      overviewRow,
+      rulerRow,
+      this.lanesEl,
+      this.readout,
+      this.facts,
+      this.media
+    );
     this.onViews = () => this.followPython();
     this.ctx.model.on("change:views", this.onViews);
     this.onWindowKey = (e) => {
@@ -892,6 +928,8 @@ var Player = class {
     view.addEventListener("focus", () => this.focusedLane = name);
     this.bindPointer(view);
     view.addEventListener("wheel", (e) => this.onWheel(e, view), { passive: false });
+    view.addEventListener("pointermove", (e) => this.showReadout(e, lane));
+    view.addEventListener("pointerleave", () => this.readout.textContent = "");
     this.lanes.set(name, lane);
     const order = this.ctx.vocab.lanes.filter((n) => this.lanes.has(n));
     for (const n of order) {
@@ -1101,7 +1139,9 @@ var Player = class {
     if (!peaks || lane.silent) return;
     const v = this.viewport;
     const layers = [{ t0: 0, t1: this.duration, peaks }, ...tiles];
-    const { lo, hi } = v.full && !tiles.length ? peakColumns(peaks, w) : windowColumns(v, w, layers);
+    const cols = v.full && !tiles.length ? peakColumns(peaks, w) : windowColumns(v, w, layers);
+    lane.cols = cols;
+    const { lo, hi } = cols;
     const mid = hgt / 2;
     g.fillStyle = getComputedStyle(lane.row).getPropertyValue("--camb-lane-color") || "#1976d2";
     for (let x = 0; x < w; x++) {
@@ -1394,6 +1434,26 @@ var Player = class {
       if (t < this.sel[0] || t >= this.sel[1]) this.seek(this.sel[0]);
     }
     this.setSelection(this.sel[0], this.sel[1]);
+  }
+  /**
+   * @param {PointerEvent} e
+   * @param {Lane} lane
+   */
+  showReadout(e, lane) {
+    const r = lane.view.getBoundingClientRect();
+    const t = this.viewport.timeAt(e.clientX - r.left, r.width);
+    const parts = [fmtTime(t)];
+    const s = lane.img.getBoundingClientRect();
+    if (this.sampleRate && e.clientY >= s.top && e.clientY <= s.bottom && s.height > 0) {
+      parts.push(`${fmtHz(freqAt((s.bottom - e.clientY) / s.height, FMIN, this.sampleRate / 2))}`);
+    }
+    const dpr = window.devicePixelRatio || 1;
+    for (const other of this.lanes.values()) {
+      const x = Math.floor((e.clientX - r.left) * dpr);
+      const db = columnDb(other.cols || null, x);
+      if (db !== null) parts.push(`${this.ctx.vocab.laneLabel(other.name)} ${fmtDb(db)}`);
+    }
+    this.readout.textContent = parts.join(" · ");
   }
   /** Tell the kernel what this player shows (`w.view()`, `w.selection()`). */
   reportView() {

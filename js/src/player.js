@@ -12,7 +12,8 @@ import { fmtDb, fmtTime } from "./format.js";
 import { KEY_HELP, keyBelongsToTarget, playerKeyAction } from "./keys.js";
 import { Mix } from "./mixer.js";
 import { peakColumns } from "./peaks.js";
-import { TileCache, TileRequests, freqTicks, tileLevel, tilesFor, windowColumns } from "./tiles.js";
+import { TileCache, TileRequests, columnDb, fmtHz, freqAt, freqTicks, tileLevel, tilesFor,
+  windowColumns } from "./tiles.js";
 import { Viewport, rulerTicks } from "./timeline.js";
 
 /** Lowest frequency of the spectrograms' log axis (the kernel's `FMIN`). */
@@ -43,6 +44,7 @@ const PLAY_EVENT = "camb-widget:play";
  * @property {HTMLDivElement} loading
  * @property {HTMLDivElement} level
  * @property {Float32Array | null} peaks
+ * @property {{lo: Float32Array, hi: Float32Array} | null} [cols] the waveform as drawn
  * @property {HTMLButtonElement} soloBtn
  * @property {HTMLButtonElement} muteBtn
  * @property {HTMLButtonElement} dlBtn
@@ -114,6 +116,19 @@ export class Player {
     this.playBtn.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     this.clock = h("span", "camb-clock", "0:00.0 / 0:00.0");
     this.clock.setAttribute("aria-live", "off");
+    this.rateSel = h("select", "camb-rate");
+    this.rateSel.setAttribute("aria-label", "Playback rate (pitch kept)");
+    this.rateSel.title = "Playback rate (pitch kept)";
+    for (const r of [0.5, 0.75, 1, 1.25, 1.5, 2]) {
+      const o = h("option", "", `${r}×`);
+      o.value = String(r);
+      this.rateSel.append(o);
+    }
+    this.rateSel.value = "1";
+    this.rateSel.addEventListener("change", () => {
+      this.media.playbackRate = Number(this.rateSel.value);
+      this.media.preservesPitch = true;
+    });
 
     const listen = h("span", "camb-listen");
     this.selA = this.laneSelect("A");
@@ -163,7 +178,7 @@ export class Player {
     this.selText = h("span", "camb-sel-text", "");
     this.colourBar = h("span", "camb-colour-bar");
     this.colourBar.hidden = true;
-    bar.append(this.playBtn, this.clock, listen, zoom, this.loopBtn, this.selText,
+    bar.append(this.playBtn, this.clock, this.rateSel, listen, zoom, this.loopBtn, this.selText,
       this.residualBtn, this.colourBar, help);
 
     this.ruler = h("div", "camb-ruler");
@@ -182,7 +197,11 @@ export class Player {
     overviewRow.append(h("div", "camb-lane-side"), this.overview);
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
-    this.el.append(bar, overviewRow, rulerRow, this.lanesEl, this.facts, this.media);
+    // Under the pointer: time, frequency (over a spectrogram) and each lane's peak there.
+    this.readout = h("div", "camb-readout", "");
+    this.readout.setAttribute("aria-live", "off");
+    this.el.append(bar, overviewRow, rulerRow, this.lanesEl, this.readout, this.facts,
+      this.media);
     this.onViews = () => this.followPython();
     this.ctx.model.on("change:views", this.onViews);
     // Keys pressed in the player are the player's. In a notebook's command mode B, X, M, S
@@ -279,6 +298,8 @@ export class Player {
     view.addEventListener("focus", () => (this.focusedLane = name));
     this.bindPointer(view);
     view.addEventListener("wheel", (e) => this.onWheel(e, view), { passive: false });
+    view.addEventListener("pointermove", (e) => this.showReadout(e, lane));
+    view.addEventListener("pointerleave", () => (this.readout.textContent = ""));
 
     this.lanes.set(name, lane);
     const order = this.ctx.vocab.lanes.filter((n) => this.lanes.has(n));
@@ -492,7 +513,9 @@ export class Player {
     if (!peaks || lane.silent) return;
     const v = this.viewport;
     const layers = [{ t0: 0, t1: this.duration, peaks }, ...tiles];
-    const { lo, hi } = v.full && !tiles.length ? peakColumns(peaks, w) : windowColumns(v, w, layers);
+    const cols = v.full && !tiles.length ? peakColumns(peaks, w) : windowColumns(v, w, layers);
+    lane.cols = cols;
+    const { lo, hi } = cols;
     const mid = hgt / 2;
     g.fillStyle = getComputedStyle(lane.row).getPropertyValue("--camb-lane-color") || "#1976d2";
     for (let x = 0; x < w; x++) {
@@ -796,6 +819,27 @@ export class Player {
       if (t < this.sel[0] || t >= this.sel[1]) this.seek(this.sel[0]);
     }
     this.setSelection(this.sel[0], this.sel[1]);
+  }
+
+  /**
+   * @param {PointerEvent} e
+   * @param {Lane} lane
+   */
+  showReadout(e, lane) {
+    const r = lane.view.getBoundingClientRect();
+    const t = this.viewport.timeAt(e.clientX - r.left, r.width);
+    const parts = [fmtTime(t)];
+    const s = lane.img.getBoundingClientRect();
+    if (this.sampleRate && e.clientY >= s.top && e.clientY <= s.bottom && s.height > 0) {
+      parts.push(`${fmtHz(freqAt((s.bottom - e.clientY) / s.height, FMIN, this.sampleRate / 2))}`);
+    }
+    const dpr = window.devicePixelRatio || 1;
+    for (const other of this.lanes.values()) {
+      const x = Math.floor((e.clientX - r.left) * dpr);
+      const db = columnDb(other.cols || null, x);
+      if (db !== null) parts.push(`${this.ctx.vocab.laneLabel(other.name)} ${fmtDb(db)}`);
+    }
+    this.readout.textContent = parts.join(" · ");
   }
 
   /** Tell the kernel what this player shows (`w.view()`, `w.selection()`). */

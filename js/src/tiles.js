@@ -281,3 +281,33 @@ export function freqTicks(fmin, fmax, height = 112) {
     y: Math.log(hz / fmin) / span,
   }));
 }
+
+/**
+ * The frequency at height `y` (0 bottom … 1 top) of the log axis from `fmin` to `fmax` Hz.
+ * @param {number} y
+ * @param {number} fmin
+ * @param {number} fmax
+ */
+export function freqAt(y, fmin, fmax) {
+  return fmin * (fmax / fmin) ** Math.min(1, Math.max(0, y));
+}
+
+/**
+ * A frequency as a readout: "440 Hz", "2.35 kHz".
+ * @param {number} hz
+ */
+export function fmtHz(hz) {
+  return hz >= 1000 ? `${(hz / 1000).toFixed(hz >= 10000 ? 1 : 2)} kHz` : `${Math.round(hz)} Hz`;
+}
+
+/**
+ * Peak level in dBFS of waveform column `x` (from `windowColumns` or `peakColumns`), or null.
+ * @param {{lo: Float32Array, hi: Float32Array} | null} cols
+ * @param {number} x
+ */
+export function columnDb(cols, x) {
+  if (!cols || x < 0 || x >= cols.lo.length) return null;
+  const peak = Math.max(Math.abs(cols.lo[x]), Math.abs(cols.hi[x]));
+  if (Number.isNaN(peak)) return null;
+  return peak > 1e-6 ? 20 * Math.log10(peak) : -120;
+}

@@ -138,3 +138,20 @@ test("the tile and base resolutions agree with the kernel", () => {
   assert.equal(TILE_COLUMNS, 512);
   assert.equal(BASE_COLUMNS, 1200);
 });
+
+test("the readout's frequency and level", async () => {
+  const { freqAt, fmtHz, columnDb } = await import("../src/tiles.js");
+  assert.equal(freqAt(0, 30, 22050), 30);
+  assert.ok(Math.abs(freqAt(1, 30, 22050) - 22050) < 1e-6);
+  const y = Math.log(1000 / 30) / Math.log(22050 / 30);
+  assert.ok(Math.abs(freqAt(y, 30, 22050) - 1000) < 1e-6);
+  assert.equal(fmtHz(440.4), "440 Hz");
+  assert.equal(fmtHz(2345), "2.35 kHz");
+  assert.equal(fmtHz(12345), "12.3 kHz");
+  const cols = { lo: Float32Array.from([-0.5, NaN, 0]), hi: Float32Array.from([0.25, NaN, 0]) };
+  assert.ok(Math.abs(columnDb(cols, 0) - 20 * Math.log10(0.5)) < 1e-6);
+  assert.equal(columnDb(cols, 1), null);
+  assert.equal(columnDb(cols, 2), -120);
+  assert.equal(columnDb(cols, 9), null);
+  assert.equal(columnDb(null, 0), null);
+});

@@ -190,4 +190,14 @@ def test_zoom_pan_tiles_loop_and_the_view_from_python(page: Any, lab: Any) -> No
     assert not c.evaluate(VIEW)["full"]
     for name in ("Zoom in", "Zoom out", "Show the whole clip", "Loop the selected span"):
         assert c.get_by_role("button", name=re.compile(name)).count() == 1
+    # Rate 0.5–2× with the pitch kept; a readout of time, frequency and levels under the pointer.
+    c.get_by_label("Playback rate (pitch kept)").select_option("1.5")
+    assert c.evaluate(
+        "(card) => [card.querySelector('audio').playbackRate, "
+        "card.querySelector('audio').preservesPitch]"
+    ) == [1.5, True]
+    spec = c.locator(".camb-lane-foreground .camb-spec").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, spec["y"] + spec["height"] / 2)
+    readout = c.locator(".camb-readout").inner_text()
+    assert re.search(r"0:0\d\.\d · [\d.]+ k?Hz · .*Foreground [−-]?\d", readout), readout
     print(f"tiles shown {tiles_after * 1000:.0f} ms after the wheel gesture began")
