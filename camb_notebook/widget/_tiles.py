@@ -252,6 +252,14 @@ class _Summary:
                 self._make(todo, c)
         return {lane: self._cut(lane, c0, c1, first, stop) for lane in lanes}
 
+    def missing(self, lanes: Sequence[str]) -> int | None:
+        """The first chunk some of ``lanes`` lack, or None when the summary is complete."""
+        count = -(-int(self.stems.n_samples) // SUMMARY_CHUNK)
+        for c in range(count):
+            if any((lane, c) not in self.chunks for lane in lanes):
+                return c
+        return None
+
     def _cut(self, lane: str, c0: int, c1: int, first: int, stop: int) -> tuple[np.ndarray, ...]:
         per = SUMMARY_CHUNK // SUMMARY_HOP
         parts = [self.chunks[(lane, c)] for c in range(c0, c1)]
@@ -463,6 +471,10 @@ class TileService:
         self._done: dict[tuple[str, str], int] = {}
         self._latest: dict[tuple[str, str], int] = {}
         self._sources: dict[tuple[str, int, int], tuple[Any, _Summary]] = {}
+        #: Sources to close, on the tile thread (never under a read in progress).
+        self._closing: list[tuple[Any, _Summary]] = []
+        #: Lanes whose summary the idle thread completes, by source.
+        self._warm_lanes: dict[tuple[str, int, int], list[str]] = {}
         self._closed = False
         #: Tiles rendered and skipped because their request was superseded (for tests).
         self.rendered = 0
@@ -492,25 +504,27 @@ class TileService:
                 del self._pending[key]
             for key in [k for k in self._cache if k[0] == clip]:
                 self._cache_size -= self._cache.pop(key).nbytes
+            for key in [k for k in self._warm_lanes if k[0] == clip]:
+                del self._warm_lanes[key]
             sources = [k for k in self._sources if k[0] == clip]
-            closing = [self._sources.pop(k) for k in sources]
-        for source in closing:
-            _close(source)
+            # Closed by the tile thread: it may be reading them right now.
+            self._closing += [self._sources.pop(k) for k in sources]
+            self._lock.notify()
 
     def close(self) -> None:
+        """Stop the thread; it closes the files it opened when its current tile is done."""
         with self._lock:
             self._closed = True
             self._pending.clear()
-            closing = list(self._sources.values())
-            self._sources.clear()
             self._lock.notify_all()
-        for source in closing:
-            _close(source)
 
     # -- the thread ----------------------------------------------------------------------
     def _next(self) -> tuple[TileRequest, tuple[int, int]] | None:
         with self._lock:
             while not self._closed:
+                if self._closing:
+                    self._close_unlocked()
+                    continue
                 for key, req in list(self._pending.items()):
                     i = self._done.get(key, 0)
                     if i >= len(req.tiles):
@@ -518,11 +532,61 @@ class TileService:
                         continue
                     self._done[key] = i + 1
                     return req, req.tiles[i]
-                self._lock.wait()
+                if not self._warm_one():
+                    self._lock.wait()
             return None
 
+    def _close_unlocked(self) -> None:
+        # Called with the lock held once: close the files outside it.
+        closing, self._closing = self._closing, []
+        self._lock.release()
+        try:
+            for source in closing:
+                _close(source)
+        finally:
+            self._lock.acquire()
+
+    def _warm_one(self) -> bool:
+        """With nothing asked for, make one more chunk of a zoomed clip's summary, so later
+        coarse tiles are pooled at once instead of reading their window first. One chunk
+        (~6 s of audio) at a time: a request that arrives meanwhile waits for one chunk at
+        most. Called with the lock held; released while the chunk is made."""
+        for key, (_stems, summary) in list(self._sources.items()):
+            lanes = self._warm_lanes.get(key)
+            chunk = summary.missing(lanes) if lanes else None
+            if chunk is None:
+                continue
+            self._lock.release()
+            try:
+                summary.bins(
+                    lanes,
+                    chunk * (SUMMARY_CHUNK // SUMMARY_HOP),
+                    (chunk + 1) * (SUMMARY_CHUNK // SUMMARY_HOP),
+                )
+            except Exception:
+                log.debug("warming the summary of %s failed", key, exc_info=True)
+                self._warm_lanes.pop(key, None)
+            finally:
+                self._lock.acquire()
+            return True
+        return False
+
     def _loop(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._lock:
+                closing = self._closing + list(self._sources.values())
+                self._closing, self._sources = [], {}
+            for source in closing:
+                _close(source)
+
+    def _serve(self) -> None:
         while True:
+            with self._lock:
+                closing, self._closing = self._closing, []
+            for source in closing:
+                _close(source)
             job = self._next()
             if job is None:
                 return
@@ -567,6 +631,8 @@ class TileService:
         missing = [lane for lane, tile in have.items() if tile is None]
         if missing:
             stems, summary = self._source(req)
+            with self._lock:
+                self._warm_lanes[(req.clip, req.attempt, req.height)] = list(req.lanes)
             fresh = render_tiles(
                 stems, level, index, missing, scale=req.scale, height=req.height, summary=summary
             )

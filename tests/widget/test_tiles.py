@@ -236,3 +236,44 @@ def test_a_failing_tile_is_reported_not_swallowed(tmp_path):
         assert msg["type"] == "tile-error" and "level=99" in msg["message"]
     finally:
         service.close()
+
+
+def test_with_nothing_asked_the_thread_completes_the_summary_of_a_zoomed_clip(tmp_path):
+    paths = _write(tmp_path)
+    sent: list[dict] = []
+    service = TileService(lambda content, buffers: sent.append(content))
+    try:
+        service.request(
+            TileRequest(
+                view="v",
+                clip="c",
+                request_id=1,
+                tiles=[(9, 200)],
+                lanes=["original"],
+                stems=lambda: Stems.from_files(*paths),
+                scale=(-80.0, 0.0),
+            )
+        )
+        _collect(sent, 1)
+        ((_, summary),) = service._sources.values()
+        deadline = time.monotonic() + 60
+        while summary.missing(["original"]) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert summary.missing(["original"]) is None  # every chunk made, unasked
+        # …and a coarse tile now renders from it without reading the files.
+        rendered = service.rendered
+        service.request(
+            TileRequest(
+                view="v",
+                clip="c",
+                request_id=2,
+                tiles=[(1, 0)],
+                lanes=["original"],
+                stems=lambda: Stems.from_files(*paths),
+                scale=(-80.0, 0.0),
+            )
+        )
+        _collect(sent, 2)
+        assert service.rendered == rendered + 1
+    finally:
+        service.close()
