@@ -2,7 +2,7 @@
 
 python -m benchmarks            # the full set (about 30 minutes on 2 cores)
 python -m benchmarks --quick    # shorter clips and files, for a smoke run
-python -m benchmarks methods    # only the named ones: methods, upload, engine, widget, tiles
+python -m benchmarks methods    # only the named ones: methods, upload, engine, widget, audio, tiles
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "upload": ("bench_upload.py", [], ["--sizes", "64", "256", "--naive-max", "256"]),
     "engine": ("bench_engine.py", ["--write"], ["--write"]),
     "widget": ("bench_widget.py", ["--write"], ["--write", "--durations", "30"]),
+    "audio": ("bench_audio.py", ["--write"], ["--write", "--quick"]),
     "tiles": ("bench_tiles.py", ["--write"], ["--write", "--seconds", "60"]),
 }
 

@@ -19,20 +19,26 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from typing_extensions import Unpack
 
 from ._config import CLOUD_BASE_URL
 from ._exceptions import CambError, ConfigurationError, InputError, register_secret
 from .api import (
     AsyncClient,
-    BatchProgress,
+    BatchKwargs,
     Client,
+    SeparateKwargs,
     SeparationResult,
     Settings,
+    TaskStatus,
     resolve_settings,
+    spelled_out,
 )
 
 __all__ = [
@@ -193,12 +199,13 @@ def connect_async(
     return choose_service(api_key, base_url, backend=backend).connect_async(**client_options)
 
 
+@spelled_out(SeparateKwargs)
 def separate(
     path: str | os.PathLike[str],
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    **options: Any,
+    **options: Unpack[SeparateKwargs],
 ) -> SeparationResult:
     """Separate one clip into foreground and background stems.
 
@@ -213,7 +220,7 @@ def separate(
         As for :func:`connect`.
     **options :
         The options of :meth:`camb_notebook.api.Client.separate` (``out_dir``, ``reuse``,
-        ``on_progress``, ``method`` …).
+        ``on_progress``, ``method`` …), described in :class:`camb_notebook.api.SeparateOptions`.
 
     Returns
     -------
@@ -234,15 +241,16 @@ def separate(
         return client.separate(path, **options)
 
 
+@spelled_out(BatchKwargs)
 def separate_many(
     paths: Iterable[str | os.PathLike[str]],
     *,
     concurrency: int = 4,
-    on_progress: BatchProgress | None = None,
+    on_progress: Callable[[Path, TaskStatus], Any] | None = None,
     return_exceptions: bool = False,
     api_key: str | None = None,
     base_url: str | None = None,
-    **options: Any,
+    **options: Unpack[BatchKwargs],
 ) -> list[SeparationResult | CambError]:
     """Separate many clips, at most *concurrency* in flight at once.
 
@@ -257,7 +265,8 @@ def separate_many(
         Return failures in place of results instead of raising the first one.
     api_key, base_url : str, optional
     **options :
-        The options of :meth:`camb_notebook.api.Client.separate`.
+        The options of :meth:`camb_notebook.api.Client.separate` but ``on_progress``
+        (:class:`camb_notebook.api.SeparateOptions`).
 
     See Also
     --------

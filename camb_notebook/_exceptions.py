@@ -147,7 +147,19 @@ class AudioFormatError(InputError):
 
 
 class AudioDecodeError(InputError):
-    """The audio is empty, truncated or corrupt and cannot be decoded."""
+    """The audio is empty, truncated or corrupt and cannot be decoded.
+
+    Attributes
+    ----------
+    stopped_at : float or None
+        For a truncated file, the time in seconds where decoding stopped.
+    """
+
+    def __init__(
+        self, message: str, *, stopped_at: float | None = None, **input_context: Any
+    ) -> None:
+        super().__init__(message, **input_context)
+        self.stopped_at = stopped_at
 
 
 class LimitExceededError(InputError):

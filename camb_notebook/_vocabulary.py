@@ -18,10 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CANCELLED",
+    "CONTENT_DOES_NOT_MATCH_EXTENSION",
     "ERROR",
+    "HARMFUL_CONTENT_DETECTED",
+    "INTERNAL_ERROR",
+    "INVALID_SOURCE_DATA",
     "PAYMENT_REQUIRED",
     "PENDING",
+    "PROCESSING_ERROR",
     "REASONS",
+    "SOURCE_TOO_LARGE",
+    "SOURCE_TOO_LONG",
+    "SOURCE_TOO_SHORT",
+    "SOURCE_TYPE_NOT_SUPPORTED",
     "STATUS_ADVICE",
     "SUCCESS",
     "TIMEOUT",
@@ -36,6 +46,21 @@ SUCCESS = "SUCCESS"
 ERROR = "ERROR"
 TIMEOUT = "TIMEOUT"
 PAYMENT_REQUIRED = "PAYMENT_REQUIRED"
+
+#: ``exception_reason`` codes the service documents (PAYMENT_REQUIRED is also one).
+SOURCE_TOO_LONG = "SOURCE_TOO_LONG"
+SOURCE_TOO_LARGE = "SOURCE_TOO_LARGE"
+SOURCE_TYPE_NOT_SUPPORTED = "SOURCE_TYPE_NOT_SUPPORTED"
+CONTENT_DOES_NOT_MATCH_EXTENSION = "CONTENT_DOES_NOT_MATCH_EXTENSION"
+INVALID_SOURCE_DATA = "INVALID_SOURCE_DATA"
+PROCESSING_ERROR = "PROCESSING_ERROR"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+HARMFUL_CONTENT_DETECTED = "HARMFUL_CONTENT_DETECTED"
+#: The local engine's extension: shorter than its configured minimum duration.
+SOURCE_TOO_SHORT = "SOURCE_TOO_SHORT"
+#: The local engine's extension: the task was stopped on request
+#: (``DELETE /apis/audio-separation/{task_id}``; the cloud has no cancel).
+CANCELLED = "CANCELLED"
 
 
 @dataclass(frozen=True)
@@ -63,54 +88,65 @@ REASONS: dict[str, Reason] = {
     r.code: r
     for r in (
         Reason(
-            "SOURCE_TOO_LONG",
+            SOURCE_TOO_LONG,
             "the clip is too long for the service: split the clip into parts (CAMB.AI works "
             "best on 10 s to 10 min) and separate each part",
             retryable=False,
         ),
         Reason(
-            "SOURCE_TOO_LARGE",
+            SOURCE_TOO_SHORT,
+            "the clip is shorter than the service's minimum duration: use a longer clip",
+            retryable=False,
+        ),
+        Reason(
+            SOURCE_TOO_LARGE,
             "the file is too large for the service: re-encode it smaller (e.g. FLAC, or MP3 at "
             "192 kbit/s) or split the clip into parts",
             retryable=False,
         ),
         Reason(
-            "SOURCE_TYPE_NOT_SUPPORTED",
+            SOURCE_TYPE_NOT_SUPPORTED,
             "the service does not accept this format: convert it to FLAC, MP3, WAV or AAC",
             retryable=False,
         ),
         Reason(
-            "CONTENT_DOES_NOT_MATCH_EXTENSION",
+            CONTENT_DOES_NOT_MATCH_EXTENSION,
             "the file's content does not match its extension: rename it to its real format "
             "(camb_notebook.audio.probe(path).format tells it) or re-encode it",
             retryable=False,
         ),
         Reason(
-            "INVALID_SOURCE_DATA",
+            INVALID_SOURCE_DATA,
             "the service could not decode the audio: check that the file plays, re-encode it "
             "(e.g. to FLAC) and submit again",
             retryable=False,
         ),
         Reason(
-            "PROCESSING_ERROR",
+            PROCESSING_ERROR,
             "the service failed while separating: submit again later; if it keeps failing, "
             "contact CAMB.AI support with the task id",
             retryable=True,
         ),
         Reason(
-            "PAYMENT_REQUIRED",
+            PAYMENT_REQUIRED,
             "the account has no credit left for this task: top up your CAMB.AI account, then "
             "separate again",
             retryable=True,
         ),
         Reason(
-            "INTERNAL_ERROR",
+            INTERNAL_ERROR,
             "the service had an internal error: submit again later; if it keeps failing, "
             "contact CAMB.AI support with the task id",
             retryable=True,
         ),
         Reason(
-            "HARMFUL_CONTENT_DETECTED",
+            CANCELLED,
+            "the task was cancelled on request and nothing was separated: separate the clip "
+            "again when you want its stems",
+            retryable=True,
+        ),
+        Reason(
+            HARMFUL_CONTENT_DETECTED,
             "the service refused the content as harmful; it will not separate this clip",
             retryable=False,
         ),
@@ -130,7 +166,7 @@ STATUS_ADVICE: dict[str, Reason] = {
         "submit again later; if it keeps failing, contact CAMB.AI support with the task id",
         retryable=True,
     ),
-    PAYMENT_REQUIRED: REASONS["PAYMENT_REQUIRED"],
+    PAYMENT_REQUIRED: REASONS[PAYMENT_REQUIRED],
 }
 
 

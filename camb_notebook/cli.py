@@ -24,30 +24,83 @@ __all__ = ["main"]
 
 
 class _Progress:
-    """One line per clip on stderr, rewritten in place on a terminal."""
+    """Where each clip stands, on stderr.
+
+    On a terminal: one live bar for the whole batch (clips done, with the fraction of the
+    ones under way) whose tail names the latest news, and a line above it as each clip
+    ends. Otherwise (a pipe, a log file): a plain line per change of a clip's state.
+    The words come from :func:`camb_notebook._vocabulary.progress_phrase`.
+    """
 
     def __init__(self, names: Sequence[str], stream: Any = None) -> None:
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.state = dict.fromkeys(names, "waiting")
-        self.started = time.monotonic()
+        self.tty = _is_terminal(self.stream)
+        self.state: dict[str, str] = dict.fromkeys(names, "waiting")
+        self.fraction: dict[str, float] = dict.fromkeys(names, 0.0)
         self.lock = threading.Lock()
-        self.drawn = 0
+        self.bar: Any = None
+        if self.tty and names:
+            from tqdm import tqdm
 
-    def update(self, name: str, state: str) -> None:
+            # A terminal that reports no width (some CI ptys) would get an empty bar.
+            sized = _columns(self.stream) > 0
+            self.bar = tqdm(
+                total=len(names),
+                file=self.stream,
+                unit="clip",
+                dynamic_ncols=sized,
+                ncols=None if sized else 80,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} clips [{elapsed}<{remaining}]"
+                "{postfix}",
+                desc="separating",
+            )
+
+    def status(self, name: str, status: Any) -> None:
+        """A poll's :class:`~camb_notebook.api.TaskStatus` (or a phrase) for clip *name*."""
+        progress = getattr(status, "progress", None)
+        fraction = min(max(float(progress) / 100.0, 0.0), 0.99) if progress else None
+        self.update(name, _describe(status), fraction)
+
+    def update(
+        self, name: str, state: str, fraction: float | None = None, final: bool = False
+    ) -> None:
         with self.lock:
-            if self.state.get(name) == state:
+            if fraction is not None:
+                self.fraction[name] = max(self.fraction.get(name, 0.0), fraction)
+            if final:
+                self.fraction[name] = 1.0
+            if self.state.get(name) == state and fraction is None:
                 return
+            changed = self.state.get(name) != state
             self.state[name] = state
-            if self.tty:
-                if self.drawn:
-                    self.stream.write(f"\x1b[{self.drawn}F")
-                for key, value in self.state.items():
-                    self.stream.write(f"\x1b[2K{key}: {value}\n")
-                self.drawn = len(self.state)
-            else:
-                self.stream.write(f"{name}: {state}\n")
-            self.stream.flush()
+            if self.bar is None:
+                if changed:
+                    self.stream.write(f"{name}: {state}\n")
+                    self.stream.flush()
+                return
+            self.bar.n = round(sum(self.fraction.values()), 2)
+            if final:
+                self.bar.write(f"{name}: {state}", file=self.stream)
+            self.bar.set_postfix_str(f"{name}: {state}", refresh=False)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _columns(stream: Any) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or not a real stream
+        return False
 
 
 def _describe(status: Any) -> str:
@@ -88,18 +141,19 @@ def _separate_all(args: argparse.Namespace, files: Sequence[Path]) -> list[tuple
                 out_dir=Path(args.out) / path.stem,
                 method=args.method,
                 reuse=not args.no_reuse,
-                on_progress=lambda st: progress.update(path.name, _describe(st)),
+                on_progress=lambda st: progress.status(path.name, st),
             )
         except CambError as exc:
-            progress.update(path.name, f"failed: {exc}")
+            progress.update(path.name, f"failed: {exc}", final=True)
             return path, exc
-        progress.update(path.name, f"done in {time.monotonic() - started:.1f} s")
+        progress.update(path.name, f"done in {time.monotonic() - started:.1f} s", final=True)
         return path, result
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
             return list(pool.map(one, files))
     finally:
+        progress.close()
         client.close()
 
 
@@ -132,10 +186,41 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from ._exceptions import ConfigurationError
     from .engine import serve
 
     key = args.api_key or os.environ.get("CAMB_API_KEY")
-    serve(host=args.host, port=args.port, api_key=key, workers=args.workers)
+    extra: dict[str, str] = {}
+    for item in args.extra_method or []:
+        name, sep, target = item.partition("=")
+        if not sep or ":" not in target:
+            raise ConfigurationError(
+                f"--extra-method {item!r}: expected NAME=MODULE:FACTORY, e.g. "
+                "mine=my_package.methods:make"
+            )
+        extra[name] = target
+    options = {
+        "keys_file": args.keys,
+        "admin_key": args.admin_key or os.environ.get("CAMB_ADMIN_KEY") or None,
+        "max_jobs_per_key": args.max_jobs_per_key,
+        "max_queue": args.max_queue,
+        "root": args.root,
+        "scheduler": args.scheduler,
+        "storage": args.storage,
+        "result_ttl": args.result_ttl,
+        "job_timeout": args.job_timeout,
+        "url_ttl": args.url_ttl,
+        "public_url": args.public_url,
+        "default_method": args.method,
+        "extra_methods": extra or None,
+    }
+    serve(
+        host=args.host,
+        port=args.port,
+        api_key=key,
+        workers=args.workers,
+        **{k: v for k, v in options.items() if v is not None},
+    )
     return 0
 
 
@@ -217,11 +302,68 @@ def _parser() -> argparse.ArgumentParser:
     service_options(p)
     p.set_defaults(run=_cmd_report)
 
-    p = sub.add_parser("serve", help="run the local engine as a shared server")
+    p = sub.add_parser(
+        "serve",
+        help="run the local engine as a shared server",
+        description="Serve the engine for a class or a team. Tasks, runs and results are kept "
+        "in SQLite under --root, so a restart (even a crash) loses nothing. SIGHUP reads the "
+        "--keys file again.",
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8750)
-    p.add_argument("--api-key", help="required to bind beyond loopback (or $CAMB_API_KEY)")
+    p.add_argument(
+        "--api-key", help="one shared key; a key is required beyond loopback (or $CAMB_API_KEY)"
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="FILE",
+        help="a key per person: `name key` per line; each sees only their own tasks",
+    )
+    p.add_argument(
+        "--admin-key",
+        help="a key that sees every task and the load per key (prefer $CAMB_ADMIN_KEY)",
+    )
+    p.add_argument(
+        "--max-jobs-per-key",
+        type=int,
+        metavar="N",
+        help="jobs one key may have waiting or running (more answer 429)",
+    )
+    p.add_argument("--max-queue", type=int, metavar="N", help="jobs that may wait (default 16)")
     p.add_argument("--workers", type=int, default=1, help="separation processes (default 1)")
+    p.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="where tasks and results are kept (default: the cache's engine/serve-PORT)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="URL",
+        help="run jobs on this Dask distributed scheduler (tcp://HOST:8786)",
+    )
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="where uploads and stems live when workers are elsewhere: a shared path or an "
+        "fsspec URL (s3://bucket/prefix)",
+    )
+    p.add_argument("--result-ttl", type=float, metavar="SECONDS", help="default 86400")
+    p.add_argument(
+        "--job-timeout", type=float, metavar="SECONDS", help="stop longer jobs (TIMEOUT)"
+    )
+    p.add_argument(
+        "--url-ttl", type=float, metavar="SECONDS", help="life of a result URL (default 21600)"
+    )
+    p.add_argument("--public-url", metavar="URL", help="origin for result URLs behind a proxy")
+    p.add_argument("--method", help="default separation method")
+    p.add_argument(
+        "--extra-method",
+        action="append",
+        metavar="NAME=MODULE:FACTORY",
+        help="register a separation method importable by the workers (repeatable)",
+    )
     p.set_defaults(run=_cmd_serve)
 
     p = sub.add_parser("tasks", help="list unfinished tasks, or re-attach one and download it")

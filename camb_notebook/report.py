@@ -10,13 +10,23 @@ import html
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from camb_notebook._exceptions import InputError
-from camb_notebook.viz._display import _paths, _title
-from camb_notebook.viz._facts import stem_facts
-from camb_notebook.viz._html import audio_tag, encode_previews, facts_table, figure_png, img_tag
-from camb_notebook.viz._plots import _lanes, plot_mask, plot_overview, plot_spectrograms
+from ._exceptions import InputError
+from .api import SeparationResult
+from .audio import Stems
+from .viz import (
+    audio_tag,
+    encode_previews,
+    facts_table,
+    figure_png,
+    img_tag,
+    plot_mask,
+    plot_overview,
+    plot_spectrograms,
+    result_files,
+    result_title,
+    stem_facts,
+)
 
 __all__ = ["REPORT_BITRATES", "REPORT_MAX_AUDIO_BYTES", "write_report"]
 
@@ -39,13 +49,11 @@ footer { margin-top: 2rem; color: #868e96; font-size: 0.8rem; }
 """
 
 
-def _target(path: str | os.PathLike[str], result: Any) -> Path:
+def _target(path: str | os.PathLike[str], clip: str) -> Path:
     """Where to write: *path* itself, or ``<path>/<clip>.report.html`` for a folder."""
     target = Path(path)
     if target.is_dir() or str(path).endswith(os.sep):
-        original = getattr(result, "original", None)
-        stem = Path(original).stem if isinstance(original, (str, Path)) else "separation"
-        target = target / f"{stem}.report.html"
+        target = target / f"{clip}.report.html"
     if target.suffix.lower() not in (".html", ".htm"):
         raise InputError(
             f"{target}: a report is an HTML page; give a path ending in .html or a folder",
@@ -54,8 +62,25 @@ def _target(path: str | os.PathLike[str], result: Any) -> Path:
     return target
 
 
+def _about(result: SeparationResult | Stems) -> tuple[str, str, list[tuple[str, str]]]:
+    """The clip's name, the default title and the extra rows of the facts table."""
+    if isinstance(result, Stems):
+        return "separation", "Separated stems", []
+    if not isinstance(result, SeparationResult):
+        raise InputError(
+            f"write_report() takes a SeparationResult or camb_notebook.audio.Stems, got "
+            f"{type(result).__name__}; for arrays use Stems.from_arrays(original, foreground, "
+            "background, sr)"
+        )
+    extra = [(k, v) for k, v in (("Method", result.method), ("Task", result.task_id)) if v]
+    if result.run_id is not None:
+        extra.append(("Run", str(result.run_id)))
+    extra += [(f"File of {name}", path) for name, path in result_files(result).items()]
+    return result.original.stem, result_title(result), extra
+
+
 def write_report(
-    result: Any,
+    result: SeparationResult | Stems,
     path: str | os.PathLike[str],
     title: str | None = None,
     *,
@@ -73,7 +98,7 @@ def write_report(
     Parameters
     ----------
     result : SeparationResult or Stems
-        A result (its file names and task are listed too) or aligned stems.
+        A result (its file names, method and task are listed too) or aligned stems.
     path : str or os.PathLike
         The ``.html`` file to write, or an existing folder (the page is then named
         after the clip: ``<folder>/<clip>.report.html``). Parent folders are created.
@@ -96,11 +121,12 @@ def write_report(
     >>> page.name, page.read_text().count("<audio")
     ('separation.report.html', 4)
     """
-    target = _target(path, result)
-    stems = result.stems() if callable(getattr(result, "stems", None)) else result
-    lanes, sr = _lanes(stems, None, residual=True)
+    clip, default_title, extra = _about(result)
+    target = _target(path, clip)
+    stems = result if isinstance(result, Stems) else result.stems()
+    lanes = [*stems.items(), ("residual", stems.residual)]
     facts = stem_facts(stems)
-    heading = title if title is not None else _title(result)
+    heading = title if title is not None else default_title
 
     figures = [
         ("Overview", "Waveforms over spectrograms of every lane", plot_overview(stems)),
@@ -115,21 +141,16 @@ def write_report(
             plot_mask(stems),
         ),
     ]
-    previews, bitrate = encode_previews(lanes, sr, budget=max_audio_bytes, bitrates=REPORT_BITRATES)
-
-    extra: list[tuple[str, str]] = []
-    for key, label in (("method", "Method"), ("task_id", "Task"), ("run_id", "Run")):
-        value = getattr(result, key, None)
-        if value is not None and value != "":
-            extra.append((label, str(value)))
-    extra += [(f"File of {name}", p) for name, p in _paths(result)]
+    previews, bitrate = encode_previews(
+        lanes, stems.sr, budget=max_audio_bytes, bitrates=REPORT_BITRATES
+    )
 
     body = [
         f"<h1>{html.escape(heading)}</h1>",
         f'<p class="sub">{html.escape(facts["line"])}</p>',
         "<h2>Listen</h2>",
     ]
-    if previews:
+    if bitrate is not None:  # previews fit
         rows = "".join(
             f"<tr><td>{html.escape(name)}</td><td class='player'>{audio_tag(name, opus)}</td></tr>"
             for name, opus in previews.items()

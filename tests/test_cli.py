@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +103,101 @@ def test_console_script_runs_the_demo_offline(tmp_path: Path) -> None:
     assert "SDR against the true stems: foreground" in proc.stdout
     assert (tmp_path / "example" / "foreground.flac").is_file()
     assert (tmp_path / "example.html").stat().st_size > 10_000
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed its end of the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.slow
+def test_separate_draws_a_live_bar_on_a_terminal(clip: Path, tmp_path: Path) -> None:
+    """stderr is a real pseudo-terminal: a tqdm bar redrawn in place, a line per finished clip."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    second = audio.save(tmp_path / "second.wav", audio.load(clip)[0][:, : SR // 2], SR)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMB_API")}
+    env.pop("CAMB_BASE_URL", None)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    cmd = [sys.executable, "-m", "camb_notebook.cli", "separate", str(clip), str(second)]
+    cmd += ["--out", str(tmp_path / "out"), "--method", "repet", "--no-reuse"]
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env
+    ) as proc:
+        os.close(follower)
+        screen = _read_all(leader).decode(errors="replace")
+        out = proc.stdout.read().decode() if proc.stdout else ""
+        assert proc.wait(timeout=300) == 0, screen
+    os.close(leader)
+    assert re.search("\r[^\n]", screen)  # redrawn in place, not a line per update
+    assert "2.0/2 clips" in screen and "100%" in screen
+    assert "tune.wav: done in" in screen and "second.wav: done in" in screen
+    assert len(out.split()) == 4  # the stems' paths still go to stdout, one per line
+
+
+def test_separate_prints_plain_lines_when_not_a_terminal(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["separate", str(clip), "--out", str(tmp_path), "--method", "repet"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b[" not in err and "clips" not in err
+    assert err.strip().splitlines()[-1].startswith("tune.wav: done in")
+
+
+@pytest.mark.slow
+def test_attach_after_a_killed_separate_then_separate_pays_once(clip: Path, tmp_path: Path) -> None:
+    """Seen against the CAMB emulator before: kill `separate`, `tasks --attach`, `separate`
+    again -> two accepted (paid) submissions. The attach now records where the stems went."""
+    from tests.emulator import Emulator
+
+    with Emulator(pending_polls=8) as emu:
+        env = {
+            **os.environ,
+            "CAMB_API_KEY": emu.api_key,
+            "CAMB_BASE_URL": emu.base_url,
+            "CAMB_NOTEBOOK_CACHE_DIR": str(tmp_path / "cache"),
+        }
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            cmd = [sys.executable, "-m", "camb_notebook.cli", *args]
+            return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+        out = str(tmp_path / "stems")
+        first = subprocess.Popen(
+            [sys.executable, "-m", "camb_notebook.cli", "separate", str(clip), "--out", out],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        store = tmp_path / "cache" / "tasks" / "tasks.sqlite3"
+        deadline = time.monotonic() + 60
+        while not (store.exists() and TaskStore(store).unfinished()):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        first.kill()  # the user hits Ctrl-C twice, or the laptop sleeps
+        first.wait(30)
+        assert emu.submissions == 1
+
+        listing = cli("tasks")
+        task_id = listing.stdout.split()[0]
+        assert task_id == TaskStore(store).unfinished()[0].task_id
+        attached = cli("tasks", "--attach", task_id, "--out", out)
+        assert attached.returncode == 0, attached.stderr
+        assert (Path(out) / task_id / "foreground.flac").is_file()
+
+        again = cli("separate", str(clip), "--out", out)
+        assert again.returncode == 0, again.stderr
+        assert emu.submissions == 1, "the file was uploaded (and paid for) twice"
+        assert (Path(out) / "tune" / "foreground.flac").is_file()

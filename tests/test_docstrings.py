@@ -30,11 +30,11 @@ def test_public_functions_have_examples() -> None:
     """The public functions teach by example (numpydoc ``Examples`` sections)."""
     import inspect
 
-    from camb_notebook import api, audio, methods, viz
+    from camb_notebook import _connect, api, audio, methods, viz
 
     missing = [
         f"{module.__name__}.{name}"
-        for module in (audio, api, methods, viz)
+        for module in (audio, api, methods, viz, _connect)
         for name in module.__all__
         if inspect.isfunction(obj := getattr(module, name)) and ">>>" not in (obj.__doc__ or "")
     ]

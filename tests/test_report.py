@@ -104,7 +104,7 @@ def test_report_of_a_result_is_named_after_the_clip_and_lists_its_files(tmp_path
             ("tune.bg.flac", stems.background),
         )
     ]
-    result = SeparationResult(*files, task_id="task-9", method="repet", base_url="")
+    result = SeparationResult(*files, task_id="task-9", run_id=0, method="repet", base_url="")
     out = tmp_path / "reports"
     out.mkdir()
     path = write_report(result, out)
@@ -112,6 +112,10 @@ def test_report_of_a_result_is_named_after_the_clip_and_lists_its_files(tmp_path
     text = " ".join(_parse(path).text)
     assert "tune.wav — separated" in text
     assert "task-9" in text and "repet" in text and str(files[1]) in text
+    rows = [cell.strip() for cell in _parse(path).text if cell.strip()]
+    facts = rows[rows.index("Method") :]
+    assert facts[:6] == ["Method", "repet", "Task", "task-9", "Run", "0"]
+    assert facts[6:8] == ["File of original", str(files[0])]
 
 
 def test_report_without_room_for_audio_says_so(tmp_path: Path) -> None:
@@ -126,3 +130,10 @@ def test_report_path_must_be_html_or_a_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"report\.pdf: a report is an HTML page"):
         write_report(_stems(), tmp_path / "report.pdf")
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_report_takes_a_result_or_stems(tmp_path: Path) -> None:
+    stems = _stems()
+    with pytest.raises(InputError, match=r"takes a SeparationResult or .*Stems, got tuple"):
+        write_report((stems.original, stems.foreground, stems.background), tmp_path / "t.html")
+    assert not (tmp_path / "t.html").exists()

@@ -1,8 +1,16 @@
-"""`Client` and `AsyncClient`: thin shells that carry out the core's effects with httpx."""
+"""`Client` and `AsyncClient`: thin shells that carry out the core's effects with httpx.
+
+``Client`` runs every effect in the calling thread. ``AsyncClient`` awaits the network and
+sleeps on the event loop and runs every :class:`~._effects.Offload` (task store, folders,
+copies, hashing, probing) and a download's file opening and renaming in worker threads, so the
+loop never waits on the disk. Only the per-chunk reads of an upload and writes of a download
+stay on the loop: each is one block, short next to the network transfer it feeds.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import os
 import threading
@@ -12,26 +20,31 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
+from typing_extensions import Unpack
 
 from .._exceptions import CambError, CancelledError, InputError
-from ._core import Core, ProgressCallback
+from ._core import Core, Source
 from ._effects import Effect, Flow, Gather, Notify, Offload, Send, Sleep, Stream
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
+from ._options import (
+    BatchKwargs,
+    CancelEvent,
+    ProgressCallback,
+    SeparateKwargs,
+    SeparateOptions,
+    spelled_out,
+)
 from ._retry import RetryPolicy
 from ._settings import DEFAULT_TIMEOUT, Settings, require_settings
 from ._store import TaskStore
-from ._upload import UploadProgress, UploadSource
+from ._upload import UploadProgress
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..audio import Limits
-
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "BatchProgress", "Client"]
 
 T = TypeVar("T")
-Source = str | os.PathLike[str] | bytes | BinaryIO
 #: ``separate_many``'s callback: (the path, its latest status).
 BatchProgress = Callable[[Path, TaskStatus], Any]
 
@@ -86,14 +99,6 @@ class _BaseClient:
     def __repr__(self) -> str:
         key = "'***'" if self._core.settings.api_key else "None"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key})"
-
-    def _task(self, task: Task | str) -> Task:
-        """A Task for *task*; a bare id gets its details (submission time …) from the store."""
-        if isinstance(task, Task):
-            return task
-        store = self._core.store
-        record = store.get(self._core.store_key, str(task)) if store is not None else None
-        return self._core.task_of(record) if record is not None else Task(str(task), self.base_url)
 
 
 class Client(_BaseClient):
@@ -181,18 +186,7 @@ class Client(_BaseClient):
         if isinstance(effect, Send):
             return self._http.send(effect.request)
         if isinstance(effect, Stream):
-            # Result files may sit behind a redirect (CDN); safe to follow, they carry no key.
-            response = self._http.send(effect.request, stream=True, follow_redirects=True)
-            try:
-                if response.status_code == 200:
-                    effect.sink.begin()
-                    for chunk in response.iter_bytes():
-                        effect.sink.write(chunk)
-                else:
-                    response.read()
-            finally:
-                response.close()
-            return response
+            return self._stream(effect)
         if isinstance(effect, Sleep):
             return _sleep_sync(effect.seconds, effect.cancel)
         if isinstance(effect, Gather):
@@ -204,6 +198,25 @@ class Client(_BaseClient):
         if isinstance(effect, Offload):
             return effect.fn()
         raise TypeError(f"unknown effect {effect!r}")
+
+    def _stream(self, effect: Stream) -> httpx.Response:
+        sink = effect.sink
+        # Result files may sit behind a redirect (CDN); safe to follow, they carry no key.
+        response = self._http.send(effect.request, stream=True, follow_redirects=True)
+        try:
+            if response.status_code != 200:
+                response.read()
+                return response
+            sink.begin()
+            for chunk in response.iter_bytes():
+                sink.write(chunk)
+            sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
+        finally:
+            response.close()
+        return response
 
     # -- public API -------------------------------------------------------------------------
 
@@ -243,20 +256,17 @@ class Client(_BaseClient):
         --------
         >>> task = client.submit("song.wav", project_name="demo")  # doctest: +SKIP
         """
-        upload = UploadSource(source, filename)
-        try:
-            return self._run(
-                self._core.submit(
-                    upload,
-                    project_name=project_name,
-                    project_description=project_description,
-                    folder_id=folder_id,
-                    method=method,
-                    on_upload=on_upload,
-                )
+        return self._run(
+            self._core.submit(
+                source,
+                filename=filename,
+                project_name=project_name,
+                project_description=project_description,
+                folder_id=folder_id,
+                method=method,
+                on_upload=on_upload,
             )
-        finally:
-            upload.close()
+        )
 
     def status(self, task: Task | str) -> TaskStatus:
         """Poll the task once.
@@ -266,7 +276,7 @@ class Client(_BaseClient):
         >>> client.status(task).status  # doctest: +SKIP
         'PENDING'
         """
-        return self._run(self._core.status(self._task(task).task_id))
+        return self._run(self._core.status(_task_id(task)))
 
     def cancel(self, task: Task | str) -> TaskStatus | None:
         """Ask the service to stop a task; None when it has no cancel (CAMB.AI's cloud).
@@ -281,7 +291,7 @@ class Client(_BaseClient):
         >>> client.cancel(task).exception_reason  # doctest: +SKIP
         'CANCELLED'
         """
-        return self._run(self._core.cancel(self._task(task).task_id))
+        return self._run(self._core.cancel(_task_id(task)))
 
     def result(self, run_id: int) -> ResultURLs:
         """Fresh download URLs of a finished run (the old ones may have expired).
@@ -324,12 +334,7 @@ class Client(_BaseClient):
         >>> status = client.wait(task, timeout=600)  # doctest: +SKIP
         """
         return self._run(
-            self._core.wait(
-                self._task(task),
-                timeout=timeout,
-                on_progress=on_progress,
-                cancel=cancel,
-            )
+            self._core.wait(task, timeout=timeout, on_progress=on_progress, cancel=cancel)
         )
 
     def download(
@@ -363,21 +368,9 @@ class Client(_BaseClient):
         """
         return self._run(self._core.attach(task_id))
 
+    @spelled_out(SeparateKwargs)
     def separate(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        out_dir: str | os.PathLike[str] | None = None,
-        reuse: bool = True,
-        on_progress: ProgressCallback | None = None,
-        on_upload: UploadProgress | None = None,
-        timeout: float | None = None,
-        cancel: threading.Event | None = None,
-        limits: Limits | None = None,
-        project_name: str | None = None,
-        project_description: str | None = None,
-        folder_id: int | None = None,
-        method: str | None = None,
+        self, path: str | os.PathLike[str], **options: Unpack[SeparateKwargs]
     ) -> SeparationResult:
         """Validate, upload, wait and download: the stems of *path* on local disk.
 
@@ -387,37 +380,24 @@ class Client(_BaseClient):
         Parameters
         ----------
         path : str or Path
-            Audio file, checked with :func:`camb_notebook.audio.probe` (and *limits*) first.
-        out_dir : str or Path, optional
-            Where the stems go (default: a folder per file in the cache).
-        reuse : bool
-        on_progress, on_upload, timeout, cancel :
-            As for :meth:`wait` and :meth:`submit`.
-        project_name, project_description, folder_id, method :
-            As for :meth:`submit`.
+            Audio file, checked with :func:`camb_notebook.audio.probe` first.
+        **options
+            ``out_dir``, ``reuse``, ``on_progress``, ``on_upload``, ``on_validated``,
+            ``timeout``, ``cancel``, ``limits``, ``project_name``, ``project_description``,
+            ``folder_id``, ``method``: documented in :class:`SeparateOptions`.
+
+        Returns
+        -------
+        SeparationResult
 
         Examples
         --------
-        >>> result = client.separate("song.flac")  # doctest: +SKIP
+        >>> result = client.separate("song.flac", on_progress=print)  # doctest: +SKIP
         >>> result.stems().levels()  # doctest: +SKIP
         """
-        return self._run(
-            self._core.separate(
-                path,
-                out_dir=out_dir,
-                reuse=reuse,
-                on_progress=on_progress,
-                on_upload=on_upload,
-                timeout=timeout,
-                cancel=cancel,
-                limits=limits,
-                project_name=project_name,
-                project_description=project_description,
-                folder_id=folder_id,
-                method=method,
-            )
-        )
+        return self._run(self._core.separate(path, SeparateOptions.from_kwargs(options)))
 
+    @spelled_out(BatchKwargs)
     def separate_many(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -425,7 +405,7 @@ class Client(_BaseClient):
         concurrency: int = 4,
         on_progress: BatchProgress | None = None,
         return_exceptions: bool = False,
-        **kwargs: Any,
+        **options: Unpack[BatchKwargs],
     ) -> list[SeparationResult | CambError]:
         """Separate many files, at most *concurrency* at a time (threads).
 
@@ -439,8 +419,9 @@ class Client(_BaseClient):
             False (default): the first failure stops the rest (tasks already submitted keep
             running and stay in the task store) and is raised. True: failures are returned
             in place of their results.
-        **kwargs :
-            Passed to :meth:`separate`.
+        **options
+            For every clip, as for :meth:`separate` (see :class:`SeparateOptions`); a
+            ``cancel`` event stops them all.
 
         Examples
         --------
@@ -448,11 +429,14 @@ class Client(_BaseClient):
         """
         items = [Path(p) for p in paths]
         _check_concurrency(concurrency)
-        stop = threading.Event()
+        shared = SeparateOptions.from_kwargs(options)
+        stop = threading.Event()  # set by the first failure
+        cancel = stop if shared.cancel is None else _EitherSet(stop, shared.cancel)
 
         def one(path: Path) -> SeparationResult:
             progress = _bind_progress(on_progress, path)
-            return self.separate(path, on_progress=progress, cancel=stop, **kwargs)
+            each = dataclasses.replace(shared, on_progress=progress, cancel=cancel)
+            return self._run(self._core.separate(path, each))
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = [pool.submit(one, p) for p in items]
@@ -553,17 +537,7 @@ class AsyncClient(_BaseClient):
         if isinstance(effect, Send):
             return await self._http.send(effect.request)
         if isinstance(effect, Stream):
-            response = await self._http.send(effect.request, stream=True, follow_redirects=True)
-            try:
-                if response.status_code == 200:
-                    effect.sink.begin()
-                    async for chunk in response.aiter_bytes():
-                        effect.sink.write(chunk)
-                else:
-                    await response.aread()
-            finally:
-                await response.aclose()
-            return response
+            return await self._stream(effect)
         if isinstance(effect, Sleep):
             return await _sleep_async(effect.seconds, effect.cancel)
         if isinstance(effect, Gather):
@@ -577,6 +551,24 @@ class AsyncClient(_BaseClient):
             return await asyncio.to_thread(effect.fn)
         raise TypeError(f"unknown effect {effect!r}")
 
+    async def _stream(self, effect: Stream) -> httpx.Response:
+        sink = effect.sink
+        response = await self._http.send(effect.request, stream=True, follow_redirects=True)
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                return response
+            await asyncio.to_thread(sink.begin)  # mkdir and open: off the loop
+            async for chunk in response.aiter_bytes():
+                sink.write(chunk)  # one block into the open file (see the module docstring)
+            await asyncio.to_thread(sink.finish)  # close, sniff, rename
+        except BaseException:
+            await _to_thread_to_the_end(sink.abort)  # no part file, even when cancelled
+            raise
+        finally:
+            await response.aclose()
+        return response
+
     async def submit(
         self,
         source: Source,
@@ -589,28 +581,25 @@ class AsyncClient(_BaseClient):
         on_upload: UploadProgress | None = None,
     ) -> Task:
         """See :meth:`Client.submit`."""
-        upload = UploadSource(source, filename)
-        try:
-            return await self._run(
-                self._core.submit(
-                    upload,
-                    project_name=project_name,
-                    project_description=project_description,
-                    folder_id=folder_id,
-                    method=method,
-                    on_upload=on_upload,
-                )
+        return await self._run(
+            self._core.submit(
+                source,
+                filename=filename,
+                project_name=project_name,
+                project_description=project_description,
+                folder_id=folder_id,
+                method=method,
+                on_upload=on_upload,
             )
-        finally:
-            upload.close()
+        )
 
     async def status(self, task: Task | str) -> TaskStatus:
         """See :meth:`Client.status`."""
-        return await self._run(self._core.status(self._task(task).task_id))
+        return await self._run(self._core.status(_task_id(task)))
 
     async def cancel(self, task: Task | str) -> TaskStatus | None:
         """See :meth:`Client.cancel`."""
-        return await self._run(self._core.cancel(self._task(task).task_id))
+        return await self._run(self._core.cancel(_task_id(task)))
 
     async def result(self, run_id: int) -> ResultURLs:
         """See :meth:`Client.result`."""
@@ -630,12 +619,7 @@ class AsyncClient(_BaseClient):
     ) -> TaskStatus:
         """See :meth:`Client.wait`; *on_progress* may also be a coroutine function."""
         return await self._run(
-            self._core.wait(
-                self._task(task),
-                timeout=timeout,
-                on_progress=on_progress,
-                cancel=cancel,
-            )
+            self._core.wait(task, timeout=timeout, on_progress=on_progress, cancel=cancel)
         )
 
     async def download(
@@ -652,40 +636,17 @@ class AsyncClient(_BaseClient):
         """See :meth:`Client.attach`."""
         return await self._run(self._core.attach(task_id))
 
+    @spelled_out(SeparateKwargs)
     async def separate(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        out_dir: str | os.PathLike[str] | None = None,
-        reuse: bool = True,
-        on_progress: ProgressCallback | None = None,
-        on_upload: UploadProgress | None = None,
-        timeout: float | None = None,
-        cancel: asyncio.Event | threading.Event | None = None,
-        limits: Limits | None = None,
-        project_name: str | None = None,
-        project_description: str | None = None,
-        folder_id: int | None = None,
-        method: str | None = None,
+        self, path: str | os.PathLike[str], **options: Unpack[SeparateKwargs]
     ) -> SeparationResult:
-        """See :meth:`Client.separate`."""
-        return await self._run(
-            self._core.separate(
-                path,
-                out_dir=out_dir,
-                reuse=reuse,
-                on_progress=on_progress,
-                on_upload=on_upload,
-                timeout=timeout,
-                cancel=cancel,
-                limits=limits,
-                project_name=project_name,
-                project_description=project_description,
-                folder_id=folder_id,
-                method=method,
-            )
-        )
+        """See :meth:`Client.separate`; the options are documented in :class:`SeparateOptions`.
 
+        Callbacks may be coroutine functions, and ``cancel`` may be an ``asyncio.Event``.
+        """
+        return await self._run(self._core.separate(path, SeparateOptions.from_kwargs(options)))
+
+    @spelled_out(BatchKwargs)
     async def separate_many(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -693,18 +654,19 @@ class AsyncClient(_BaseClient):
         concurrency: int = 4,
         on_progress: BatchProgress | None = None,
         return_exceptions: bool = False,
-        **kwargs: Any,
+        **options: Unpack[BatchKwargs],
     ) -> list[SeparationResult | CambError]:
         """See :meth:`Client.separate_many` (bounded by a semaphore instead of threads)."""
         items = [Path(p) for p in paths]
         _check_concurrency(concurrency)
+        shared = SeparateOptions.from_kwargs(options)
         gate = asyncio.Semaphore(concurrency)
 
         async def one(path: Path) -> SeparationResult | CambError:
             async with gate:
-                progress = _bind_progress(on_progress, path)
+                each = dataclasses.replace(shared, on_progress=_bind_progress(on_progress, path))
                 try:
-                    return await self.separate(path, on_progress=progress, **kwargs)
+                    return await self._run(self._core.separate(path, each))
                 except CambError as exc:
                     if return_exceptions:
                         return exc
@@ -729,6 +691,20 @@ class AsyncClient(_BaseClient):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _task_id(task: Task | str) -> str:
+    return task.task_id if isinstance(task, Task) else str(task)
+
+
+class _EitherSet:
+    """An event-like that is set when either of two events is."""
+
+    def __init__(self, a: CancelEvent, b: CancelEvent) -> None:
+        self._events = (a, b)
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
 
 
 def _check_concurrency(concurrency: int) -> None:
@@ -775,6 +751,25 @@ async def _sleep_async(seconds: float, cancel: Any) -> bool:
             return False
         await asyncio.sleep(min(left, 0.05))
     return True
+
+
+async def _to_thread_to_the_end(fn: Callable[[], Any]) -> None:
+    """Run the clean-up *fn* in a worker thread and wait until it is done, cancelled or not.
+
+    A plain ``await asyncio.to_thread(fn)`` that is cancelled before a thread picks the job up
+    drops the job, so the clean-up would never happen. A cancellation that arrives meanwhile is
+    raised once *fn* has finished.
+    """
+    job = asyncio.ensure_future(asyncio.to_thread(fn))
+    cancelled: asyncio.CancelledError | None = None
+    while not job.done():
+        try:
+            await asyncio.shield(job)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    job.result()  # its own error, if it failed
+    if cancelled is not None:
+        raise cancelled
 
 
 async def _gather_or_cancel(aws: Sequence[Awaitable[T]]) -> list[T]:

@@ -1,24 +1,26 @@
 """The client's logic without I/O: requests, retries, polling, downloads, reuse.
 
-Every operation is a generator yielding :mod:`._effects`; ``Client`` and ``AsyncClient`` run
-them. Nothing here touches a socket or sleeps, so both clients behave identically.
+Every operation is a generator yielding :mod:`._effects`; ``Client`` and ``AsyncClient`` carry
+them out, so both clients behave identically. Nothing here touches a socket, sleeps or waits
+on the disk itself: requests are ``Send`` / ``Stream`` effects, pauses ``Sleep``, and every
+piece of local work (task-store reads and writes, making folders, copying stems, hashing and
+probing a file) is handed over as ``Offload(fn)``, which ``Client`` runs inline and
+``AsyncClient`` in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .. import __version__
 from .._config import cache_dir
 from .._exceptions import (
     APIError,
@@ -31,27 +33,29 @@ from .._exceptions import (
     SubmitUncertainError,
     WaitTimeoutError,
 )
+from .._version import __version__
 from ._effects import Effect, Flow, Gather, Notify, Offload, Send, Sleep, Stream
 from ._errors import error_from_response, response_body, task_failed_error
 from ._models import ResultURLs, SeparationResult, StemFiles, Task, TaskStatus
+from ._options import ProgressCallback, SeparateOptions
 from ._parse import MalformedAnswer, parse_json, parse_result, parse_results, parse_status
 from ._retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, transport_error_is_safe
 from ._settings import Settings
-from ._sink import StemSink
+from ._sink import StemSink, copy_into
 from ._store import CANCELLED, UNCERTAIN, TaskRecord, TaskStore
 from ._upload import MultipartBody, UploadProgress, UploadSource
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..audio import Limits
+    from ..audio import AudioInfo, Limits
 
-__all__ = ["Core", "ProgressCallback"]
+__all__ = ["Core", "Source"]
 
 log = logging.getLogger("camb_notebook.api")
 
 T = TypeVar("T")
 
-#: Called with each :class:`TaskStatus` while a task is polled.
-ProgressCallback = Callable[[TaskStatus], Any]
+#: What ``submit`` uploads: a path, the bytes, or a binary file object.
+Source = str | os.PathLike[str] | bytes | BinaryIO
 
 USER_AGENT = f"camb-notebook/{__version__} httpx/{httpx.__version__}"
 FILE_FIELD = "media_file"
@@ -150,13 +154,13 @@ class Core:
         *,
         idempotent: bool,
         cancel: Any = None,
-        uncertain: Callable[[Exception], CambError] | None = None,
+        uncertain: Callable[[Exception], Flow[CambError]] | None = None,
         reject: Callable[[httpx.Response, str, int], CambError] = error_from_response,
     ) -> Flow[T]:
         """Send a request (built afresh by *make* for every attempt) until it succeeds.
 
         Retries 408/409/429/5xx answers and transport failures that cannot have created
-        anything on the server; *uncertain* builds the error for the rest (non-idempotent
+        anything on the server; the flow *uncertain* builds the error for the rest (non-idempotent
         requests only). *accept* turns a 2xx answer into the result.
         """
         policy = self.retry
@@ -173,7 +177,7 @@ class Core:
                 sent = body is None or body.complete
                 if not transport_error_is_safe(exc, idempotent=idempotent, body_sent=sent):
                     assert uncertain is not None, "non-idempotent calls need `uncertain`"
-                    raise uncertain(exc) from exc
+                    raise (yield from uncertain(exc)) from exc
                 if last or isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
                     raise NetworkError(
                         f"{what}: could not reach {origin(url)} after {attempt} attempt(s) "
@@ -189,7 +193,7 @@ class Core:
                         return accept(response)
                     except MalformedAnswer as exc:
                         if not idempotent and uncertain is not None:
-                            raise uncertain(exc) from exc
+                            raise (yield from uncertain(exc)) from exc
                         if last or not idempotent:
                             raise APIError(
                                 f"{what}: {origin(url)} answered {code} with a body this client "
@@ -218,12 +222,33 @@ class Core:
             if (yield Sleep(delay, cancel)):
                 raise CancelledError(f"{what}: cancelled while waiting to retry")
 
+    # -- local work, through the interpreter ------------------------------------------------
+
+    def in_store(self, op: Callable[[TaskStore], T]) -> Flow[T | None]:
+        """Run ``op(store)`` as an :class:`Offload` (off the event loop); None without a store."""
+        store = self.store
+        if store is None:
+            return None
+        return (yield Offload(lambda: op(store)))
+
+    def known_task(self, task: Task | str) -> Flow[Task]:
+        """*task*, or a Task for the bare id with its details (submission time …) from the store."""
+        if isinstance(task, Task):
+            return task
+        record = yield from self.in_store(lambda s: s.get(self.store_key, str(task)))
+        return self.task_of(record) if record is not None else Task(str(task), self.base_url)
+
+    def _remember(self, status: TaskStatus) -> Flow[None]:
+        """Store the latest status of a known task."""
+        yield from self.in_store(lambda s: s.update_status(self.store_key, status))
+
     # -- the contract -----------------------------------------------------------------------
 
     def submit(
         self,
-        source: UploadSource,
+        source: Source | UploadSource,
         *,
+        filename: str | None = None,
         project_name: str | None = None,
         project_description: str | None = None,
         folder_id: int | None = None,
@@ -231,6 +256,35 @@ class Core:
         on_upload: UploadProgress | None = None,
     ) -> Flow[Task]:
         """Upload *source* as ``media_file``; return the :class:`Task` (recorded in the store)."""
+        if isinstance(source, UploadSource):
+            upload = source
+        else:  # reading a path's head or spooling a pipe waits on the disk
+            upload = yield Offload(lambda: UploadSource(source, filename))
+        try:
+            return (
+                yield from self._submit(
+                    upload,
+                    project_name=project_name,
+                    project_description=project_description,
+                    folder_id=folder_id,
+                    method=method,
+                    on_upload=on_upload,
+                )
+            )
+        finally:
+            if upload is not source:
+                upload.close()
+
+    def _submit(
+        self,
+        source: UploadSource,
+        *,
+        project_name: str | None,
+        project_description: str | None,
+        folder_id: int | None,
+        method: str | None,
+        on_upload: UploadProgress | None,
+    ) -> Flow[Task]:
         fields: list[tuple[str, str]] = []
         if project_name is not None:
             fields.append(("project_name", str(project_name)))
@@ -257,12 +311,12 @@ class Core:
                 raise MalformedAnswer(f"no task_id in {response.content[:200]!r}")
             return str(task_id)
 
-        def uncertain(exc: Exception) -> CambError:
-            record = None
-            if self.store is not None:
-                record = self.store.record_uncertain(
+        def uncertain(exc: Exception) -> Flow[CambError]:
+            record = yield from self.in_store(
+                lambda s: s.record_uncertain(
                     self.store_key, content_hash, source.filename, source.size, method
                 )
+            )
             return SubmitUncertainError(
                 uncertain_message(source.filename, self.base_url, exc, record),
                 content_hash=content_hash,
@@ -272,8 +326,8 @@ class Core:
 
         task_id = yield from self.call(what, make, accept, idempotent=False, uncertain=uncertain)
         task = Task(task_id, self.base_url, source.filename, content_hash, time.time(), method)
-        if self.store is not None:
-            self.store.record_submitted(replace(task, base_url=self.store_key), source.size)
+        stored = replace(task, base_url=self.store_key)
+        yield from self.in_store(lambda s: s.record_submitted(stored, source.size))
         log.info("%s: accepted as task %s", what, task_id)
         return task
 
@@ -326,13 +380,14 @@ class Core:
 
     def wait(
         self,
-        task: Task,
+        task: Task | str,
         *,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
         cancel: Any = None,
     ) -> Flow[TaskStatus]:
         """Poll until the task is terminal; return the SUCCESS status or raise why not."""
+        task = yield from self.known_task(task)
         deadline = None if timeout is None else time.monotonic() + timeout
         interval = self.poll_interval
         while True:
@@ -349,8 +404,7 @@ class Core:
             hint = None
             if status is not None:
                 log.debug("task %s: %s progress=%s", task.task_id, status.status, status.progress)
-                if self.store is not None:
-                    self.store.update_status(self.store_key, status)
+                yield from self._remember(status)
                 if on_progress is not None:
                     yield Notify(on_progress, status)
                 if status.done:
@@ -377,7 +431,12 @@ class Core:
     def download(
         self, source: TaskStatus | ResultURLs, out_dir: str | os.PathLike[str], cancel: Any = None
     ) -> Flow[StemFiles]:
-        """Stream both stems into *out_dir* at once; return their paths."""
+        """Stream both stems into *out_dir* at once; return their paths.
+
+        Where they went is recorded in the task store (by task id, else run id), however the
+        task was reached — ``separate``, ``attach`` + ``wait``, ``result`` — so a later
+        ``separate`` of the same file on this service reuses them instead of paying again.
+        """
         if isinstance(source, TaskStatus):
             if not source.succeeded:
                 raise InputError(
@@ -402,18 +461,30 @@ class Core:
                 self._download_stem(urls.background_url, out, "background", urls.run_id, cancel),
             ]
         )
+        task_id = source.task_id if isinstance(source, TaskStatus) else None
+        run_id = source.run_id if isinstance(source, TaskStatus) else urls.run_id
+        yield from self.in_store(
+            lambda s: s.record_stems(self.store_key, fg, bg, task_id=task_id, run_id=run_id)
+        )
         return StemFiles(fg, bg)
 
     def _download_stem(
         self, url: str, out: Path, name: str, run_id: int | None, cancel: Any
     ) -> Flow[Path]:
         # Pre-signed URLs live on another host: the request never carries the API key.
-        sink = StemSink(out, name, url, cancel)
         what = f"download the {name} stem from {_safe_url(url)}"
+        sink: StemSink | None = None
 
         def make() -> tuple[Effect, None]:
+            nonlocal sink
+            sink = StemSink(out, name, url, cancel)  # one per attempt; the shell fills it
             request = httpx.Request("GET", url, headers={"user-agent": USER_AGENT})
             return Stream(request, sink), None
+
+        def accept(response: httpx.Response) -> Path:
+            if sink is None or sink.path is None:  # a 2xx other than 200 carries no file
+                raise MalformedAnswer(f"{response.status_code} answer without the file")
+            return sink.path
 
         def reject(response: httpx.Response, what: str, attempts: int) -> CambError:
             if response.status_code in (403, 404, 410):
@@ -432,18 +503,15 @@ class Core:
                 )
             return error_from_response(response, what, attempts)
 
-        try:
-            path: Path = yield from self.call(
-                what, make, lambda _: sink.finish(), idempotent=True, cancel=cancel, reject=reject
-            )
-        finally:
-            sink.abort()  # no-op once finished
-        log.info("saved %s stem (%d bytes) to %s", name, sink.bytes_written, path)
+        path: Path = yield from self.call(
+            what, make, accept, idempotent=True, cancel=cancel, reject=reject
+        )
+        log.info("saved %s stem (%d bytes) to %s", name, sink.bytes_written if sink else 0, path)
         return path
 
     def attach(self, task_id: str) -> Flow[Task]:
         """A :class:`Task` for an existing *task_id*, checked with one status call."""
-        record = self.store.get(self.store_key, task_id) if self.store is not None else None
+        record = yield from self.in_store(lambda s: s.get(self.store_key, task_id))
         task = self.task_of(record) if record else Task(str(task_id), self.base_url)
         try:
             status = yield from self.status(task.task_id)
@@ -451,10 +519,13 @@ class Core:
             if record is None or time.time() - task.submitted_at > self.not_found_grace:
                 raise
             return task
-        if self.store is not None:
+
+        def remember(store: TaskStore) -> None:
             if record is None:
-                self.store.record_submitted(replace(task, base_url=self.store_key))
-            self.store.update_status(self.store_key, status)
+                store.record_submitted(replace(task, base_url=self.store_key))
+            store.update_status(self.store_key, status)
+
+        yield from self.in_store(remember)
         return task
 
     def cancel(self, task_id: str) -> Flow[TaskStatus | None]:
@@ -477,76 +548,57 @@ class Core:
             if exc.status_code in (404, 405, 501):
                 return None
             raise
-        if self.store is not None:
-            stopped = status.status != "SUCCESS" and status.exception_reason == CANCELLED
-            self.store.update_status(
-                self.store_key, replace(status, status=CANCELLED) if stopped else status
-            )
+        stopped = status.status != "SUCCESS" and status.exception_reason == CANCELLED
+        yield from self._remember(replace(status, status=CANCELLED) if stopped else status)
         return status
 
     def separate(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        out_dir: str | os.PathLike[str] | None = None,
-        reuse: bool = True,
-        on_progress: ProgressCallback | None = None,
-        on_upload: UploadProgress | None = None,
-        timeout: float | None = None,
-        cancel: Any = None,
-        limits: Limits | None = None,
-        project_name: str | None = None,
-        project_description: str | None = None,
-        folder_id: int | None = None,
-        method: str | None = None,
+        self, path: str | os.PathLike[str], options: SeparateOptions
     ) -> Flow[SeparationResult]:
-        """Validate, submit (or reuse / re-attach), wait, download: the whole job."""
-        from ..audio import probe
+        """Validate, submit (or reuse / re-attach), wait, download: the whole job.
 
+        See :class:`SeparateOptions` for what each option does.
+        """
         started = time.monotonic()
-        original = Path(path).expanduser().resolve()
-        yield Offload(lambda: probe(original, limits))  # a clear error before any upload
-        source = UploadSource(original)
-        yield Offload(lambda: source.content_hash)  # computed once, off the event loop
-        earlier = self._earlier(source, original, method, out_dir) if reuse else None
+        info: AudioInfo = yield Offload(lambda: _probe(path, options.limits))
+        original = info.path
+        if options.on_validated is not None:
+            yield Notify(options.on_validated, info)
+        source: UploadSource = yield Offload(lambda: _hashed(UploadSource(original)))
+        earlier = (yield from self._earlier(source, original, options)) if options.reuse else None
         if isinstance(earlier, SeparationResult):
             return earlier
         status: TaskStatus | None = None
         task = earlier
         if task is not None:
             try:
-                status = yield from self.wait(
-                    task, timeout=timeout, on_progress=on_progress, cancel=cancel
-                )
+                status = yield from self._wait_for(task, options)
             except NotFoundError:
                 log.info("task %s is gone from the service; submitting again", task.task_id)
-                self.store.update_status(  # type: ignore[union-attr]
-                    self.store_key, TaskStatus("LOST", task_id=task.task_id)
-                )
+                yield from self._remember(TaskStatus("LOST", task_id=task.task_id))
                 task = None
         if task is None or status is None:
             task = yield from self.submit(
                 source,
-                project_name=project_name,
-                project_description=project_description,
-                folder_id=folder_id,
-                method=method,
-                on_upload=on_upload,
+                project_name=options.project_name,
+                project_description=options.project_description,
+                folder_id=options.folder_id,
+                method=options.method,
+                on_upload=options.on_upload,
             )
-            status = yield from self.wait(
-                task, timeout=timeout, on_progress=on_progress, cancel=cancel
-            )
+            status = yield from self._wait_for(task, options)
         run = status.run_id or task.task_id
-        out = (
-            Path(out_dir)
-            if out_dir is not None
-            else cache_dir("stems") / (f"{source.content_hash[:16]}-{run}")
-        )
-        files = yield from self._fetch_stems(status, out, cancel)
-        if self.store is not None:
-            self.store.record_files(
-                self.store_key, task.task_id, original, files.foreground, files.background
+        if options.out_dir is not None:
+            out = Path(options.out_dir)
+        else:
+            out = (yield Offload(lambda: cache_dir("stems"))) / f"{source.content_hash[:16]}-{run}"
+        files = yield from self._fetch_stems(status, out, options.cancel)
+        done = task
+        yield from self.in_store(
+            lambda s: s.record_files(
+                self.store_key, done.task_id, original, files.foreground, files.background
             )
+        )
         return SeparationResult(
             original,
             files.foreground,
@@ -558,29 +610,37 @@ class Core:
             time.monotonic() - started,
         )
 
+    def _wait_for(self, task: Task, options: SeparateOptions) -> Flow[TaskStatus]:
+        return self.wait(
+            task, timeout=options.timeout, on_progress=options.on_progress, cancel=options.cancel
+        )
+
     def _earlier(
-        self,
-        source: UploadSource,
-        original: Path,
-        method: str | None,
-        out_dir: str | os.PathLike[str] | None,
-    ) -> SeparationResult | Task | None:
+        self, source: UploadSource, original: Path, options: SeparateOptions
+    ) -> Flow[SeparationResult | Task | None]:
         """What the task store has for this file here: a finished result, a task to wait on."""
-        if self.store is None:
-            return None
-        record = self.store.find(self.store_key, source.content_hash, method)
-        if record is None:
-            return None
-        if record.finished:
-            log.info("%s: reusing task %s (same file, same service)", original.name, record.task_id)
+        out_dir = options.out_dir
+
+        def look(store: TaskStore) -> tuple[TaskRecord, StemFiles | None] | None:
+            record = store.find(self.store_key, source.content_hash, options.method)
+            if record is None or not record.finished:  # finished: the stems are on disk
+                return None if record is None else (record, None)
             assert record.foreground is not None and record.background is not None
             fg, bg = record.foreground, record.background
             if out_dir is not None:  # the caller wants the stems there: copy them
-                fg, bg = (_copy_into(p, Path(out_dir)) for p in (fg, bg))
+                fg, bg = (copy_into(p, Path(out_dir)) for p in (fg, bg))
+            return record, StemFiles(fg, bg)
+
+        found = yield from self.in_store(look)
+        if found is None:
+            return None
+        record, stems = found
+        if stems is not None:
+            log.info("%s: reusing task %s (same file, same service)", original.name, record.task_id)
             return SeparationResult(
                 original,
-                fg,
-                bg,
+                stems.foreground,
+                stems.background,
                 record.task_id,
                 record.run_id,
                 self.base_url,
@@ -614,12 +674,20 @@ class Core:
             return (yield from self.download(fresh, out, cancel))
 
 
-def _copy_into(path: Path, out_dir: Path) -> Path:
-    target = out_dir / path.name
-    if target.resolve() != path.resolve():
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    return target
+# -- local work the core hands to the interpreter (Offload) --------------------------------
+
+
+def _probe(path: str | os.PathLike[str], limits: Limits | None) -> AudioInfo:
+    """Validate *path* with :func:`camb_notebook.audio.probe`: a clear error before any upload."""
+    from ..audio import probe
+
+    return probe(Path(path).expanduser().resolve(), limits)
+
+
+def _hashed(source: UploadSource) -> UploadSource:
+    """*source* with its content hash computed (it streams through the whole file)."""
+    _ = source.content_hash
+    return source
 
 
 def cancelled_wait(task: Task) -> CancelledError:

@@ -3,6 +3,10 @@
 The core's operations are generators: they ``yield`` one of these effects, and the shell sends
 back the outcome (or throws the exception it raised). One implementation of every retry, poll
 and download rule therefore serves both the blocking and the asyncio client.
+
+Network work is :class:`Send` and :class:`Stream`, pauses are :class:`Sleep`, and every piece
+of blocking local work (the task store, folders, copies, hashing, probing) is :class:`Offload`,
+which the asyncio client runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ class Send:
 
 @dataclass
 class Stream:
-    """Send *request*; on 200 write the body into *sink* chunk by chunk, else read it.
+    """Send *request*; on 200 stream the body into *sink* and finish it, else read the body.
 
-    Returns the (closed) ``httpx.Response``.
+    The shell owns the sink for the attempt: ``begin()``, ``write()`` per chunk, ``finish()``
+    (after which ``sink.path`` is the saved file), and ``abort()`` when anything fails part-way,
+    so no partial file outlives a failed attempt. Returns the (closed) ``httpx.Response``.
     """
 
     request: httpx.Request
@@ -63,9 +69,12 @@ class Notify:
 
 @dataclass
 class Offload:
-    """Run ``fn()`` — slow local work (hashing a big file, probing it) — and return its result.
+    """Run ``fn()`` — blocking local work — and return its result (or raise its exception).
 
-    The async client runs it in a worker thread so the event loop is never blocked.
+    Everything the core does on the local machine goes through here: task-store reads and
+    writes, making folders, copying stems, hashing and probing a file. ``Client`` runs it
+    inline; ``AsyncClient`` runs it in a worker thread so the event loop never waits on the
+    disk.
     """
 
     fn: Callable[[], Any]

@@ -85,29 +85,38 @@ def error_from_response(response: httpx.Response, what: str, attempts: int = 1) 
     body = response_body(response)
     detail = _detail_text(body)
     where = f"{response.request.url.scheme}://{response.request.url.netloc.decode()}"
-    ctx: dict[str, Any] = {"status_code": code, "body": body}
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if code == 401:
         return AuthenticationError(
             f"{what}: {where} rejected the API key (401 Unauthorized: {detail}). Pass a valid "
             "key with api_key=... or set the CAMB_API_KEY environment variable.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 403:
         return AuthenticationError(
             f"{what}: the API key is not allowed to do this on {where} (403 Forbidden: "
             f"{detail}). Use a key with access to audio separation, or ask the account owner.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 404:
         return NotFoundError(
             f"{what}: not found on {where} (404: {detail}). Check the id; tasks and runs exist "
             "only on the service that created them.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 422:
         return RequestValidationError(
-            f"{what}: the service rejected the request (422: {detail}).", detail=body, **ctx
+            f"{what}: the service rejected the request (422: {detail}).",
+            detail=body,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code == 429:
         hint = parse_retry_after(response.headers)
@@ -118,15 +127,24 @@ def error_from_response(response: httpx.Response, what: str, attempts: int = 1) 
             f"{what}: rate limited by {where} (429){tries}. {wait} and try again, or lower the "
             "concurrency of separate_many().",
             retry_after=hint,
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
     if code >= 500:
         return ServerError(
             f"{what}: {where} answered {code} {response.reason_phrase}{tries} ({detail}). The "
             "service is having trouble; try again later.",
-            **ctx,
+            status_code=code,
+            body=body,
+            attempts=attempts,
         )
-    return APIError(f"{what}: {where} answered {code} {response.reason_phrase} ({detail}).", **ctx)
+    return APIError(
+        f"{what}: {where} answered {code} {response.reason_phrase} ({detail}).",
+        status_code=code,
+        body=body,
+        attempts=attempts,
+    )
 
 
 def task_failed_error(status: TaskStatus) -> TaskFailedError:

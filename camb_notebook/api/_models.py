@@ -8,14 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._vocabulary import PENDING, SUCCESS
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..audio import Stems
 
 __all__ = ["ResultURLs", "SeparationResult", "StemFiles", "Task", "TaskStatus"]
-
-#: Status values after which a task never changes again (anything but PENDING).
-PENDING = "PENDING"
-SUCCESS = "SUCCESS"
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,11 @@ def require_settings(api_key: str | None = None, base_url: str | None = None) ->
     ------
     ConfigurationError
         Neither a key nor a base URL was given (nor set in the environment).
+
+    Examples
+    --------
+    >>> require_settings("sk-123456").origin
+    'cloud'
     """
     settings = resolve_settings(api_key, base_url)
     if settings is None:

@@ -246,6 +246,32 @@ class TaskStore:
                 ),
             )
 
+    def record_stems(
+        self,
+        base_url: str,
+        foreground: Path,
+        background: Path,
+        *,
+        task_id: str | None = None,
+        run_id: int | None = None,
+    ) -> int:
+        """Store where the stems of a finished task were downloaded, whoever downloaded them.
+
+        The task is found by *task_id*, else by *run_id* (a download from
+        ``client.result(run_id)``). Its original file, if known, is kept. Returns the number
+        of records updated (0 for a task this store never saw).
+        """
+        if task_id is None and run_id is None:
+            return 0
+        where, key = ("task_id = ?", task_id) if task_id is not None else ("run_id = ?", run_id)
+        with self._db() as db:
+            cur = db.execute(
+                "UPDATE tasks SET state = 'SUCCESS', foreground = ?, background = ?,"
+                f" updated_at = ? WHERE base_url = ? AND {where}",
+                (str(foreground), str(background), time.time(), public_base_url(base_url), key),
+            )
+            return cur.rowcount
+
     def get(self, base_url: str, task_id: str) -> TaskRecord | None:
         """The record of *task_id* on *base_url*, if any."""
         rows = self._select("base_url = ? AND task_id = ?", (public_base_url(base_url), task_id))

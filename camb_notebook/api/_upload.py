@@ -6,6 +6,7 @@ can be rebuilt for every attempt (fields included, file rewound) when a retry is
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -94,7 +95,8 @@ class UploadSource:
         else:
             raise InputError(
                 f"source={source!r:.80}: expected a path, bytes or a binary file object",
-                source=type(source).__name__,
+                parameter="source",
+                value=type(source).__name__,
             )
         if self.size == 0:
             raise InputError(f"{name or 'the upload'} is empty (0 bytes); nothing to separate")
@@ -226,19 +228,18 @@ class MultipartBody(httpx.SyncByteStream, httpx.AsyncByteStream):
             "Content-Length": str(self.content_length),
         }
 
-    def _chunks(self) -> Iterator[bytes]:
+    def _chunks(self, f: BinaryIO) -> Iterator[bytes]:
         yield self._prelude
         left = self._source.size
-        with self._source.open() as f:
-            while left > 0:
-                chunk = f.read(min(CHUNK_SIZE, left))
-                if not chunk:
-                    raise InputError(
-                        f"{self._source.filename} shrank by {left} bytes while it was being "
-                        "uploaded; wait until the file is completely written, then submit again"
-                    )
-                left -= len(chunk)
-                yield chunk
+        while left > 0:
+            chunk = f.read(min(CHUNK_SIZE, left))
+            if not chunk:
+                raise InputError(
+                    f"{self._source.filename} shrank by {left} bytes while it was being "
+                    "uploaded; wait until the file is completely written, then submit again"
+                )
+            left -= len(chunk)
+            yield chunk
         yield self._epilogue
 
     def _sent(self, n: int) -> None:
@@ -247,14 +248,21 @@ class MultipartBody(httpx.SyncByteStream, httpx.AsyncByteStream):
             self._on_upload(self.bytes_sent, self.content_length)
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks():
-            yield chunk
-            self._sent(len(chunk))  # reached only when the transport asks for more
+        with self._source.open() as f:
+            for chunk in self._chunks(f):
+                yield chunk
+                self._sent(len(chunk))  # reached only when the transport asks for more
         self.complete = True
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        # Disk reads of CHUNK_SIZE are short; doing them inline keeps memory and code small.
-        for chunk in self._chunks():
-            yield chunk
-            self._sent(len(chunk))
+        # Opening the file may wait on the disk: a worker thread does it. Each read after that
+        # is one CHUNK_SIZE block, short next to the network send it feeds; they stay inline
+        # (a thread hop per block would cost about as much), as do the download's writes.
+        f = await asyncio.to_thread(self._source.open)
+        try:
+            for chunk in self._chunks(f):
+                yield chunk
+                self._sent(len(chunk))
+        finally:
+            f.close()
         self.complete = True

@@ -149,3 +149,27 @@ def not_audio(name: str) -> AudioFormatError:
         f"{name}: the content is not audio in a supported format ({EXPECTED})",
         exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
     )
+
+
+def cannot_decode(name: str, exc: BaseException) -> AudioDecodeError:
+    return AudioDecodeError(
+        f"{name}: cannot decode the audio ({exc}); re-export or re-download the file",
+        exception_reason="INVALID_SOURCE_DATA",
+    )
+
+
+def truncated(
+    name: str, fmt: str, stopped_at: float, promised: float | None = None, detail: str = ""
+) -> AudioDecodeError:
+    """The error for audio that ends before it should: names the file and where it stops.
+
+    ``stopped_at`` (seconds) is kept on the error as ``.stopped_at``.
+    """
+    of = f" of the {promised:.2f} s it should hold" if promised else ""
+    why = f" ({detail})" if detail else ""
+    return AudioDecodeError(
+        f"{name}: truncated or corrupt {FORMAT_NAMES.get(fmt, fmt)}: decoding stopped at "
+        f"{stopped_at:.2f} s{of}{why}; re-export or re-download the file",
+        exception_reason="INVALID_SOURCE_DATA",
+        stopped_at=stopped_at,
+    )

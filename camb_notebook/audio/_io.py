@@ -5,25 +5,14 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-from .._exceptions import AudioDecodeError, AudioFormatError, InputError
-from ._formats import EXPECTED, empty_file, no_such_file, not_audio, sniff_format
+from .._exceptions import InputError
+from ._reader import Source, open_audio
+from ._writer import WRITABLE, as_channels_first, open_sink, open_writer
 
 __all__ = ["encode", "encode_preview", "load", "resample", "save"]
-
-Source = str | os.PathLike[str] | bytes
-
-# Container and codec PyAV writes for each format we encode to.
-_AV_ENCODERS: dict[str, tuple[str, str, str]] = {
-    # format: (container, codec, sample format)
-    "mp3": ("mp3", "libmp3lame", "fltp"),
-    "m4a": ("ipod", "aac", "fltp"),
-    "ogg": ("ogg", "libopus", "flt"),
-}
-_SOUNDFILE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -44,61 +33,18 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
-def _decode_av(data: str | BinaryIO, name: str) -> tuple[np.ndarray, int]:
-    import av
-
-    chunks: list[np.ndarray] = []
-    try:
-        with av.open(data) as container:
-            if not container.streams.audio:
-                raise AudioFormatError(
-                    f"{name}: no audio stream ({EXPECTED})",
-                    exception_reason="SOURCE_TYPE_NOT_SUPPORTED",
-                )
-            stream = container.streams.audio[0]
-            resampler = None
-            sr = 0
-            for frame in container.decode(stream):
-                if resampler is None:
-                    sr = frame.sample_rate
-                    resampler = av.AudioResampler(format="fltp", layout=frame.layout.name, rate=sr)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-            if resampler is not None:
-                for out in resampler.resample(None):
-                    chunks.append(out.to_ndarray())
-    except av.error.FFmpegError as exc:
-        raise AudioDecodeError(
-            f"{name}: cannot decode the audio ({exc}); re-export or re-download the file",
-            exception_reason="INVALID_SOURCE_DATA",
-        ) from exc
-    if not chunks:
-        raise AudioDecodeError(
-            f"{name}: no audio samples could be decoded; re-export the file",
-            exception_reason="INVALID_SOURCE_DATA",
-        )
-    return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32), sr
-
-
-def _decode_soundfile(data: str | BinaryIO, name: str) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    try:
-        samples, sr = sf.read(data, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioDecodeError(
-            f"{name}: cannot decode the audio ({exc}); re-export or re-download the file",
-            exception_reason="INVALID_SOURCE_DATA",
-        ) from exc
-    return np.ascontiguousarray(samples.T), int(sr)
-
-
 def load(
     source: Source,
     sr: int | None = None,
     mono: bool = False,
+    offset: float = 0.0,
+    duration: float | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Decode a whole audio file (or its bytes) to a float32 array.
+    """Decode a whole audio file (or its bytes, or a stretch of it) to one float32 array.
+
+    The array holds the whole stretch: 4 bytes × channels × samples (212 MB for ten
+    minutes of 44.1 kHz stereo). To keep memory small, stream with :func:`open_audio`
+    instead (``reader.blocks()``, ``reader.read(start, stop)``).
 
     Parameters
     ----------
@@ -108,6 +54,10 @@ def load(
         Resample to this rate; default keeps the file's rate.
     mono : bool
         Average the channels into one.
+    offset : float
+        Start this many seconds in.
+    duration : float, optional
+        Seconds to decode; default to the end.
 
     Returns
     -------
@@ -120,6 +70,7 @@ def load(
 
     See Also
     --------
+    open_audio : windows and blocks without holding the clip.
     probe : validate a file without decoding it all.
 
     Examples
@@ -130,43 +81,14 @@ def load(
     >>> audio, rate = load(p, sr=22050)
     >>> audio.shape, rate
     ((2, 2205), 22050)
+    >>> load(p, offset=0.05, duration=0.02)[0].shape
+    (2, 882)
     """
-    if isinstance(source, bytes | bytearray | memoryview):
-        raw = bytes(source)
-        name = "<bytes>"
-        head = raw[: 1 << 16]
-        data: str | BinaryIO = io.BytesIO(raw)
-    else:
-        path = Path(source)
-        name = path.name
-        if not path.is_file():
-            raise no_such_file(path)
-        with path.open("rb") as f:
-            head = f.read(1 << 16)
-        data = str(path)
-    if not head:
-        raise empty_file(name)
-    fmt = sniff_format(head)
-    if fmt is None:
-        raise not_audio(name)
-    if fmt in _SOUNDFILE_FORMATS:
-        audio, rate = _decode_soundfile(data, name)
-    else:
-        audio, rate = _decode_av(data, name)
-    if mono and audio.shape[0] > 1:
-        audio = audio.mean(axis=0, keepdims=True)
-    if sr is not None and sr != rate:
-        audio, rate = resample(audio, rate, sr), sr
-    return audio, rate
-
-
-def _as_channels_first(audio: np.ndarray) -> np.ndarray:
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 1:
-        audio = audio[np.newaxis]
-    if audio.ndim != 2:
-        raise InputError(f"audio must be shaped (channels, samples), got shape {audio.shape}")
-    return audio
+    if offset < 0 or (duration is not None and duration < 0):
+        raise InputError(f"offset={offset!r}, duration={duration!r}: both must be >= 0 seconds")
+    with open_audio(source, sr=sr, mono=mono) as reader:
+        stop = None if duration is None else offset + duration
+        return reader.read(offset, stop, unit="seconds"), reader.sample_rate
 
 
 def encode(audio: np.ndarray, sr: int, format: str, bitrate: int | None = None) -> bytes:
@@ -184,50 +106,15 @@ def encode(audio: np.ndarray, sr: int, format: str, bitrate: int | None = None) 
     >>> encode(np.zeros((1, 4410), np.float32), 44100, "wav")[:4]
     b'RIFF'
     """
-    audio = _as_channels_first(audio)
-    if format in _SOUNDFILE_FORMATS:
-        import soundfile as sf
-
-        buf = io.BytesIO()
-        subtype = "PCM_24" if format == "flac" else "FLOAT"
-        sf.write(buf, audio.T, sr, format=_SOUNDFILE_FORMATS[format], subtype=subtype)
-        return buf.getvalue()
-    if format not in _AV_ENCODERS:
+    audio = as_channels_first(audio)
+    if format not in WRITABLE:
         raise InputError(
             f"format={format!r} is not one we encode (choose wav, flac, mp3, m4a or ogg)"
         )
-    import av
-
-    container_fmt, codec, sample_fmt = _AV_ENCODERS[format]
-    if codec == "libopus" and sr != 48000:
-        audio, sr = resample(audio, sr, 48000), 48000
-    channels = audio.shape[0]
-    if channels > 2:
-        raise InputError(f"only mono and stereo can be encoded, got {channels} channels")
-    layout = "stereo" if channels == 2 else "mono"
     buf = io.BytesIO()
-    with av.open(buf, "w", format=container_fmt) as out:
-        # Constrained VBR keeps Opus within a few % of the bitrate asked for, so the
-        # widget's byte budget holds even for noisy material.
-        options = {"vbr": "constrained"} if codec == "libopus" else {}
-        stream = out.add_stream(codec, rate=sr, layout=layout, options=options)
-        if bitrate:
-            stream.bit_rate = int(bitrate)
-        frame_size = stream.codec_context.frame_size or 1024
-        clipped = np.clip(audio, -1.0, 1.0)
-        for start in range(0, clipped.shape[1], frame_size):
-            block = clipped[:, start : start + frame_size]
-            if sample_fmt == "flt":  # packed: one row of interleaved samples
-                block = np.ascontiguousarray(block.T).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(block), format=sample_fmt, layout=layout
-            )
-            frame.sample_rate = sr
-            frame.pts = start
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    sink = open_sink(buf, format, sr, audio.shape[0], bitrate)
+    sink.write(audio)
+    sink.close()
     return buf.getvalue()
 
 
@@ -240,7 +127,8 @@ def save(
 ) -> Path:
     """Write ``audio`` (channels, n) to ``path``; the format defaults to the extension.
 
-    FLAC is written as 24-bit, WAV as 32-bit float, so nothing audible is lost.
+    FLAC is written as 24-bit, WAV as 32-bit float, so nothing audible is lost. The file
+    appears complete or not at all (see :func:`open_writer`, which writes block by block).
 
     Examples
     --------
@@ -249,16 +137,10 @@ def save(
     >>> p.suffix
     '.flac'
     """
-    path = Path(path)
-    if format is None:
-        ext = path.suffix.lower().lstrip(".")
-        format = {"opus": "ogg", "aac": "m4a", "mp4": "m4a", "wave": "wav"}.get(ext, ext)
-    data = encode(audio, sr, format, bitrate)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    audio = as_channels_first(audio)
+    with open_writer(path, sr, audio.shape[0], format, bitrate=bitrate) as writer:
+        writer.write(audio)
+    return writer.path
 
 
 def encode_preview(audio: np.ndarray, sr: int, bitrate: int = 48000) -> bytes:
@@ -277,7 +159,7 @@ def encode_preview(audio: np.ndarray, sr: int, bitrate: int = 48000) -> bytes:
     >>> encode_preview(np.zeros((2, 48000), np.float32), 48000)[:4]
     b'OggS'
     """
-    audio = _as_channels_first(audio)
+    audio = as_channels_first(audio)
     if audio.shape[0] > 2:
         audio = audio[:2]
     return encode(audio, sr, "ogg", bitrate)

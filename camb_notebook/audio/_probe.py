@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import AudioDecodeError, AudioFormatError, LimitExceededError
+from ._containers import wav_data_chunk
 from ._formats import (
     EXPECTED,
     FORMAT_NAMES,
@@ -88,27 +88,21 @@ def _fmt_bytes(n: float) -> str:
 def _check_wav_length(path: Path, size: int) -> None:
     """A WAV whose data chunk claims more bytes than the file holds was cut short."""
     with path.open("rb") as f:
-        riff = f.read(12)
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-            if chunk_id == b"data":
-                if riff[:4] == b"RIFF" and chunk_size not in (0, 0xFFFFFFFF):
-                    missing = pos + 8 + chunk_size - size
-                    if missing > 0:
-                        raise AudioDecodeError(
-                            f"{path.name}: truncated WAV: the header promises "
-                            f"{_fmt_bytes(chunk_size)} of audio but the file ends "
-                            f"{_fmt_bytes(missing)} early; re-export or re-download the file",
-                            exception_reason="INVALID_SOURCE_DATA",
-                        )
-                return
-            pos += 8 + chunk_size + (chunk_size & 1)
-    raise AudioDecodeError(
-        f"{path.name}: WAV file has no audio data chunk; re-export the file",
-        exception_reason="INVALID_SOURCE_DATA",
-    )
+        found = wav_data_chunk(f, size)
+    if found is None:
+        raise AudioDecodeError(
+            f"{path.name}: WAV file has no audio data chunk; re-export the file",
+            exception_reason="INVALID_SOURCE_DATA",
+        )
+    pos, declared = found
+    missing = pos + 8 + declared - size
+    if declared >= 0 and missing > 0:
+        raise AudioDecodeError(
+            f"{path.name}: truncated WAV: the header promises "
+            f"{_fmt_bytes(declared)} of audio but the file ends "
+            f"{_fmt_bytes(missing)} early; re-export or re-download the file",
+            exception_reason="INVALID_SOURCE_DATA",
+        )
 
 
 def _probe_soundfile(path: Path, fmt: str, size: int) -> tuple[str, int, int, int]:

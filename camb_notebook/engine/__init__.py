@@ -7,6 +7,13 @@ class or a team. Jobs run in worker processes behind the :class:`JobRunner` seam
 
 Importing this package is cheap; FastAPI and uvicorn load when an engine starts.
 
+The parts, each with one job: ``_server`` (start, stop, serve), ``_app`` (the app
+factory and its lifespan), ``_routes`` (the HTTP handlers), ``_submit`` (the steps of
+a submission), ``_schema`` (answer models and the documented form), ``_state`` (what
+one engine instance owns), ``_tasks`` (the task table), ``_upload`` (streaming
+multipart reader), ``_pool`` and ``_worker`` (who runs the jobs, and the job itself),
+``_jobs`` (what travels between them), ``_lossless`` (stem files) and ``_config``.
+
 Examples
 --------
 >>> from camb_notebook.engine import EngineConfig, start_engine

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._exceptions import ConfigurationError
+from ._lossless import FORMATS
 
 __all__ = ["EngineConfig"]
-
-_FORMATS = ("flac", "wav")
 
 
 def _default_start_method() -> str:
@@ -33,7 +32,16 @@ class EngineConfig:
     ----------
     api_key : str or None
         When set, every ``/apis/...`` call must carry it in ``x-api-key`` (else 401).
-        Never shown in the repr.
+        Never shown in the repr. One shared key, named ``default``.
+    keys_file : Path or None
+        A key per person: one ``name key`` pair per line. Each key sees only its own
+        tasks, runs and results; another key's ids answer 404. Read again on SIGHUP
+        (``camb-notebook serve``).
+    admin_key : str or None
+        A key that sees every task, and the per-key load in ``/apis/engine``.
+    max_jobs_per_key : int or None
+        Jobs one key may have waiting or running; one more answers 429 with
+        ``Retry-After``.
     workers : int
         Worker processes that run separations in parallel.
     max_queue : int
@@ -54,8 +62,24 @@ class EngineConfig:
         Separation method when the request names none; None = best available.
     default_format : {"flac", "wav"}
         Format of result files (both lossless; FLAC is 24-bit, WAV 32-bit float).
+    url_ttl : float
+        Seconds a signed result URL stays valid (at most until its task expires).
     root : Path or None
         Folder for uploads and results; None = ``cache_dir("engine")``.
+    persist : bool
+        Keep tasks, runs and results in SQLite under *root* itself, so a restarted
+        engine (even after SIGKILL) serves finished tasks as before and runs the
+        unfinished ones again. Otherwise the engine works in a private folder under
+        *root* that is deleted when it stops (the embedded engine).
+    scheduler : str or None
+        Address of a Dask distributed scheduler (``tcp://host:8786``) that runs the
+        jobs instead of local worker processes (needs ``camb_notebook[dask]``).
+    storage : str or None
+        Where uploads and stems live: a shared path or an fsspec URL (``s3://…``)
+        that remote workers can reach; None = *root*. An object store needs
+        *scheduler* (local workers read the engine's own disk).
+    access_log : bool
+        Log one line per request, naming the key's name (never the key).
     public_url : str or None
         Origin put in result URLs (e.g. behind a proxy); None = the request's own.
     prewarm : bool
@@ -79,6 +103,9 @@ class EngineConfig:
     """
 
     api_key: str | None = field(default=None, repr=False)
+    keys_file: Path | None = None
+    admin_key: str | None = field(default=None, repr=False)
+    max_jobs_per_key: int | None = None
     workers: int = 1
     max_queue: int = 16
     max_duration: float = 3600.0
@@ -89,7 +116,12 @@ class EngineConfig:
     job_timeout: float | None = None
     default_method: str | None = None
     default_format: str = "flac"
+    url_ttl: float = 6 * 3600.0
     root: Path | None = None
+    persist: bool = False
+    scheduler: str | None = None
+    storage: str | None = None
+    access_log: bool = False
     public_url: str | None = None
     prewarm: bool = False
     start_method: str | None = None
@@ -105,13 +137,26 @@ class EngineConfig:
             (self.max_bytes > 0, f"max_bytes={self.max_bytes} must be positive"),
             (self.result_ttl > 0, f"result_ttl={self.result_ttl} must be positive"),
             (self.cleanup_interval > 0, f"cleanup_interval={self.cleanup_interval} > 0"),
+            (self.url_ttl > 0, f"url_ttl={self.url_ttl} must be positive"),
+            (
+                self.max_jobs_per_key is None or self.max_jobs_per_key >= 1,
+                f"max_jobs_per_key={self.max_jobs_per_key} must be at least 1 or None",
+            ),
+            (
+                self.storage is None
+                or self.scheduler is not None
+                or "://" not in self.storage
+                or self.storage.startswith("file://"),
+                f"storage={self.storage!r} is an object store, which local workers cannot "
+                "read: add scheduler='tcp://HOST:PORT' (Dask workers) or use a shared path",
+            ),
             (
                 self.job_timeout is None or self.job_timeout > 0,
                 f"job_timeout={self.job_timeout} must be positive or None",
             ),
             (
-                self.default_format in _FORMATS,
-                f"default_format={self.default_format!r} must be one of {_FORMATS}",
+                self.default_format in FORMATS,
+                f"default_format={self.default_format!r} must be one of {FORMATS}",
             ),
             (
                 self.start_method in (None, "forkserver", "spawn"),
@@ -124,12 +169,19 @@ class EngineConfig:
                 raise ConfigurationError(f"EngineConfig: {message}")
         if self.root is not None:
             object.__setattr__(self, "root", Path(self.root))
+        if self.keys_file is not None:
+            object.__setattr__(self, "keys_file", Path(self.keys_file))
         object.__setattr__(self, "extra_methods", dict(self.extra_methods))
 
     @property
     def mp_start_method(self) -> str:
         """The multiprocessing start method actually used."""
         return self.start_method or _default_start_method()
+
+    @property
+    def keyed(self) -> bool:
+        """Whether callers need a key (a single one, a keys file or an admin key)."""
+        return bool(self.api_key or self.keys_file or self.admin_key)
 
     def storage_root(self) -> Path:
         """The folder for uploads and results (created)."""

@@ -8,25 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = [
-    "CANCELLED",
-    "INTERNAL_ERROR",
-    "PROCESSING_ERROR",
-    "JobFailure",
-    "JobResult",
-    "JobSpec",
-]
-
-#: ``exception_reason`` codes the engine reports (the cloud's vocabulary).
-PROCESSING_ERROR = "PROCESSING_ERROR"
-INTERNAL_ERROR = "INTERNAL_ERROR"
-SOURCE_TYPE_NOT_SUPPORTED = "SOURCE_TYPE_NOT_SUPPORTED"
-CONTENT_DOES_NOT_MATCH_EXTENSION = "CONTENT_DOES_NOT_MATCH_EXTENSION"
-SOURCE_TOO_LONG = "SOURCE_TOO_LONG"
-SOURCE_TOO_LARGE = "SOURCE_TOO_LARGE"
-INVALID_SOURCE_DATA = "INVALID_SOURCE_DATA"
-#: Engine extension: the client cancelled the task (``DELETE /apis/audio-separation/{id}``).
-CANCELLED = "CANCELLED"
+__all__ = ["JobFailure", "JobResult", "JobSpec"]
 
 
 @dataclass(frozen=True)

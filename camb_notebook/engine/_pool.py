@@ -2,9 +2,8 @@
 
 The engine only needs ``submit`` (which may refuse with :class:`QueueFull`), a few
 counters and ``shutdown``; progress and outcomes come back through one callback.
-Today :class:`ProcessPool` runs jobs in local worker processes; a Dask
-``distributed`` runner can implement the same protocol later (``client.submit(
-run_job, spec)``, progress through a Dask ``Pub``/``Queue``) without touching the app.
+:class:`ProcessPool` runs jobs in local worker processes; ``_dask.DaskRunner``
+implements the same protocol on a Dask distributed cluster.
 """
 
 from __future__ import annotations
@@ -20,16 +19,17 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from ._jobs import CANCELLED, INTERNAL_ERROR, PROCESSING_ERROR, JobFailure, JobSpec
+from .._vocabulary import CANCELLED, INTERNAL_ERROR, PROCESSING_ERROR
+from ._jobs import JobFailure, JobSpec
 
-__all__ = ["EventCallback", "JobRunner", "ProcessPool", "QueueFull"]
+__all__ = ["EventCallback", "JobRunner", "ProcessPool", "QueueFull", "queue_is_full"]
 
 #: ``on_event(kind, job_id, payload)`` with kind "started" (pid), "progress"
 #: (fraction 0..1), "done" (JobResult) or "failed" (JobFailure). Called from the
 #: runner's own thread: keep it quick and thread-safe.
 EventCallback = Callable[[str, str, Any], None]
 
-_WORKER_MODULE = "camb_notebook.engine._worker"
+_WORKER_MODULE = f"{__package__}._worker"
 
 
 class QueueFull(Exception):
@@ -40,11 +40,32 @@ class QueueFull(Exception):
         self.retry_after = retry_after
 
 
+def queue_is_full(waiting: int, running: int, workers: int, max_queue: int) -> bool:
+    """Whether one more job would overflow: *max_queue* jobs may wait beyond the idle workers.
+
+    Shared by the pool (on ``submit``) and the app (before it reads an upload).
+
+    Examples
+    --------
+    >>> queue_is_full(waiting=2, running=1, workers=2, max_queue=1)
+    True
+    >>> queue_is_full(waiting=1, running=1, workers=2, max_queue=1)
+    False
+    """
+    return waiting >= max_queue + max(workers - running, 0)
+
+
 class JobRunner(Protocol):
     """What the engine needs from whatever runs its jobs."""
 
-    def submit(self, spec: JobSpec) -> None:
-        """Accept *spec* or raise :class:`QueueFull`; never blocks."""
+    def submit(self, spec: JobSpec, force: bool = False) -> None:
+        """Accept *spec* or raise :class:`QueueFull`; never blocks.
+
+        *force* accepts it beyond the queue's bound (jobs queued again after a restart).
+        """
+
+    def capacity(self) -> int:
+        """Jobs that can run at once (worker processes, or the cluster's threads)."""
 
     def queued(self) -> int:
         """Jobs accepted and not yet started."""
@@ -175,15 +196,20 @@ class ProcessPool:
 
     # -- the JobRunner protocol -------------------------------------------------------
 
-    def submit(self, spec: JobSpec) -> None:
+    def submit(self, spec: JobSpec, force: bool = False) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the pool is shut down")
-            if len(self._pending) >= self._max_queue + self._idle_slots():
+            alive = max(len(self._workers), self._n_workers)
+            full = queue_is_full(len(self._pending), self._running, alive, self._max_queue)
+            if full and not force:
                 raise QueueFull(self._retry_after())
             self._pending.append(spec)
         self.start()
         self._wake()
+
+    def capacity(self) -> int:
+        return self._n_workers
 
     def queued(self) -> int:
         with self._lock:
@@ -253,10 +279,6 @@ class ProcessPool:
             return {w.job.job_id: w.process.pid for w in self._workers if w.job is not None}
 
     # -- internals (supervisor thread) --------------------------------------------------
-
-    def _idle_slots(self) -> int:
-        alive = max(len(self._workers), self._n_workers)
-        return max(alive - self._running, 0)
 
     def retry_after(self) -> float:
         with self._lock:

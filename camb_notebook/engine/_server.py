@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import ipaddress
 import multiprocessing.util  # noqa: F401 - its exit hook must be registered before ours
 import secrets
+import signal
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from .._exceptions import CambError, ConfigurationError, register_secret
@@ -60,7 +63,7 @@ class EngineHandle:
 
     @property
     def state(self) -> Any:
-        """The app's :class:`~camb_notebook.engine._app.EngineState` (tasks, runner)."""
+        """The app's :class:`~camb_notebook.engine._state.EngineState` (tasks, runner)."""
         return self.app.state.engine
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -79,15 +82,29 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the engine's own lines (which name keys, never show them)."""
+    import uvicorn
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["camb_notebook.engine"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
+
+
 def _uvicorn_config(app: Any, *, log_level: str, quiet: bool, **kw: Any) -> Any:
     import uvicorn
 
     return uvicorn.Config(
         app,
         **kw,
-        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
+        log_config=None if quiet else _log_config(),
         log_level=log_level,
-        access_log=not quiet,
+        # The engine logs each request itself, with the key's name (EngineConfig.access_log).
+        access_log=False,
         lifespan="on",
         ws="none",
         timeout_graceful_shutdown=3,
@@ -120,7 +137,7 @@ def start_engine(
         The server did not come up (the cause is chained).
     """
     config = config or EngineConfig()
-    _check_exposure(host, config.api_key)
+    _check_exposure(host, config.keyed)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets of
     # that proto, and without it every answer waits ~40 ms for a delayed ACK.
@@ -139,7 +156,6 @@ def start_engine(
     from ._app import create_app
 
     app = create_app(config)
-    app.state.engine_config = config
     server = uvicorn.Server(_uvicorn_config(app, log_level="warning", quiet=True))
     failure: list[BaseException] = []
 
@@ -206,13 +222,14 @@ def _stop_embedded() -> None:
             _EMBEDDED.stop(timeout=5.0)
 
 
-def _check_exposure(host: str, api_key: str | None) -> None:
-    if not api_key and not _is_loopback(host):
+def _check_exposure(host: str, keyed: bool) -> None:
+    if not keyed and not _is_loopback(host):
         raise ConfigurationError(
             f"refusing to serve on host={host!r} without an API key: anyone on the network "
-            "could use this machine. Pass api_key=... (camb-notebook serve --api-key KEY) "
-            "or bind to 127.0.0.1",
-            host=host,
+            "could use this machine. Pass api_key=... (camb-notebook serve --api-key KEY, or "
+            "--keys FILE for a key per person) or bind to 127.0.0.1",
+            setting="host",
+            value=host,
         )
 
 
@@ -227,23 +244,28 @@ def serve(
 ) -> None:
     """Serve the engine in the foreground until interrupted (``camb-notebook serve``).
 
+    Tasks, runs and results are kept in SQLite under the root (default
+    ``cache_dir("engine")/serve-<port>``), so a restart on the same root serves finished
+    tasks as before and runs unfinished ones again. SIGHUP reads the keys file again.
+
     Parameters
     ----------
     host, port : str, int
-        Where to listen. Beyond loopback an *api_key* is required.
+        Where to listen. Beyond loopback a key is required (*api_key*, ``keys_file``).
     api_key : str, optional
-        Clients must send it as ``x-api-key``.
+        One shared key; clients send it as ``x-api-key``.
     workers : int
-        Worker processes running separations in parallel.
+        Worker processes running separations in parallel (local pool).
     log_level : str
         uvicorn's log level.
     **config
-        More :class:`EngineConfig` fields (``max_queue``, ``max_duration``, ``root`` …).
+        More :class:`EngineConfig` fields (``keys_file``, ``admin_key``, ``scheduler``,
+        ``storage``, ``max_queue``, ``root`` …).
 
     Raises
     ------
     ConfigurationError
-        A non-loopback host without an API key, or a bad setting.
+        A non-loopback host without a key, or a bad setting.
 
     Examples
     --------
@@ -251,16 +273,41 @@ def serve(
     Traceback (most recent call last):
     ConfigurationError: refusing to serve on host='0.0.0.0' without an API key: ...
     """
-    _check_exposure(host, api_key)
-    engine_config = EngineConfig(api_key=api_key, workers=workers, prewarm=True, **config)
+    config.setdefault("persist", True)
+    config.setdefault("access_log", True)
+    config.setdefault("prewarm", True)
+    if config["persist"] and config.get("root") is None:
+        from .._config import cache_dir
+
+        config["root"] = Path(cache_dir("engine")) / f"serve-{port}"
+    engine_config = EngineConfig(api_key=api_key, workers=workers, **config)
+    _check_exposure(host, engine_config.keyed)
     import uvicorn
 
     from ._app import create_app
 
     app = create_app(engine_config)
-    app.state.engine_config = engine_config
     uv_config = _uvicorn_config(app, log_level=log_level, quiet=False, host=host, port=port)
+    previous = _reload_keys_on_sighup(app)
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal it caught:
     # the interrupt is the normal way to stop a server, not an error to print.
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(uv_config).run()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.Server(uv_config).run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGHUP, previous)
+
+
+def _reload_keys_on_sighup(app: Any) -> Any:
+    """Make SIGHUP read the keys file again (main thread, POSIX); return the old handler."""
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def reload(signum: int, frame: Any) -> None:
+        state = getattr(app.state, "engine", None)
+        if state is not None:
+            # A KeyRing swaps its table in one assignment: safe inside a signal handler.
+            state.keys.reload()
+
+    return signal.signal(signal.SIGHUP, reload)

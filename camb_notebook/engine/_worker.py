@@ -1,4 +1,4 @@
-"""The code that runs inside a worker process: validate, decode, separate, store.
+"""The code that runs inside a worker process: validate, decode, separate, store — streamed.
 
 This module is imported by the worker processes only (and pre-loaded by the
 forkserver), never by the server, so its heavy imports cost the server nothing.
@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import queue
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
+from .. import _vocabulary as reasons
 from .._exceptions import (
     AudioDecodeError,
     AudioFormatError,
@@ -26,13 +28,13 @@ from .._exceptions import (
     LimitExceededError,
     redact,
 )
-from ..audio import Limits, load, probe, rms_db
-from . import _jobs
+from ..audio import LevelAccumulator, Limits, open_audio, open_writer, probe
+from ..methods._stream import SampleQueue, separate_blocks
 from ._jobs import JobFailure, JobResult, JobSpec
 
 # Pre-load the methods too, so workers forked from the forkserver start warm.
 with contextlib.suppress(ImportError):
-    import camb_notebook.methods  # noqa: F401
+    from .. import methods  # noqa: F401
 
 __all__ = ["JobError", "run_job", "worker_main"]
 
@@ -62,16 +64,23 @@ class _Pacer:
         self._lock = threading.Lock()
         self._start = self._last_t = time.monotonic()
         self._last_f = 0.0
+        self._high = 0.0  # the most reported so far: progress never goes back
         self._step: float | None = None  # fraction covered by one of the method's reports
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camb-pacer", daemon=True)
 
     def __call__(self, fraction: float) -> None:
+        self._send(fraction, own=True)
+
+    def _send(self, fraction: float, own: bool) -> None:
         with self._lock:
-            if fraction > self._last_f:
+            if own and fraction > self._last_f:
                 self._step = fraction - self._last_f
                 self._last_t, self._last_f = time.monotonic(), fraction
-        self._report(fraction)
+            if fraction <= self._high:
+                return  # an estimate ran ahead of the method's next report: keep the higher
+            self._high = fraction
+            self._report(fraction)  # under the lock: the two threads' reports stay in order
 
     def _estimate(self) -> float | None:
         with self._lock:
@@ -91,7 +100,7 @@ class _Pacer:
         while not self._stop.wait(_PACE_TICK):
             estimate = self._estimate()
             if estimate is not None and estimate > self._last_f:
-                self._report(estimate)
+                self._send(estimate, own=False)
 
     def __enter__(self) -> _Pacer:
         self._thread.start()
@@ -152,7 +161,7 @@ def worker_main(conn: Connection, nice: int = 0) -> None:
             outcome = JobFailure(exc.reason, redact(exc.message))
         except Exception as exc:  # a bug or a resource problem: report, keep serving
             outcome = JobFailure(
-                _jobs.PROCESSING_ERROR,
+                reasons.PROCESSING_ERROR,
                 redact(f"separation failed: {type(exc).__name__}: {exc}"),
             )
         kind = "done" if isinstance(outcome, JobResult) else "failed"
@@ -165,6 +174,12 @@ def worker_main(conn: Connection, nice: int = 0) -> None:
 def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
     """Run one job: probe the upload like the cloud does, separate it, store the stems.
 
+    Everything streams: the source is decoded block by block on a thread, separated on a
+    stream (:func:`~camb_notebook.methods.separate_blocks`), and both stems are written
+    block by block on another thread, so memory does not depend on the clip's length. A stem
+    file appears only complete (written under a temporary name, renamed at the end); a job
+    that fails half-way leaves none.
+
     Raises
     ------
     JobError
@@ -174,73 +189,213 @@ def run_job(spec: JobSpec, progress: Any = None) -> JobResult:
     report = progress or (lambda fraction: None)
     path = Path(spec.input_path)
     _validate(path, spec)
-
-    try:
-        audio, sr = load(path)
-    except (AudioDecodeError, AudioFormatError) as exc:
-        raise JobError(_jobs.INVALID_SOURCE_DATA, f"could not decode the source: {exc}") from exc
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    report(_PREP)
-
     method, note = _resolve_method(spec.method, spec.extra_methods)
 
     def method_progress(fraction: float) -> None:
         report(_PREP + (1.0 - _PREP - _STORE) * min(max(float(fraction), 0.0), 1.0))
 
-    with _Pacer(method_progress, method.name, audio.shape[-1] / sr) as pacer:
-        fg, bg = method.separate(audio, sr, progress=pacer)
-    fg = np.asarray(fg, dtype=np.float32)
-    bg = np.asarray(bg, dtype=np.float32)
-    if fg.shape != audio.shape or bg.shape != audio.shape:
-        raise JobError(
-            _jobs.PROCESSING_ERROR,
-            f"method {method.name!r} returned stems of shape {fg.shape} and {bg.shape}, "
-            f"expected {audio.shape} like the original",
-        )
-    report(1.0 - _STORE)
-
-    out_dir = Path(spec.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    clipped = 0
-    stored = []
-    for stem, data in (("foreground", fg), ("background", bg)):
-        name, n_clipped = write_stem(out_dir, stem, data, sr, spec.output_format)
-        files[stem] = name
-        clipped += n_clipped
-        back, _ = sf.read(out_dir / name, dtype="float32", always_2d=True)
-        stored.append(back.T)
-    residual = audio - stored[0] - stored[1]
-    residual_dbfs = rms_db(residual)
+    try:
+        with open_audio(path) as reader:
+            report(_PREP)
+            seconds = (reader.frames or 0) / reader.sample_rate
+            with _Pacer(method_progress, method.name, seconds) as pacer:
+                out = _separate_to_files(
+                    method, reader, Path(spec.out_dir), spec.output_format, pacer
+                )
+    except (AudioDecodeError, AudioFormatError) as exc:
+        raise JobError(reasons.INVALID_SOURCE_DATA, f"could not decode the source: {exc}") from exc
     report(1.0)
     return JobResult(
         method=method.name,
-        files=files,
-        sample_rate=int(sr),
-        channels=int(audio.shape[0]),
-        frames=int(audio.shape[1]),
-        residual_dbfs=residual_dbfs,
-        residual_rel_db=residual_dbfs - rms_db(audio),
+        files=out.files,
+        sample_rate=out.sample_rate,
+        channels=out.channels,
+        frames=out.frames,
+        residual_dbfs=out.residual.value,
+        residual_rel_db=out.residual.value - out.original.value,
         elapsed=time.perf_counter() - started,
-        clipped_samples=clipped,
+        clipped_samples=out.clipped,
         method_note=note,
     )
 
 
-def write_stem(out_dir: Path, stem: str, data: np.ndarray, sr: int, fmt: str) -> tuple[str, int]:
-    """Write one stem losslessly; return its file name and the number of clipped samples.
+#: Samples per decoded block (~1.5 s at 44.1 kHz); with the queues below a few MB in flight.
+_BLOCK = 1 << 16
+_QUEUED = 4
 
-    FLAC is 24-bit integer PCM (samples beyond ±1 are clipped and counted); WAV is
-    32-bit float and bit-exact. FLAC holds at most 8 channels: more are stored as WAV.
+
+class _Stored:
+    """What :func:`_separate_to_files` wrote and measured."""
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.files: dict[str, str] = {}
+        self.frames = 0
+        self.clipped = 0
+        self.residual = LevelAccumulator()  # original - stored foreground - stored background
+        self.original = LevelAccumulator()
+
+
+def _separate_to_files(
+    method: Any, reader: Any, out_dir: Path, output_format: str, progress: Any
+) -> _Stored:
+    """Decode -> separate -> write both stems, block by block, with decoding and writing on
+    their own threads (the codecs release the GIL, so they overlap with the method)."""
+    sr, channels = reader.sample_rate, reader.channels
+    fmt = output_format if output_format == "wav" or channels <= 8 else "wav"  # FLAC: <= 8 ch
+    stored = _Stored(sr, channels)
+    pending = SampleQueue(channels)  # decoded samples waiting for their stems (the residual)
+    decoded = 0
+
+    def source(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        nonlocal decoded
+        for block in blocks:
+            pending.push(block)
+            decoded += block.shape[1]
+            yield block
+
+    def wrong(what: str) -> JobError:
+        return JobError(
+            reasons.PROCESSING_ERROR,
+            f"method {method.name!r} returned stems of shape {what}, expected "
+            f"({channels}, {decoded}) like the original",
+        )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {stem: out_dir / f"{stem}.{fmt}" for stem in ("foreground", "background")}
+    with (
+        open_writer(paths["foreground"], sr, channels, fmt) as fg_file,
+        open_writer(paths["background"], sr, channels, fmt) as bg_file,
+        _Background(_Sink(fg_file, bg_file, stored, fmt == "flac")) as sink,
+        _Prefetch(reader.blocks(_BLOCK)) as blocks,
+        contextlib.closing(
+            separate_blocks(method, source(blocks), sr, channels, progress, reader.frames)
+        ) as stems,
+    ):
+        for fg, bg in stems:
+            fg, bg = np.asarray(fg, np.float32), np.asarray(bg, np.float32)
+            if fg.shape != bg.shape or fg.ndim != 2 or fg.shape[0] != channels:
+                raise wrong(f"{fg.shape} and {bg.shape} (a block after {stored.frames} samples)")
+            if fg.shape[1] > len(pending):
+                raise wrong(f"({channels}, {stored.frames + fg.shape[1]}) or more")
+            sink.put((pending.pop(fg.shape[1]), fg, bg))
+            stored.frames += fg.shape[1]
+        if len(pending):
+            raise wrong(f"({channels}, {stored.frames})")
+    stored.files = {stem: p.name for stem, p in paths.items()}
+    return stored
+
+
+class _Sink:
+    """Writes one block of both stems and measures what was stored (runs on a thread)."""
+
+    def __init__(self, fg_file: Any, bg_file: Any, stored: _Stored, flac: bool) -> None:
+        self._files = (fg_file, bg_file)
+        self._stored = stored
+        self._flac = flac
+
+    def __call__(self, item: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        x, fg, bg = item
+        residual = x.copy()
+        for f, stem in zip(self._files, (fg, bg), strict=True):
+            before = f.clipped_samples
+            f.write(stem)
+            self._stored.clipped += f.clipped_samples - before
+            residual -= _as_stored(stem) if self._flac else stem
+        self._stored.residual.add(residual)
+        self._stored.original.add(x)
+
+
+def _as_stored(x: np.ndarray) -> np.ndarray:
+    """What 24-bit FLAC stores for float samples: clipped to ±1, rounded to 1/2^23 steps."""
+    scale = np.float32(1 << 23)
+    q = np.rint(np.clip(x, -1.0, 1.0) * scale)
+    np.clip(q, -scale, scale - 1, out=q)
+    q /= scale
+    return q
+
+
+class _Background:
+    """Run ``consume(item)`` on a thread for each :meth:`put` item, through a bounded queue.
+
+    Leaving the ``with`` block waits for the queue to drain; an error on the thread is
+    raised in the caller (at the next ``put`` or on leaving).
     """
-    if fmt == "flac" and data.shape[0] <= 8:
-        clipped = int(np.count_nonzero(np.abs(data) > 1.0))
-        name = f"{stem}.flac"
-        sf.write(out_dir / name, np.clip(data, -1.0, 1.0).T, sr, format="FLAC", subtype="PCM_24")
-        return name, clipped
-    name = f"{stem}.wav"
-    sf.write(out_dir / name, data.T, sr, format="WAV", subtype="FLOAT")
-    return name, 0
+
+    def __init__(self, consume: Any) -> None:
+        self._consume = consume
+        self._queue: queue.Queue = queue.Queue(_QUEUED)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stem-writer", daemon=True)
+
+    def __enter__(self) -> _Background:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc_type is None:
+            raise self._error
+
+    def put(self, item: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._consume(item)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
+
+
+class _Prefetch:
+    """Iterate ``blocks`` on a thread, a few blocks ahead; its errors are raised in order.
+
+    A context manager: leaving it stops and joins the thread, even half-way.
+    """
+
+    _END = object()
+
+    def __init__(self, blocks: Iterator[np.ndarray]) -> None:
+        self._blocks = blocks
+        self._queue: queue.Queue = queue.Queue(_QUEUED)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="decoder", daemon=True)
+
+    def __enter__(self) -> Iterator[np.ndarray]:
+        self._thread.start()
+        return self._iter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _iter(self) -> Iterator[np.ndarray]:
+        while (item := self._queue.get()) is not self._END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(item, timeout=0.1)
+                return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            for block in self._blocks:
+                if not self._put(block):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed over to the consumer
+            self._put(exc)
 
 
 def _validate(path: Path, spec: JobSpec) -> None:
@@ -254,13 +409,13 @@ def _validate(path: Path, spec: JobSpec) -> None:
     try:
         probe(path, limits=limits)
     except LimitExceededError as exc:
-        reason = getattr(exc, "exception_reason", None) or _jobs.SOURCE_TOO_LONG
+        reason = getattr(exc, "exception_reason", None) or reasons.SOURCE_TOO_LONG
         raise JobError(reason, str(exc)) from exc
     except AudioFormatError as exc:
-        reason = getattr(exc, "exception_reason", None) or _jobs.SOURCE_TYPE_NOT_SUPPORTED
+        reason = getattr(exc, "exception_reason", None) or reasons.SOURCE_TYPE_NOT_SUPPORTED
         raise JobError(reason, str(exc)) from exc
     except AudioDecodeError as exc:
-        raise JobError(_jobs.INVALID_SOURCE_DATA, str(exc)) from exc
+        raise JobError(reasons.INVALID_SOURCE_DATA, str(exc)) from exc
 
 
 _METHODS: dict[tuple[str | None, str | None], tuple[Any, str | None]] = {}
@@ -279,7 +434,7 @@ def _build_method(name: str | None, extra: dict[str, str]) -> tuple[Any, str | N
         module_name, _, attr = extra[name].partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
         return factory(), None
-    from camb_notebook.methods import get_method
+    from ..methods import get_method
 
     try:
         return get_method(name), None

@@ -1,5 +1,11 @@
 """Separation methods behind one small interface: ``separate(audio, sr) -> (fg, bg)``.
 
+Both shipped methods also separate a stream of blocks in bounded memory:
+``sep = method.stream(sr, channels)``, then ``sep.push(block)`` and ``sep.finish()`` return
+the ``(foreground, background)`` blocks that are final (a :class:`Separator`);
+:func:`separate_blocks` drives any method over an iterable of blocks. ``separate`` on arrays
+is built on the stream and gives the same samples.
+
 Two methods ship:
 
 - ``"spleeter"`` — Deezer's Spleeter 2-stem network (vocals / accompaniment) with its published
@@ -18,17 +24,22 @@ Examples
 >>> fg, bg = method.separate(np.zeros((2, 44100), np.float32), 44100)
 >>> fg.shape, float(abs(fg).max())
 ((2, 44100), 0.0)
+>>> sep = method.stream(44100, 2)
+>>> outs = sep.push(np.zeros((2, 44100), np.float32)) + sep.finish()
+>>> sum(fg.shape[1] for fg, bg in outs)
+44100
 """
 
 from __future__ import annotations
 
 from camb_notebook._exceptions import InputError
 
-from ._base import Method, ProgressCallback
+from ._base import Method, ProgressCallback, Separator, StreamingMethod
 from ._masks import SoftMasks, ideal_ratio_mask
+from ._stream import separate_blocks
 from ._weights import INSTALL_HINT, find_weights
-from .repet import RepetConfig, RepetMethod
-from .spleeter import SpleeterConfig, SpleeterMethod
+from .repet import RepetConfig, RepetMethod, RepetStream
+from .spleeter import SpleeterConfig, SpleeterMethod, SpleeterStream
 
 __all__ = [
     "INSTALL_HINT",
@@ -37,12 +48,17 @@ __all__ = [
     "ProgressCallback",
     "RepetConfig",
     "RepetMethod",
+    "RepetStream",
+    "Separator",
     "SoftMasks",
     "SpleeterConfig",
     "SpleeterMethod",
+    "SpleeterStream",
+    "StreamingMethod",
     "available_methods",
     "get_method",
     "ideal_ratio_mask",
+    "separate_blocks",
     "spleeter_available",
 ]
 
@@ -106,5 +122,6 @@ def get_method(name: str | None = None) -> Method:
     raise InputError(
         f"unknown separation method {name!r}; choose one of {', '.join(METHOD_NAMES)} "
         f"(available here: {', '.join(available_methods())})",
-        method=name,
+        parameter="method",
+        value=name,
     )

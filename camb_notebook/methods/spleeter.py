@@ -12,18 +12,23 @@ adds what measurably helps on our dev corpus (see ``benchmarks/RESULTS.md``):
 - overlapping segments with a linear cross-fade of the network outputs, instead of hard cuts
   every 512 frames (the U-Net's outputs degrade at segment edges), and a last segment aligned to
   the end of the clip instead of zero padding;
-- the band above the model's 11 kHz goes to the background instead of being dropped from both
-  stems (dropping it makes ``foreground + background`` lose the top octave);
+- the band above the model's 11 kHz is kept instead of being dropped from both stems (dropping
+  it makes ``foreground + background`` lose the top octave) and split like the 8–11 kHz band
+  just below it, frame by frame: a voice's sibilance and breath go with the voice, the cymbals
+  of a band with a band-limited voice stay in the background (``highband="extend"``; measured
+  on the dev corpus and on a full-band voice set);
 - a multichannel Wiener post-filter (EM on full-rank spatial covariances) per segment.
 
-Memory stays flat: the clip is processed one segment at a time and only the output stems are
-held whole.
+Streaming: :meth:`SpleeterMethod.stream` separates a stream of blocks in bounded memory
+(resampling, segments, Wiener step and inverse STFT all on the fly, see ``_spleeter_stream``);
+:meth:`SpleeterMethod.separate` runs an in-memory clip through it and holds only the two output
+stems whole.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -35,21 +40,21 @@ from camb_notebook._exceptions import ConfigurationError
 from ._base import ProgressCallback, check_audio
 from ._masks import SoftMasks
 from ._onnx import OnnxUNets, onnx_available
-from ._stft import OverlapAdd, hann, n_frames, stft_block
+from ._spleeter_stream import HOP, N_FFT, SEGMENT, SR, Segments, SpleeterStream, channel_pairs
+from ._stft import n_frames
+from ._stream import separate_by_stream
 from ._unet import UNet
-from ._weights import load_spleeter_weights
+from ._weights import load_spleeter_weights, spleeter_weight_paths
 from ._wiener import wiener
 
-__all__ = ["SpleeterConfig", "SpleeterMethod"]
+__all__ = ["SpleeterConfig", "SpleeterMethod", "SpleeterStream"]
 
-SR = 44100
-N_FFT = 4096
-HOP = 1024
 BINS = 1024  # the network sees bins 0..1023 (0 – 11 kHz)
-SEGMENT = 512  # frames per network input
+_EDGE = 744  # 8 kHz: the "extend" rule looks at bins 744..1023 (8 – 11 kHz)
+_CHUNK = 128  # bins post-processed at a time
 _EPS = 1e-10
 
-HighBand = Literal["zero", "background", "average"]
+HighBand = Literal["zero", "background", "average", "extend"]
 Backend = Literal["auto", "numpy", "onnxruntime"]
 
 
@@ -62,15 +67,17 @@ class SpleeterConfig:
     overlap : int
         Frames shared by consecutive 512-frame segments, cross-faded linearly; 0 = hard cuts
         with a zero-padded last segment (the reference).
-    highband : {"zero", "background", "average"}
-        Bins above 11 kHz: dropped from both stems (reference), given to the background, or
-        masked with each frame's mean mask over the band below (Spleeter's "average").
+    highband : {"zero", "background", "average", "extend"}
+        Bins above 11 kHz, which the network does not see: dropped from both stems
+        (reference), given to the background, masked with each frame's mean mask over the
+        band below (Spleeter's "average"), or masked with each frame's foreground share of
+        the 8 – 11 kHz band (``"extend"``: sibilance and breath follow the voice up).
     wiener_iterations : int
         EM iterations of the multichannel Wiener post-filter; 0 = plain ratio masks.
     """
 
     overlap: int = 64
-    highband: HighBand = "background"
+    highband: HighBand = "extend"
     wiener_iterations: int = 1
 
     def __post_init__(self) -> None:
@@ -78,24 +85,15 @@ class SpleeterConfig:
 
         if not 0 <= self.overlap <= SEGMENT // 2:
             raise InputError(f"overlap={self.overlap} frames must be between 0 and {SEGMENT // 2}")
-        if self.highband not in ("zero", "background", "average"):
+        if self.highband not in ("zero", "background", "average", "extend"):
             raise InputError(
-                f"highband={self.highband!r} must be 'zero', 'background' or 'average'"
+                f"highband={self.highband!r} must be 'zero', 'background', 'average' or 'extend'"
             )
         if not 0 <= self.wiener_iterations <= 10:
             raise InputError(f"wiener_iterations={self.wiener_iterations} must be in 0..10")
 
 
 REFERENCE = SpleeterConfig(overlap=0, highband="zero", wiener_iterations=0)
-
-
-def _segment_starts(total: int, overlap: int) -> list[int]:
-    if overlap == 0:
-        return list(range(0, total, SEGMENT))
-    starts = [0]
-    while starts[-1] + SEGMENT < total:
-        starts.append(min(starts[-1] + SEGMENT - overlap, total - SEGMENT))
-    return starts
 
 
 class SpleeterMethod:
@@ -147,7 +145,6 @@ class SpleeterMethod:
         if backend not in ("auto", "numpy", "onnxruntime"):
             raise InputError(f"backend={backend!r} must be 'auto', 'numpy' or 'onnxruntime'")
         self.config = config or SpleeterConfig()
-        params = load_spleeter_weights(weights)
         if backend == "auto":
             backend = "onnxruntime" if onnx_available() else "numpy"
         if backend == "onnxruntime":
@@ -156,11 +153,11 @@ class SpleeterMethod:
                     "backend='onnxruntime' needs the onnx and onnxruntime packages: "
                     "pip install onnx onnxruntime (or use backend='numpy')"
                 )
-            key = None if weights is None else (str(weights[0]), str(weights[1]))
-            self._run = _onnx_session(key)
+            self._run = _onnx_session(tuple(str(p) for p in spleeter_weight_paths(weights)))
         else:
+            params = load_spleeter_weights(weights)
             nets = (UNet(params[0]), UNet(params[1]))
-            self._run = lambda mag: (nets[0](mag), nets[1](mag))
+            self._run = lambda mag: tuple(np.stack([net(m) for m in mag]) for net in nets)
         self.backend = backend
 
     @classmethod
@@ -188,56 +185,66 @@ class SpleeterMethod:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Split ``audio`` into (foreground, background).
 
+        Runs the clip through :meth:`stream` block by block: the results are those of the
+        stream, and only the two output stems are held whole.
+
         Parameters
         ----------
         audio : np.ndarray [shape=(channels, n)], float32
         sr : int
             Any rate; the network runs at 44.1 kHz and the stems come back at ``sr``.
         progress : callable, optional
-            Called with the fraction done (0..1) after each 11.9 s segment.
+            Called with the fraction done (0..1) after each 10 s segment; monotonic, last 1.0.
 
         Returns
         -------
         foreground, background : np.ndarray [shape=(channels, n)], float32
             With the default config ``foreground + background == audio`` (up to float32
-            rounding and, for ``sr != 44100``, the resampler).
+            rounding).
         """
-        from camb_notebook.audio import resample
+        return separate_by_stream(self, audio, sr, progress)
 
-        x = check_audio(audio, sr)
-        fg = np.zeros_like(x)
-        bg = np.zeros_like(x)
-        if x.shape[1] == 0:
-            return fg, bg
-        # Dropping the top band (the reference) breaks fg + bg == x: then bg gets its own
-        # inverse STFT; otherwise the stems sum to the mixture and bg = x - fg.
-        own_bg = self.config.highband == "zero"
-        n = x.shape[1]
-        pairs = _channel_pairs(x.shape[0])
-        for i, chans in enumerate(pairs):
-            c0, c1 = chans[0], chans[-1] + 1
-            sub = x[c0:c1]
-            if sr != SR:
-                sub = resample(sub, sr, SR)
-            stereo = np.repeat(sub, 2, axis=0) if sub.shape[0] == 1 else sub
-            direct = sr == SR and sub.shape[0] == 2  # write into the result arrays in place
-            outs = [fg[c0:c1] if direct else np.zeros_like(stereo)]
-            if own_bg:
-                outs.append(bg[c0:c1] if direct else np.zeros_like(stereo))
-            ola = OverlapAdd(outs, N_FFT, HOP, hann(N_FFT))
-            for start, mix, masks in self._blocks(stereo, _scaled(progress, i, len(pairs))):
-                ola.add(start, self._apply(mix, masks)[: len(outs)])
-            ola.finish()
-            if not direct:
-                for out, dest in zip(outs, (fg, bg), strict=False):
-                    y = _fit(resample(out, SR, sr) if sr != SR else out, n)
-                    dest[c0:c1] = y.mean(axis=0, keepdims=True) if sub.shape[0] == 1 else y
-            del outs, stereo, sub
-        if not own_bg:
-            np.subtract(x, fg, out=bg)
-        if progress is not None:
-            progress(1.0)
-        return fg, bg
+    def stream(
+        self,
+        sr: int,
+        channels: int,
+        *,
+        total: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SpleeterStream:
+        """Separate a stream of blocks in bounded memory (a :class:`Separator`).
+
+        Parameters
+        ----------
+        sr : int
+            Rate of the blocks pushed (any; resampled to 44.1 kHz and back on the fly).
+        channels : int
+            Channels of the blocks (mono is run as dual mono, more than two in pairs).
+        total : int, optional
+            Samples that will be pushed, if known: then ``progress`` is called with the
+            fraction of the work done after each 10 s segment (monotonic, below 1.0).
+        progress : callable, optional
+
+        Returns
+        -------
+        SpleeterStream
+            ``push(block)`` returns the ``(foreground, background)`` blocks that became final
+            (the output lags the input by up to ~24 s: a segment and the look-ahead that
+            decides the next one); ``finish()`` returns the rest. Memory: a few segments,
+            ~50 MB per channel pair, whatever the length.
+
+        Examples
+        --------
+        >>> from camb_notebook.methods import SpleeterMethod, spleeter_available
+        >>> if spleeter_available():
+        ...     sep = SpleeterMethod().stream(22050, 1)
+        ...     outs = sep.push(np.zeros((1, 30_000), np.float32)) + sep.finish()
+        ...     sum(fg.shape[1] for fg, bg in outs)
+        ... else:
+        ...     30000
+        30000
+        """
+        return SpleeterStream(self, sr, channels, total=total, progress=progress)
 
     def masks(self, audio: np.ndarray, sr: int) -> SoftMasks:
         """The network's ratio masks (before any Wiener filter) on the 4096/1024 grid at 44.1 kHz.
@@ -264,116 +271,130 @@ class SpleeterMethod:
         x = check_audio(audio, sr)
         if sr != SR:
             x = resample(x, sr, SR)
-        total = n_frames(x.shape[1], HOP)
-        fgm = np.zeros((x.shape[0], N_FFT // 2 + 1, total), np.float32)
-        for chans in _channel_pairs(x.shape[0]):
-            sub = x[list(chans)]
-            stereo = np.repeat(sub, 2, axis=0) if sub.shape[0] == 1 else sub
-            for start, _mix, masks in self._blocks(stereo, None):
-                m = masks[0][: len(chans)]
-                fgm[list(chans), :, start : start + m.shape[2]] = m
+        pairs = channel_pairs(x.shape[0])
+        src = [c for pair in pairs for c in (pair[0], pair[-1])]
+        core = Segments(self, len(src), 1, keep_masks=True)
+        if x.shape[1]:
+            core.push(x[src])
+            core.finish()
+        fgm = np.zeros((x.shape[0], N_FFT // 2 + 1, n_frames(x.shape[1], HOP)), np.float32)
+        rows = [src.index(c) for c in range(x.shape[0])]  # each channel's first row
+        for start, (m, _) in core.masks or []:
+            fgm[:, :, start : start + m.shape[2]] = m[rows]
         return SoftMasks(fgm, 1.0 - fgm, SR, N_FFT, HOP, self.name)
 
-    # -- internals --------------------------------------------------------------------------
+    # -- one segment ------------------------------------------------------------------------
+
+    def _submit(self, mix: np.ndarray) -> Future:
+        """Start the networks on one segment's mixture STFT on the network thread."""
+        return _network_thread().submit(self._estimates, mix)
 
     def _estimates(self, mix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Source magnitudes (2, 1024, T) for one 512-frame mixture STFT block."""
-        inp = np.ascontiguousarray(np.abs(mix[:, :BINS, :]).transpose(0, 2, 1))  # (ch, T, F)
+        """Source magnitudes (channels, 1024, T) for one segment; channels are stereo pairs."""
+        ch, _, t = mix.shape
+        mag = np.abs(mix[:, :BINS, :]).reshape(ch // 2, 2, BINS, t)
+        inp = np.ascontiguousarray(mag.transpose(0, 1, 3, 2))  # (pairs, 2, T, F)
         v, a = self._run(inp)
-        return v.transpose(0, 2, 1), a.transpose(0, 2, 1)
-
-    def _blocks(
-        self, x: np.ndarray, progress: ProgressCallback | None
-    ) -> Iterator[tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray]]]:
-        """Yield ``(first_frame, mixture_stft, (fg_mask, bg_mask))`` for consecutive blocks."""
-        cfg = self.config
-        window = hann(N_FFT)
-        total = n_frames(x.shape[1], HOP)
-        starts = _segment_starts(total, cfg.overlap)
-        acc: list[np.ndarray] | None = None
-        for k, s in enumerate(starts):
-            mix = stft_block(x, s, s + SEGMENT, N_FFT, HOP, window)
-            est = self._estimates(mix)
-            nxt = starts[k + 1] if k + 1 < len(starts) else None
-            end_final = min(nxt if nxt is not None else s + SEGMENT, total)
-            if acc is None:
-                acc = [e.copy() for e in est]
-            else:
-                # acc holds frames [s, prev_end) of the previous segments, faded out already
-                shared = acc[0].shape[2]
-                ramp = (np.arange(shared, dtype=np.float32) + 0.5) / max(shared, 1)
-                for j in range(2):
-                    e = est[j]
-                    e[:, :, :shared] *= ramp
-                    e[:, :, :shared] += acc[j]
-                acc = list(est)
-            if nxt is not None and nxt < s + SEGMENT:
-                # fade out the part shared with the next segment and keep it for later
-                shared = s + SEGMENT - nxt
-                ramp = 1.0 - (np.arange(shared, dtype=np.float32) + 0.5) / shared
-                keep = [a[:, :, nxt - s :] * ramp for a in acc]
-            else:
-                keep = None
-            count = end_final - s
-            v = [a[:, :, :count] for a in acc]
-            yield s, mix[:, :, :count], self._ratio_masks(mix[:, :, :count], v)
-            acc = keep
-            if progress is not None:
-                progress((k + 1) / len(starts))
+        return (
+            v.reshape(ch, t, BINS).transpose(0, 2, 1),
+            a.reshape(ch, t, BINS).transpose(0, 2, 1),
+        )
 
     def _ratio_masks(self, mix: np.ndarray, v: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        p0 = v[0] * v[0]
-        p1 = v[1] * v[1]
-        denom = p0 + p1 + _EPS
+        """Full-grid ratio masks of one final range (for :meth:`masks`)."""
         ch, bins, t = mix.shape
-        masks = []
-        for p in (p0, p1):
-            m = np.zeros((ch, bins, t), np.float32)
-            m[:, :BINS] = (p + _EPS / 2) / denom
-            masks.append(m)
+        fg = np.zeros((ch, bins, t), np.float32)
+        fg[:, :BINS] = _ratio_masks(v[0], v[1])[0]
+        hb = self.config.highband
+        if hb == "average":
+            fg[:, BINS:] = fg[:, :BINS].mean(axis=1, keepdims=True)
+        elif hb == "extend":
+            fg[:, BINS:] = _edge_share(fg[:, :BINS], mix[:, :BINS])
+        bg = 1.0 - fg
+        if hb == "zero":
+            bg[:, BINS:] = 0.0
+        return fg, bg
+
+    def _stems(self, mix: np.ndarray, v: list[np.ndarray], stems: int) -> list[np.ndarray]:
+        """The STFTs of the first ``stems`` sources (foreground, background) of a final range.
+
+        Below 11 kHz: ratio masks of the network's estimates, then the Wiener filter, bin
+        chunk by bin chunk (every bin is filtered on its own; the chunks keep the
+        temporaries small). Above: the high-band rule of the config.
+        """
+        ch, bins, t = mix.shape
+        out = [np.zeros((ch, bins, t), np.complex64) for _ in range(stems)]
+        iterations = self.config.wiener_iterations
+        eps = None
+        if iterations:  # the filter's regulariser is set once for the whole block
+            head = mix[:, :BINS]
+            eps = max(1e-10 * float(np.max(head.real**2 + head.imag**2)), 1e-20)
+        for f0 in range(0, BINS, _CHUNK):
+            f1 = min(f0 + _CHUNK, BINS)
+            x = mix[:, f0:f1]
+            m0, m1 = _ratio_masks(v[0][:, f0:f1], v[1][:, f0:f1])
+            if iterations:
+                y = np.stack([m0 * x, m1 * x])
+                for c in range(0, ch, 2):  # each stereo pair on its own
+                    y[:, c : c + 2] = wiener(x[c : c + 2], y[:, c : c + 2], iterations, eps)
+                for j in range(stems):
+                    out[j][:, f0:f1] = y[j]
+            else:
+                out[0][:, f0:f1] = m0 * x
+                if stems > 1:
+                    out[1][:, f0:f1] = m1 * x
+        top = mix[:, BINS:]
         hb = self.config.highband
         if hb == "background":
-            masks[1][:, BINS:] = 1.0
-        elif hb == "average":
-            for m in masks:
-                m[:, BINS:] = m[:, :BINS].mean(axis=1, keepdims=True)
-        return masks[0], masks[1]
+            if stems > 1:
+                out[1][:, BINS:] = top
+        elif hb in ("average", "extend"):
+            if hb == "average":
+                share = _ratio_masks(v[0], v[1])[0].mean(axis=1, keepdims=True)
+            else:
+                mask = _ratio_masks(v[0][:, _EDGE:], v[1][:, _EDGE:])[0]
+                share = _edge_share(mask, mix[:, _EDGE:BINS])
+            out[0][:, BINS:] = share * top
+            if stems > 1:
+                out[1][:, BINS:] = (1.0 - share) * top
+        return out
 
-    def _apply(self, mix: np.ndarray, masks: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
-        y = [m * mix for m in masks]
-        if self.config.wiener_iterations:
-            # With the top band given to the background, the filter has nothing to do there.
-            top = BINS if self.config.highband == "background" else mix.shape[1]
-            out = wiener(
-                mix[:, :top], np.stack([s[:, :top] for s in y]), self.config.wiener_iterations
-            )
-            for j in range(2):
-                y[j][:, :top] = out[j]
-        return y
+
+def _ratio_masks(v0: np.ndarray, v1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spleeter's ratio masks ``(v_j² + ε/2) / (v0² + v1² + ε)`` of the two sources."""
+    p0 = v0 * v0
+    p1 = v1 * v1
+    denom = p0 + p1
+    denom += _EPS
+    p0 += _EPS / 2
+    p0 /= denom
+    p1 += _EPS / 2
+    p1 /= denom
+    return p0, p1
+
+
+def _edge_share(mask: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """Each frame's foreground share of the band just below 11 kHz: the masks of bins
+    ``_EDGE .. BINS`` averaged with the mixture's power (both channels of a pair) as weights.
+    Shape ``(channels, 1, frames)``."""
+    m = mask[:, -(BINS - _EDGE) :]
+    x = mix[:, -(BINS - _EDGE) :]
+    power = x.real**2 + x.imag**2
+    ch, _, t = power.shape
+    pw = power.reshape(ch // 2, 2, -1, t).sum(axis=1, keepdims=True)
+    num = (m.reshape(ch // 2, 2, -1, t) * pw).sum(axis=2, keepdims=True)
+    den = pw.sum(axis=2, keepdims=True)
+    share = np.where(den > 0, num / np.maximum(den, 1e-30), 0.0)
+    return np.broadcast_to(share, (ch // 2, 2, 1, t)).reshape(ch, 1, t).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=2)
-def _onnx_session(weights: tuple[str, str] | None) -> OnnxUNets:
-    """One onnxruntime session per weights pair and process (building it takes ~1 s)."""
-    return OnnxUNets(load_spleeter_weights(weights))
+def _onnx_session(paths: tuple[str, ...]) -> OnnxUNets:
+    """One set of onnxruntime sessions per weights pair and process (building takes ~1 s)."""
+    return OnnxUNets(paths)
 
 
-def _channel_pairs(channels: int) -> list[tuple[int, ...]]:
-    if channels == 1:
-        return [(0,)]
-    pairs: list[tuple[int, ...]] = [(c, c + 1) for c in range(0, channels - 1, 2)]
-    if channels % 2:
-        pairs.append((channels - 1,))
-    return pairs
-
-
-def _fit(a: np.ndarray, n: int) -> np.ndarray:
-    if a.shape[1] >= n:
-        return a[:, :n]
-    return np.pad(a, ((0, 0), (0, n - a.shape[1])))
-
-
-def _scaled(progress: ProgressCallback | None, i: int, n: int) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    return lambda f: progress(min(1.0, (i + f) / n) * 0.999)
+@functools.lru_cache(maxsize=1)
+def _network_thread() -> ThreadPoolExecutor:
+    """The thread that runs the networks one segment ahead of the post-processing."""
+    return ThreadPoolExecutor(1, thread_name_prefix="spleeter-net")

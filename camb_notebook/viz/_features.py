@@ -9,19 +9,27 @@ matplotlib figures build on these functions, so the two views always agree.
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from camb_notebook._exceptions import InputError
+from .._exceptions import InputError
 
-__all__ = ["db_range", "peaks", "spectrogram_db", "spectrogram_png"]
+__all__ = [
+    "as_channels",
+    "db_range",
+    "log_rows",
+    "peaks",
+    "pool_bins",
+    "spectrogram_db",
+    "spectrogram_png",
+]
 
 #: Frames transformed per FFT call: bounds the scratch memory to ~16 MB at n_fft=2048.
 _FRAMES_PER_BLOCK = 2048
 
 
-def _as_channels(audio: Any, name: str = "audio") -> np.ndarray:
+def as_channels(audio: npt.ArrayLike, name: str = "audio") -> np.ndarray:
     """Return *audio* as a 2-D float32 array ``(channels, n)``; 1-D input is one channel."""
     arr = np.asarray(audio)
     if arr.ndim == 1:
@@ -29,7 +37,8 @@ def _as_channels(audio: Any, name: str = "audio") -> np.ndarray:
     if arr.ndim != 2:
         raise InputError(
             f"{name} has shape {arr.shape}; expected (channels, samples) or (samples,)",
-            shape=arr.shape,
+            parameter=name,
+            value=arr.shape,
         )
     if not np.issubdtype(arr.dtype, np.floating):
         if np.issubdtype(arr.dtype, np.integer):
@@ -40,9 +49,11 @@ def _as_channels(audio: Any, name: str = "audio") -> np.ndarray:
     return np.asarray(arr, dtype=np.float32)
 
 
-def _check_positive_int(value: Any, name: str) -> int:
+def _check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name}={value!r} must be a positive integer", **{name: value})
+        raise InputError(
+            f"{name}={value!r} must be a positive integer", parameter=name, value=value
+        )
     return int(value)
 
 
@@ -51,7 +62,7 @@ def _bin_edges(n: int, n_bins: int) -> np.ndarray:
     return (np.arange(n_bins, dtype=np.int64) * n) // n_bins
 
 
-def _pool(x: np.ndarray, n_out: int, reduce: np.ufunc, axis: int) -> np.ndarray:
+def pool_bins(x: np.ndarray, n_out: int, reduce: np.ufunc, axis: int) -> np.ndarray:
     """Reduce *x* along *axis* to *n_out* equal bins with *reduce* (e.g. ``np.maximum``).
 
     When there are fewer items than bins each bin takes the item at its position,
@@ -65,7 +76,7 @@ def _pool(x: np.ndarray, n_out: int, reduce: np.ufunc, axis: int) -> np.ndarray:
     return np.take(x, _bin_edges(n, n_out), axis=axis)
 
 
-def peaks(audio: Any, n_bins: int) -> np.ndarray:
+def peaks(audio: np.ndarray, n_bins: int) -> np.ndarray:
     """Min/max envelope of a clip on a linear time axis, for drawing its waveform.
 
     The samples are split into ``n_bins`` contiguous bins of (nearly) equal length;
@@ -100,7 +111,7 @@ def peaks(audio: Any, n_bins: int) -> np.ndarray:
     True
     """
     n_bins = _check_positive_int(n_bins, "n_bins")
-    x = _as_channels(audio)
+    x = as_channels(audio)
     if x.shape[1] == 0:
         return np.zeros((2, n_bins), dtype=np.float32)
     if x.shape[0] == 1:
@@ -108,13 +119,13 @@ def peaks(audio: Any, n_bins: int) -> np.ndarray:
     else:
         lo, hi = x.min(axis=0), x.max(axis=0)
     out = np.empty((2, n_bins), dtype=np.float32)
-    out[0] = _pool(lo, n_bins, np.minimum, axis=0)
-    out[1] = _pool(hi, n_bins, np.maximum, axis=0)
+    out[0] = pool_bins(lo, n_bins, np.minimum, axis=0)
+    out[1] = pool_bins(hi, n_bins, np.maximum, axis=0)
     return out
 
 
 def spectrogram_db(
-    audio: Any,
+    audio: np.ndarray,
     sr: float,
     n_fft: int = 2048,
     hop: int | None = None,
@@ -186,10 +197,10 @@ def spectrogram_db(
 
     n_fft = _check_positive_int(n_fft, "n_fft")
     if not (isinstance(sr, (int, float, np.number)) and sr > 0):
-        raise InputError(f"sr={sr!r} must be a positive number of Hz", sr=sr)
+        raise InputError(f"sr={sr!r} must be a positive number of Hz", parameter="sr", value=sr)
     if not amin > 0:
-        raise InputError(f"amin={amin!r} must be > 0", amin=amin)
-    x = _as_channels(audio)
+        raise InputError(f"amin={amin!r} must be > 0", parameter="amin", value=amin)
+    x = as_channels(audio)
     mono = x[0] if x.shape[0] == 1 else x.mean(axis=0, dtype=np.float32)
     n = mono.shape[0]
     if hop is None:
@@ -204,8 +215,8 @@ def spectrogram_db(
         raise InputError(
             f"hop={hop} gives {n_frames} frames for {n} samples, more than "
             f"max_frames={max_frames}; pass hop=None to choose it automatically",
-            hop=hop,
-            max_frames=max_frames,
+            parameter="hop",
+            value=hop,
         )
 
     pad = n_fft // 2
@@ -258,7 +269,9 @@ def db_range(*spectrograms: np.ndarray, dynamic_range: float = 80.0) -> tuple[fl
         raise InputError("db_range() needs at least one spectrogram")
     if not dynamic_range > 0:
         raise InputError(
-            f"dynamic_range={dynamic_range!r} must be > 0 dB", dynamic_range=dynamic_range
+            f"dynamic_range={dynamic_range!r} must be > 0 dB",
+            parameter="dynamic_range",
+            value=dynamic_range,
         )
     finite = [np.nanmax(s) for s in spectrograms if np.size(s)]
     if not finite:
@@ -267,7 +280,7 @@ def db_range(*spectrograms: np.ndarray, dynamic_range: float = 80.0) -> tuple[fl
     return vmax - float(dynamic_range), vmax
 
 
-def _log_rows(
+def log_rows(
     S: np.ndarray, freqs: np.ndarray, height: int, fmin: float, reduce: str = "max"
 ) -> np.ndarray:
     """Resample the rows of *S* onto *height* log-spaced frequencies from *fmin* to the top.
@@ -362,13 +375,14 @@ def spectrogram_png(
     height = _check_positive_int(height, "height")
     width = S.shape[1] if width is None else _check_positive_int(width, "width")
     if not vmax > vmin:
-        raise InputError(f"vmin={vmin!r} must be below vmax={vmax!r}", vmin=vmin, vmax=vmax)
+        raise InputError(f"vmin={vmin!r} must be below vmax={vmax!r}", parameter="vmin", value=vmin)
     try:
         colormap = matplotlib.colormaps[cmap]
     except KeyError:
         raise InputError(
             f"cmap={cmap!r} is not a matplotlib colour map (try 'magma' or 'viridis')",
-            cmap=cmap,
+            parameter="cmap",
+            value=cmap,
         ) from None
 
     if log_freq:
@@ -381,12 +395,13 @@ def spectrogram_png(
         if not 0 < fmin < freqs[-1]:
             raise InputError(
                 f"fmin={fmin!r} must lie between 0 and the top frequency {freqs[-1]:g} Hz",
-                fmin=fmin,
+                parameter="fmin",
+                value=fmin,
             )
-        S = _log_rows(S, freqs, height, fmin)
+        S = log_rows(S, freqs, height, fmin)
     else:
-        S = _pool(S, height, np.maximum, axis=0)
-    S = _pool(S, width, np.maximum, axis=1)
+        S = pool_bins(S, height, np.maximum, axis=0)
+    S = pool_bins(S, width, np.maximum, axis=1)
 
     idx = (S - np.float32(vmin)) * np.float32(255.0 / (vmax - vmin))
     np.clip(idx, 0, 255, out=idx)

@@ -8,19 +8,23 @@ see and change.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from camb_notebook._exceptions import InputError
-from camb_notebook.viz._display import MAX_DISPLAY_BYTES, PREVIEW_BITRATES
-from camb_notebook.viz._facts import format_duration
-from camb_notebook.viz._html import (
+import numpy as np
+
+from .._exceptions import InputError, LimitExceededError
+from ..audio import Stems
+from ._facts import format_duration
+from ._features import as_channels
+from ._html import (
+    MAX_DISPLAY_BYTES,
+    PREVIEW_BITRATES,
     audio_tag,
     b64_size,
     encode_previews,
     estimate_preview_bytes,
 )
-from camb_notebook.viz._plots import _lanes
+from ._lanes import stem_lanes
 
 __all__ = ["MAX_PLAYERS_BYTES", "Players", "players"]
 
@@ -75,8 +79,37 @@ class Players:
         )
 
 
+def _clips(
+    audio: object, sr: float | None, residual: bool
+) -> tuple[list[tuple[str, np.ndarray]], float]:
+    """The labelled clips to play and their rate, or an error saying what players takes."""
+    if isinstance(audio, Stems):
+        if sr is not None and sr != audio.sr:
+            raise InputError(f"sr={sr!r}, but the stems are at {audio.sr} Hz; leave sr out")
+        return stem_lanes(audio, residual=residual), float(audio.sr)
+    if residual:
+        raise InputError(
+            "residual=True plays original − foreground − background, so it needs "
+            f"camb_notebook.audio.Stems, got {type(audio).__name__}"
+        )
+    if isinstance(audio, Mapping):
+        clips = [(str(name), as_channels(x, str(name))) for name, x in audio.items()]
+    elif isinstance(audio, np.ndarray):
+        clips = [("audio", as_channels(audio))]
+    else:
+        raise InputError(
+            "players() takes camb_notebook.audio.Stems, a dict of name -> array or one array, "
+            f"got {type(audio).__name__}; for a separation result pass result.stems()"
+        )
+    if not clips:
+        raise InputError("the dict of clips is empty; nothing to play")
+    if sr is None or not sr > 0:
+        raise InputError(f"sr={sr!r}: pass the sample rate in Hz with plain arrays")
+    return clips, float(sr)
+
+
 def players(
-    audio: Any,
+    audio: Stems | Mapping[str, np.ndarray] | np.ndarray,
     sr: float | None = None,
     *,
     residual: bool = False,
@@ -88,13 +121,14 @@ def players(
 
     Parameters
     ----------
-    audio : Stems, separation result, dict of name -> array, (original, fg, bg), or np.ndarray
-        What to play; arrays are ``(channels, n)`` or ``(n,)``. A dict gives each player
-        its label (``{"mixture": x, "voice": fg}``) and the clips may differ in length.
+    audio : Stems, dict of str to np.ndarray, or np.ndarray [shape=(channels, n) or (n,)]
+        What to play: the original and its stems (``result.stems()`` for a separation
+        result), labelled clips (``{"mixture": x, "voice": fg}``; they may differ in
+        length), or one clip (labelled ``audio``).
     sr : float or None
-        Sample rate in Hz, when *audio* does not carry one.
+        Sample rate of arrays in Hz (Stems carry their own).
     residual : bool
-        Also play ``original - foreground - background`` (for stems).
+        Also play ``stems.residual`` (original − foreground − background); Stems only.
     max_bytes : int
         Upper bound of the whole display in bytes, as stored in a saved notebook.
     bitrates : sequence of int
@@ -110,7 +144,8 @@ def players(
     Raises
     ------
     InputError
-        A clip is empty, or even the lowest bitrate does not fit *max_bytes*.
+        A clip is empty, the rate is missing, or even the lowest bitrate does not
+        fit *max_bytes*.
 
     See Also
     --------
@@ -125,10 +160,12 @@ def players(
     >>> p.names, p.bitrate, p.html.count("<audio")
     (('tone', 'quieter'), 32000, 2)
     """
-    lanes, rate = _lanes(audio, sr, residual=residual)
+    lanes, rate = _clips(audio, sr, residual)
     for name, x in lanes:
         if x.shape[-1] == 0:
-            raise InputError(f"{name!r} has no samples; nothing to play", name=name)
+            raise InputError(
+                f"{name!r} has no samples; nothing to play", parameter="audio", value=name
+            )
     if not bitrates:
         raise InputError("bitrates is empty; pass at least one Opus bitrate, e.g. (32000,)")
     caption = (
@@ -143,12 +180,12 @@ def players(
         seconds = sum(x.shape[-1] for _, x in lanes) / rate
         lowest = min(bitrates)
         need = sum(b64_size(estimate_preview_bytes(x.shape[-1] / rate, lowest)) for _, x in lanes)
-        raise InputError(
+        raise LimitExceededError(
             f"{len(lanes)} clip(s), {seconds:.1f} s in all, need about {need // 1000} kB as Ogg "
             f"Opus at {lowest // 1000} kb/s, over max_bytes={max_bytes}; play a shorter excerpt "
             "(e.g. x[:, : 20 * sr]) or fewer clips, or raise max_bytes (the saved notebook grows "
             "by that much)",
-            size=need,
+            actual=need,
             limit=max_bytes,
         )
     rows = "".join(

@@ -7,25 +7,22 @@ They are built from the same numbers the widget shows (:func:`peaks`,
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from camb_notebook._exceptions import InputError
-from camb_notebook.viz._features import (
-    _as_channels,
-    _log_rows,
-    _pool,
-    db_range,
-    peaks,
-    spectrogram_db,
-)
+from .._exceptions import InputError
+from ..audio import Stems
+from ._features import db_range, log_rows, peaks, pool_bins, spectrogram_db
+from ._figure import new_figure
+from ._lanes import require_stems, stem_lanes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+    from matplotlib.ticker import Formatter
 
 __all__ = [
     "STEM_COLOURS",
@@ -44,104 +41,7 @@ STEM_COLOURS: dict[str, str] = {
     "residual": "#9c36b5",
 }
 
-_STEM_NAMES = ("original", "foreground", "background")
 _LOG_TICKS_HZ = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
-
-
-def _lanes(
-    stems: Any, sr: float | None, residual: bool
-) -> tuple[list[tuple[str, np.ndarray]], float]:
-    """Normalise the accepted inputs to ``[(name, (channels, n) array), ...]`` and a rate.
-
-    Accepts a :class:`camb_notebook.audio.Stems` (or anything with ``original``,
-    ``foreground``, ``background`` arrays and ``sr``), a result object with a
-    ``stems()`` method, a mapping of name to array, or a sequence of three arrays.
-    """
-    if callable(getattr(stems, "stems", None)):
-        stems = stems.stems()
-    if all(hasattr(stems, a) for a in (*_STEM_NAMES, "sr")) and not isinstance(stems, Mapping):
-        sr = stems.sr if sr is None else sr
-        lanes = [(name, _as_channels(getattr(stems, name), name)) for name in _STEM_NAMES]
-        if residual and hasattr(stems, "residual"):  # Stems caches it
-            lanes.append(("residual", _as_channels(stems.residual, "residual")))
-    elif isinstance(stems, Mapping):
-        lanes = [(str(name), _as_channels(x, str(name))) for name, x in stems.items()]
-    elif isinstance(stems, Sequence) and not isinstance(stems, (str, bytes)) and len(stems) == 3:
-        lanes = [(name, _as_channels(x, name)) for name, x in zip(_STEM_NAMES, stems, strict=True)]
-    elif isinstance(stems, np.ndarray):
-        lanes = [("audio", _as_channels(stems))]
-    else:
-        raise InputError(
-            f"cannot plot a {type(stems).__name__}; pass camb_notebook.audio.Stems, a "
-            "separation result, a dict of name -> array, or (original, foreground, background)"
-        )
-    if sr is None or not sr > 0:
-        raise InputError(f"sr={sr!r}: pass the sample rate in Hz when plotting plain arrays")
-    if residual:
-        names = [name for name, _ in lanes]
-        if "residual" not in names:
-            if names[:3] != list(_STEM_NAMES):
-                raise InputError(
-                    f"residual=True needs original, foreground and background lanes, got {names}"
-                )
-            arrays = [x for _, x in lanes[:3]]
-            if len({a.shape for a in arrays}) != 1:
-                raise InputError(
-                    "residual=True needs stems of one shape, got "
-                    f"{[a.shape for a in arrays]}; align them with Stems.from_arrays"
-                )
-            lanes.append(("residual", arrays[0] - arrays[1] - arrays[2]))
-    return lanes, float(sr)
-
-
-def _compact_png(fig: Figure) -> bytes:
-    """The notebook PNG of one of our figures: a 256-colour palette image.
-
-    Spectrograms compress poorly as RGBA (about 0.5 MB for the 15 s example); the palette
-    keeps saved notebooks about 2.5 times smaller with no visible loss.
-    """
-    from ._html import figure_png
-
-    return figure_png(fig, dpi=fig.dpi)
-
-
-def _register_compact_png(figure_class: type) -> None:
-    """In IPython, show figures of ``figure_class`` with :func:`_compact_png`.
-
-    IPython consults type printers before ``_repr_png_``, and the inline backend registers
-    one for every Figure; registering the subclass (more specific) takes precedence.
-    IPython is only looked up, never imported.
-    """
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return
-    formatter = shell.display_formatter.formatters["image/png"]
-    if formatter.type_printers.get(figure_class) is not _compact_png:
-        formatter.for_type(figure_class, _compact_png)
-
-
-def _new_figure(figsize: tuple[float, float], dpi: float | None = None) -> Figure:
-    """A figure not kept by pyplot: shown once when returned from a cell, never leaked.
-
-    pyplot is imported so notebooks register their PNG formatter for figures, then the
-    figure is released from pyplot's registry so the inline backend does not show it a
-    second time and long loops do not accumulate open figures. In a notebook it shows
-    as a compact palette PNG (:func:`_compact_png`).
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    global _CompactFigure
-    if _CompactFigure is None:
-        _CompactFigure = type("_CompactFigure", (Figure,), {"__module__": __name__})
-    fig = plt.figure(figsize=figsize, dpi=dpi, layout="constrained", FigureClass=_CompactFigure)
-    plt.close(fig)
-    _register_compact_png(_CompactFigure)
-    return fig
-
-
-_CompactFigure: type | None = None  # made on first use, so importing viz needs no matplotlib
 
 
 def _axes_for(
@@ -153,7 +53,7 @@ def _axes_for(
             raise InputError(f"got {len(axes)} axes for {n} lanes; pass one Axes per lane")
         return axes[0].figure, axes
     if fig is None:
-        fig = _new_figure(figsize)
+        fig = new_figure(figsize)
     grid = fig.subplots(n, 1, sharex=True, squeeze=False)
     return fig, list(grid[:, 0])
 
@@ -183,8 +83,7 @@ def _draw_waveform(ax: Axes, name: str, x: np.ndarray, sr: float, n_bins: int) -
 
 
 def plot_waveforms(
-    stems: Any,
-    sr: float | None = None,
+    stems: Stems,
     *,
     residual: bool = False,
     n_bins: int = 2000,
@@ -198,12 +97,10 @@ def plot_waveforms(
 
     Parameters
     ----------
-    stems : Stems, separation result, dict of name -> np.ndarray, or sequence of 3 arrays
-        Arrays are shaped ``(channels, n)`` or ``(n,)``.
-    sr : float or None
-        Sample rate in Hz; taken from ``stems`` when it carries one.
+    stems : Stems
+        The clip and its stems (``result.stems()`` for a separation result).
     residual : bool
-        Add a lane for ``original - foreground - background``.
+        Add a lane for ``stems.residual`` (original − foreground − background).
     n_bins : int
         Envelope resolution (bins across the clip).
     fig : Figure or None
@@ -228,10 +125,11 @@ def plot_waveforms(
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['original', 'foreground', 'background', 'residual']
     """
-    lanes, sr = _lanes(stems, sr, residual)
+    stems = require_stems(stems, "plot_waveforms")
+    lanes = stem_lanes(stems, residual=residual)
     fig, axs = _axes_for(len(lanes), fig, axes, (8.0, 1.1 * len(lanes) + 0.5))
     for ax, (name, x) in zip(axs, lanes, strict=True):
-        _draw_waveform(ax, name, x, sr, n_bins)
+        _draw_waveform(ax, name, x, stems.sr, n_bins)
     axs[-1].set_xlabel("Time (s)")
     return fig
 
@@ -248,12 +146,12 @@ def _prepare_image(
     if log_freq:
         if not 0 < fmin < freqs[-1]:
             raise InputError(f"fmin={fmin!r} must lie between 0 and {freqs[-1]:g} Hz")
-        return _log_rows(S, freqs, rows, fmin, reduce=reduce), (
+        return log_rows(S, freqs, rows, fmin, reduce=reduce), (
             float(np.log10(fmin)),
             float(np.log10(freqs[-1])),
         )
     if S.shape[0] > rows and reduce == "max":
-        S = _pool(S, rows, np.maximum, axis=0)
+        S = pool_bins(S, rows, np.maximum, axis=0)
     return S, (0.0, float(freqs[-1]))
 
 
@@ -265,8 +163,11 @@ def _draw_image(
     y_extent: tuple[float, float],
     log_freq: bool,
     ticks_hz: Sequence[int] = _LOG_TICKS_HZ,
-    **imshow: Any,
-) -> Any:
+    *,
+    cmap: str,
+    vmin: float,
+    vmax: float,
+) -> AxesImage:
     step = float(times[1] - times[0]) if times.size > 1 else duration
     left = max(0.0, float(times[0]) - step / 2)
     right = max(duration, float(times[-1]) + step / 2) if times.size else duration
@@ -276,7 +177,9 @@ def _draw_image(
         aspect="auto",
         interpolation="nearest",
         extent=(left, right, *y_extent),
-        **imshow,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
     )
     ax.set_xlim(0.0, duration)
     if log_freq:
@@ -288,15 +191,14 @@ def _draw_image(
     return mappable
 
 
-def _hz_formatter() -> Any:
+def _hz_formatter() -> Formatter:
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda f, _pos: f"{f / 1000:g}k" if f >= 1000 else f"{f:g}")
 
 
 def plot_spectrograms(
-    stems: Any,
-    sr: float | None = None,
+    stems: Stems,
     *,
     residual: bool = False,
     layout: Literal["rows", "columns"] = "rows",
@@ -318,11 +220,10 @@ def plot_spectrograms(
 
     Parameters
     ----------
-    stems : Stems, separation result, dict of name -> np.ndarray, or sequence of 3 arrays
-    sr : float or None
-        Sample rate in Hz; taken from ``stems`` when it carries one.
+    stems : Stems
+        The clip and its stems (``result.stems()`` for a separation result).
     residual : bool
-        Add a lane for ``original - foreground - background``.
+        Add a lane for ``stems.residual`` (original − foreground − background).
     layout : {"rows", "columns"}
         Lanes one above the other, or side by side.
     n_fft : int
@@ -361,8 +262,9 @@ def plot_spectrograms(
     >>> len({im.get_clim() for ax in fig.axes for im in ax.images})  # one colour scale
     1
     """
-    lanes, sr = _lanes(stems, sr, residual)
-    specs = [spectrogram_db(x, sr, n_fft, max_frames=max_frames) for _, x in lanes]
+    stems = require_stems(stems, "plot_spectrograms")
+    lanes = stem_lanes(stems, residual=residual)
+    specs = [spectrogram_db(x, stems.sr, n_fft, max_frames=max_frames) for _, x in lanes]
     vmin, vmax = db_range(*(S for S, _, _ in specs), dynamic_range=dynamic_range)
     n = len(lanes)
     if layout not in ("rows", "columns"):
@@ -372,10 +274,10 @@ def plot_spectrograms(
     else:
         if fig is None:
             size = (8.0, 1.6 * n + 0.6) if layout == "rows" else (3.2 * n + 1.0, 3.2)
-            fig = _new_figure(size)
+            fig = new_figure(size)
         shape = (n, 1) if layout == "rows" else (1, n)
         axs = list(np.ravel(fig.subplots(*shape, sharex=True, sharey=True, squeeze=False)))
-    duration = lanes[0][1].shape[1] / sr
+    duration = stems.duration
     mappable = None
     for ax, (name, _), (S, times, freqs) in zip(axs, lanes, specs, strict=True):
         image, extent = _prepare_image(S, freqs, log_freq, fmin, 256, "max")
@@ -396,8 +298,7 @@ def plot_spectrograms(
 
 
 def foreground_mask(
-    stems: Any,
-    sr: float | None = None,
+    stems: Stems,
     *,
     n_fft: int = 2048,
     hop: int | None = None,
@@ -410,9 +311,8 @@ def foreground_mask(
 
     Parameters
     ----------
-    stems : Stems, separation result, or (original, foreground, background)
-    sr : float or None
-        Sample rate, when ``stems`` does not carry one.
+    stems : Stems
+        The clip and its stems (``result.stems()`` for a separation result).
     n_fft, hop, max_frames
         STFT grid, as in :func:`spectrogram_db`.
 
@@ -425,25 +325,39 @@ def foreground_mask(
     Examples
     --------
     >>> import numpy as np
+    >>> from camb_notebook.audio import Stems
     >>> x = np.ones((1, 4096), np.float32)
-    >>> mask, _, _ = foreground_mask((x, 0.75 * x, 0.25 * x), sr=8000, n_fft=512)
+    >>> mask, _, _ = foreground_mask(Stems(x, 0.75 * x, 0.25 * x, 8000), n_fft=512)
     >>> round(float(mask[0, 4]), 2)
     0.75
     """
-    lanes, sr = _lanes(stems, sr, residual=False)
-    named = dict(lanes)
-    if "foreground" not in named or "background" not in named:
-        raise InputError(f"a mask needs foreground and background lanes, got {list(named)}")
-    kw = {"n_fft": n_fft, "hop": hop, "max_frames": max_frames}
-    S_f, times, freqs = spectrogram_db(named["foreground"], sr, **kw)
-    S_b, _, _ = spectrogram_db(named["background"], sr, **kw)
+    stems = require_stems(stems, "foreground_mask")
+    lanes = dict(stem_lanes(stems))
+    fg, bg = lanes["foreground"], lanes["background"]
+    S_f, times, freqs = spectrogram_db(fg, stems.sr, n_fft, hop, max_frames=max_frames)
+    S_b, _, _ = spectrogram_db(bg, stems.sr, n_fft, hop, max_frames=max_frames)
     # Ratio of magnitudes from the dB values: |F|/(|F|+|B|) = 1 / (1 + 10^((B-F)/20)).
     mask = 1.0 / (1.0 + np.power(np.float32(10.0), (S_b - S_f) / np.float32(20.0)))
     return mask.astype(np.float32, copy=False), times, freqs
 
 
+def _mask_array(mask: object) -> np.ndarray:
+    """*mask* as a float32 ``(freq, frames)`` array, or an error saying what plot_mask takes."""
+    if isinstance(mask, np.ndarray) and mask.ndim == 2 and mask.dtype.kind in "biuf":
+        return np.asarray(mask, dtype=np.float32)
+    got = (
+        f"an array of shape {mask.shape} and dtype {mask.dtype}"
+        if isinstance(mask, np.ndarray)
+        else f"a {type(mask).__name__}"
+    )
+    raise InputError(
+        "plot_mask() takes camb_notebook.audio.Stems or a 2-D (freq, frames) array of "
+        f"values in [0, 1], got {got}; for a separation result pass result.stems()"
+    )
+
+
 def plot_mask(
-    mask: Any,
+    mask: Stems | np.ndarray,
     sr: float | None = None,
     *,
     times: np.ndarray | None = None,
@@ -460,13 +374,13 @@ def plot_mask(
 
     Parameters
     ----------
-    mask : Stems, separation result, (original, foreground, background), or np.ndarray
-        Stems give ``|F| / (|F| + |B|)`` (see :func:`foreground_mask`); an array of
-        shape ``(freq, frames)`` with values in [0, 1] is drawn as given.
+    mask : Stems or np.ndarray [shape=(freq, frames)]
+        Stems give ``|F| / (|F| + |B|)`` (see :func:`foreground_mask`); an array
+        with values in [0, 1] is drawn as given.
     sr : float or None
-        Sample rate. For an array without ``freqs``/``times`` its rows are taken to
-        span 0 to ``sr / 2`` and its frames to step ``n_fft // 4`` (the default grid
-        of :func:`spectrogram_db`).
+        Sample rate of a mask array (Stems carry their own). For an array without
+        ``freqs``/``times`` its rows are taken to span 0 to ``sr / 2`` and its
+        frames to step ``n_fft // 4`` (the default grid of :func:`spectrogram_db`).
     times, freqs : np.ndarray or None
         Frame times (s) and bin frequencies (Hz) of a given mask array. Without
         them and without ``sr`` the axes count frames and bins.
@@ -492,8 +406,14 @@ def plot_mask(
     >>> fig.axes[0].get_ylabel(), fig.axes[1].get_ylabel()
     ('Frequency (Hz)', 'Foreground share')
     """
-    if isinstance(mask, np.ndarray) and mask.ndim == 2 and mask.dtype != object:
-        M = np.asarray(mask, dtype=np.float32)
+    if isinstance(mask, Stems):
+        if sr is not None and sr != mask.sr:
+            raise InputError(f"sr={sr!r}, but the stems are at {mask.sr} Hz; leave sr out")
+        M, times, freqs = foreground_mask(mask, n_fft=n_fft, max_frames=max_frames)
+        duration: float | None = mask.duration
+        default_title = "Foreground soft mask |F| / (|F| + |B|)"
+    else:
+        M = _mask_array(mask)
         if freqs is None and sr is not None:
             freqs = np.linspace(0.0, sr / 2, M.shape[0])
         if times is None and sr is not None and freqs is not None:
@@ -501,13 +421,8 @@ def plot_mask(
             times = np.arange(M.shape[1]) * hop / sr
         duration = None
         default_title = "Mask"
-    else:
-        lanes, sr_ = _lanes(mask, sr, residual=False)
-        M, times, freqs = foreground_mask(mask, sr_, n_fft=n_fft, max_frames=max_frames)
-        duration = lanes[0][1].shape[1] / sr_
-        default_title = "Foreground soft mask |F| / (|F| + |B|)"
     if ax is None:
-        fig = _new_figure((8.0, 3.0))
+        fig = new_figure((8.0, 3.0))
         ax = fig.add_subplot()
     else:
         fig = ax.figure
@@ -539,8 +454,7 @@ def plot_mask(
 
 
 def plot_overview(
-    stems: Any,
-    sr: float | None = None,
+    stems: Stems,
     *,
     residual: bool = False,
     width: float = 8.0,
@@ -558,10 +472,10 @@ def plot_overview(
 
     Parameters
     ----------
-    stems : Stems, separation result, dict of name -> np.ndarray, or sequence of 3 arrays
-    sr : float or None
+    stems : Stems
+        The clip and its stems (``result.stems()`` for a separation result).
     residual : bool
-        Add the residual lane.
+        Add a lane for ``stems.residual``.
     width : float
         Figure width in inches (height follows the lane count).
     n_fft, max_frames, dynamic_range, log_freq, cmap
@@ -576,14 +490,16 @@ def plot_overview(
     Examples
     --------
     >>> import numpy as np
+    >>> from camb_notebook.audio import Stems
     >>> x = np.random.default_rng(1).uniform(-0.3, 0.3, (1, 16000)).astype(np.float32)
-    >>> fig = plot_overview((x, 0.5 * x, 0.5 * x), sr=16000)
+    >>> fig = plot_overview(Stems(x, 0.5 * x, 0.5 * x, 16000))
     >>> len(fig.axes)  # 3 waveforms, 3 spectrograms, 1 colour bar
     7
     """
-    lanes, sr = _lanes(stems, sr, residual)
+    stems = require_stems(stems, "plot_overview")
+    lanes = stem_lanes(stems, residual=residual)
     n = len(lanes)
-    fig = _new_figure((width, 1.25 * n + 0.5), dpi=dpi)
+    fig = new_figure((width, 1.25 * n + 0.5), dpi=dpi)
     grid = fig.add_gridspec(2 * n, 1, height_ratios=[1, 2.2] * n)
     first = None
     wave_axes, spec_axes = [], []
@@ -592,13 +508,13 @@ def plot_overview(
         first = first or wave_axes[0]
         spec_axes.append(fig.add_subplot(grid[2 * i + 1], sharex=first))
     for ax, (name, x) in zip(wave_axes, lanes, strict=True):
-        _draw_waveform(ax, name, x, sr, 1500)
+        _draw_waveform(ax, name, x, stems.sr, 1500)
         ax.set_yticks([])
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
         ax.tick_params(labelbottom=False)
-    specs = [spectrogram_db(x, sr, n_fft, max_frames=max_frames) for _, x in lanes]
+    specs = [spectrogram_db(x, stems.sr, n_fft, max_frames=max_frames) for _, x in lanes]
     vmin, vmax = db_range(*(S for S, _, _ in specs), dynamic_range=dynamic_range)
-    duration = lanes[0][1].shape[1] / sr
+    duration = stems.duration
     mappable = None
     for i, (ax, (S, times, freqs)) in enumerate(zip(spec_axes, specs, strict=True)):
         image, extent = _prepare_image(S, freqs, log_freq, 30.0, 160, "max")

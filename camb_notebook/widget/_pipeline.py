@@ -9,6 +9,8 @@ from typing import Any
 
 from .._exceptions import CambError, CancelledError
 from .._vocabulary import progress_phrase
+from ..api import TaskStatus
+from ..audio import AudioInfo
 from ._runner import Reporter
 
 __all__ = ["ClientPipeline", "service_state"]
@@ -16,7 +18,7 @@ __all__ = ["ClientPipeline", "service_state"]
 log = logging.getLogger("camb_notebook.widget")
 
 
-def service_state(status: Any) -> tuple[str, float | None, str]:
+def service_state(status: TaskStatus) -> tuple[str, float | None, str]:
     """Card state, 0..1 progress and badge phrase from a ``TaskStatus`` of a pending task.
 
     A task is queued when the service says where it is in its queue (``queue_position``);
@@ -30,18 +32,14 @@ def service_state(status: Any) -> tuple[str, float | None, str]:
     >>> service_state(TaskStatus("PENDING", progress=42.0))
     ('separating', 0.42, '')
     """
-    position = getattr(status, "queue_position", None)
-    if position is not None:
-        length = getattr(status, "queue_length", None)
-        return (
-            "queued",
-            None,
-            progress_phrase("PENDING", queue_position=position, queue_length=length),
+    if status.queued:
+        phrase = progress_phrase(
+            "PENDING", queue_position=status.queue_position, queue_length=status.queue_length
         )
-    progress = getattr(status, "progress", None)
-    if progress is None:
+        return "queued", None, phrase
+    if status.progress is None:
         return "separating", None, ""
-    return "separating", max(0.0, min(1.0, float(progress) / 100.0)), ""
+    return "separating", max(0.0, min(1.0, status.progress / 100.0)), ""
 
 
 class ClientPipeline:
@@ -100,26 +98,25 @@ class ClientPipeline:
             client.close()
 
     def __call__(self, path: Path, report: Reporter) -> Any:
-        from ..audio import probe
-
         report("validating")
-        info = probe(path, self.limits)
-        report(
-            "submitting",
-            0.0,
-            duration=round(info.duration, 3),
-            sample_rate=info.sample_rate,
-            channels=info.channels,
-            format=info.format,
-        )
         client = self.client
         seen: dict[str, str] = {}
+
+        def on_validated(info: AudioInfo) -> None:  # the client probes once, before anything
+            report(
+                "submitting",
+                0.0,
+                duration=round(info.duration, 3),
+                sample_rate=info.sample_rate,
+                channels=info.channels,
+                format=info.format,
+            )
 
         def on_upload(sent: int, total: int) -> None:
             if not report.cancel.is_set():
                 report("submitting", sent / total if total else None)
 
-        def on_progress(status: Any) -> None:
+        def on_progress(status: TaskStatus) -> None:
             if status.task_id:
                 seen["task_id"] = status.task_id
             if report.cancel.is_set():
@@ -133,6 +130,7 @@ class ClientPipeline:
         try:
             return client.separate(
                 path,
+                on_validated=on_validated,
                 on_progress=on_progress,
                 on_upload=on_upload,
                 timeout=self.timeout,

@@ -362,7 +362,7 @@ class Runner:
     def _prepare(self, clip: Clip, attempt: int, result: Any, report: _Report) -> None:
         """The player's media: one preview of every lane, and each shown lane's pictures."""
         report("preparing", 0.0)
-        stems = result.stems()
+        stems = own_stems(result)
         scale = spectrogram_scale(stems)
         width = 1 if stems.original.ndim == 1 or stems.original.shape[0] == 1 else 2
         bitrate = preview_bitrate(stems.duration, channels=width * len(LANES))
@@ -372,15 +372,18 @@ class Runner:
         with ThreadPoolExecutor(_LANE_THREADS, thread_name_prefix="camb-lane") as pool:
             # It reports progress from its own thread: give it this run's context (ipykernel
             # 7.0.0 cannot send a comm message from a thread without it, see above).
+            # File-backed stems decode through one reader per file, which one thread at a
+            # time may use: every job reads through its own.
             preview_job = pool.submit(
                 contextvars.copy_context().run,
-                encode_preview,
-                stems,
+                _with_own_stems(encode_preview),
+                result,
                 bitrate=bitrate,
                 progress=progress.preview,
             )
             jobs = {
-                pool.submit(prepare_visuals, stems, lane, scale=scale): lane for lane in SHOWN_LANES
+                pool.submit(_with_own_stems(prepare_visuals), result, lane, scale=scale): lane
+                for lane in SHOWN_LANES
             }
             for job in as_completed(jobs):
                 visuals[jobs[job]] = job.result()
@@ -423,10 +426,10 @@ class Runner:
         def work() -> None:
             try:
                 with self.lock:
-                    stems, scale = clip.stems, clip.scale
-                if stems is None or scale is None or lane in clip.visuals:
+                    result, scale = clip.result, clip.scale
+                if result is None or scale is None or lane in clip.visuals:
                     return
-                visuals = prepare_visuals(stems, lane, scale=scale)
+                visuals = _with_own_stems(prepare_visuals)(result, lane, scale=scale)
                 with self.lock:
                     clip.visuals[lane] = visuals
                     if lane not in clip.lanes:
@@ -441,3 +444,34 @@ class Runner:
         threading.Thread(
             target=context.run, args=(work,), name=f"camb-widget-{lane}", daemon=True
         ).start()
+
+
+def own_stems(result: Any) -> Any:
+    """Stems of *result* read through readers of their own.
+
+    ``SeparationResult.stems()`` is cached and shared (the notebook may use it too), and a
+    file-backed :class:`~camb_notebook.audio.Stems` reads through one decoder per file, which
+    two threads must not use at once (libsndfile corrupts its heap). Every thread of the
+    widget that reads stems therefore opens its own, closed when it is done.
+    """
+    paths = [getattr(result, name, None) for name in ("original", "foreground", "background")]
+    if all(isinstance(p, (str, os.PathLike)) for p in paths):
+        from ..audio import Stems
+
+        return Stems.from_files(*paths)
+    return result.stems()  # a stand-in with arrays, nothing shared to protect
+
+
+def _with_own_stems(work: Callable[..., Any]) -> Callable[..., Any]:
+    """``work(stems, ...)`` run on stems of its own, opened from *result* and closed after."""
+
+    def run(result: Any, *args: Any, **kwargs: Any) -> Any:
+        stems = own_stems(result)
+        try:
+            return work(stems, *args, **kwargs)
+        finally:
+            close = getattr(stems, "close", None)
+            if close is not None and stems is not getattr(result, "_stems", None):
+                close()
+
+    return run

@@ -23,7 +23,7 @@ from .._exceptions import InputError, WaitTimeoutError, register_secret
 from ..audio import ACCEPT, mime_type
 from ._pipeline import ClientPipeline
 from ._preview import MIME as _PREVIEW_MIME
-from ._runner import Clip, Pipeline, Runner
+from ._runner import Clip, Pipeline, Runner, own_stems
 from ._session import Session, cell_session_key
 from ._states import LANES, vocabulary
 from ._tiles import TileRequest, TileService
@@ -707,11 +707,17 @@ class SeparationWidget(anywidget.AnyWidget):
         if lane in ("original", "foreground", "background"):
             return Path(getattr(result, lane))
         if lane == "residual" and clip.stems is not None:
-            from ..audio import save
+            from ..audio import open_writer
 
             target = Path(result.foreground).with_name(f"{Path(clip.name).stem}_residual.flac")
             if not target.exists():
-                save(target, clip.stems.residual, clip.stems.sr)
+                # This thread's own readers (see own_stems), in blocks.
+                with (
+                    own_stems(result) as stems,
+                    open_writer(target, stems.sr, stems.channels, "flac") as out,
+                ):
+                    for window in stems.blocks(stems.sr * 10):
+                        out.write(window.residual)
             return target
         raise InputError(f"lane={lane!r} is not original, foreground, background or residual")
 

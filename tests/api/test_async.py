@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import os
+import sys
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,9 +23,10 @@ from camb_notebook import (
     TaskFailedError,
 )
 from camb_notebook.api import AsyncClient, Client, TaskStatus, TaskStore
+from camb_notebook.audio import AudioInfo
 from tests.emulator import Emulator
 
-from .conftest import FAST, async_client, write_wav
+from .conftest import FAST, Service, async_client, write_wav
 
 pytestmark = pytest.mark.anyio
 
@@ -223,3 +229,94 @@ async def test_hashing_a_big_file_does_not_block_the_event_loop(
             await client.submit(big)
             tick.cancel()
     assert len(gaps) > 10 and max(gaps) < 0.25, f"the loop stalled for {max(gaps):.2f} s"
+
+
+# -- the event loop never waits on the disk ------------------------------------------------
+
+#: Audit events of the task store and of file work (Python raises them before the syscall).
+_DISK_EVENTS = {"sqlite3.connect", "open", "os.mkdir", "os.rename", "os.remove", "shutil.copyfile"}
+_seen: list[tuple[str, int, tuple[str, ...]]] | None = None  # (event, thread, paths) while on
+_hooked = False
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    seen = _seen
+    if seen is None or event not in _DISK_EVENTS:
+        return
+    paths = tuple(os.fsdecode(a) for a in args if isinstance(a, (str, bytes, os.PathLike)))
+    seen.append((event, threading.get_ident(), paths))
+
+
+@contextlib.contextmanager
+def disk_events() -> Iterator[list[tuple[str, int, tuple[str, ...]]]]:
+    """Record every task-store connection and file operation, with the thread that did it."""
+    global _seen, _hooked
+    if not _hooked:  # an audit hook cannot be removed: install one, switched by `_seen`
+        sys.addaudithook(_audit)
+        _hooked = True
+    _seen = []
+    try:
+        yield _seen
+    finally:
+        _seen = None
+
+
+async def test_store_and_file_work_never_run_on_the_event_loop(
+    service: Service, tmp_path: Path
+) -> None:
+    """Probe, hash, task store, stems folder, download, rename, copy: all in worker threads."""
+    wav = write_wav(tmp_path / "song.wav")
+    store = TaskStore(tmp_path / "tasks.sqlite3")
+    ours = (str(tmp_path), os.environ["CAMB_NOTEBOOK_CACHE_DIR"])
+    validated: list[AudioInfo] = []
+    async with AsyncClient(service.api_key, service.base_url, store=store, **FAST) as client:
+        loop = threading.get_ident()
+        with disk_events() as events:
+            store.all()  # the instrument sees store work on the loop thread ...
+        assert [e for e, thread, _ in events if thread == loop] == ["sqlite3.connect"]
+
+        with disk_events() as events:
+            first = await client.separate(wav, on_validated=validated.append)  # stems: cache
+            again = await client.separate(wav, out_dir=tmp_path / "copy")  # reused: copied
+            await client.wait(first.task_id)  # a bare id is looked up in the store
+            await client.attach(first.task_id)
+    assert again.reused and again.foreground.parent == tmp_path / "copy"
+    assert [info.path for info in validated] == [wav.resolve()]
+    ours_events = [(e, t, p) for e, t, p in events if any(x.startswith(ours) for x in p)]
+    on_loop = [(e, p) for e, t, p in ours_events if t == loop]
+    assert on_loop == [], f"{len(on_loop)} disk operations on the loop's thread: {on_loop[:4]}"
+    # ... and the work did happen, in worker threads.
+    done = {e for e, _, _ in ours_events}
+    assert {"sqlite3.connect", "open", "os.mkdir", "os.rename", "shutil.copyfile"} <= done
+
+
+def test_a_clean_up_runs_to_its_end_through_a_cancellation() -> None:
+    """A cancelled download still removes its part file, even when every worker is busy."""
+    from camb_notebook.api._client import _to_thread_to_the_end
+
+    ran: list[str] = []
+    busy = threading.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # this loop's own
+        blocker = loop.run_in_executor(None, busy.wait)  # the one worker is taken
+
+        async def failing_download() -> None:
+            try:
+                raise OSError("cut")
+            except OSError:
+                await _to_thread_to_the_end(lambda: ran.append("clean-up"))
+                raise
+
+        download = asyncio.ensure_future(failing_download())
+        await asyncio.sleep(0.05)  # its clean-up waits for a worker ...
+        download.cancel()  # ... when the download is cancelled
+        await asyncio.sleep(0.05)
+        busy.set()
+        with pytest.raises(asyncio.CancelledError):
+            await download
+        await blocker
+
+    asyncio.run(main())
+    assert ran == ["clean-up"]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +60,17 @@ def wait_done(client: httpx.Client, task_id: str, timeout: float = 60.0) -> dict
         time.sleep(0.05)
 
 
+def wait_running(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll the status call until the task is running (past 5 %)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/audio-separation/{task_id}").json()
+        if status["progress"] and status["progress"] > 5:
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
 def submit(client: httpx.Client, path: Path, **data: Any) -> httpx.Response:
     with path.open("rb") as f:
         return client.post(
@@ -80,3 +97,72 @@ def client(engine: EngineHandle) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_clip(tmp_path_factory.mktemp("engine-clips") / "clip.wav")
+
+
+# -- `camb-notebook serve` in a process of its own ---------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Served:
+    """A ``camb-notebook serve`` child process and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}/apis"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (a crash, a power cut of the process)."""
+        self.process.kill()
+        self.process.wait(30)
+
+    def stop(self) -> int:
+        """Ctrl-C, as a person stops it; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(60)
+
+
+def serve_process(log_dir: Path, *args: str, port: int | None = None) -> Served:
+    """``camb-notebook serve --port PORT ARGS`` with the test methods, once it answers."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "camb_notebook.cli", "serve", "--port", str(port), *args]
+    for name, target in METHODS.items():
+        cmd += ["--extra-method", f"{name}={target}"]
+    log = log_dir / f"serve-{port}-{time.monotonic_ns()}.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    served = Served(process, port, log)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            httpx.get(f"{served.base_url}/engine", timeout=2)
+            return served
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is None:
+                    served.stop()
+                raise AssertionError(f"serve did not come up:\n{served.output()}") from None
+            time.sleep(0.1)

@@ -1,30 +1,28 @@
-"""Worker processes: crashes, time-outs, back-pressure and shutdown never leave a task hanging."""
+"""Worker processes: crashes, time-outs, back-pressure and shutdown never leave a task hanging;
+the job they run streams (decode, separate, write) and never leaves a half-written stem."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+import soundfile as sf
 
-from .conftest import KEY, start, submit, wait_done
+from camb_notebook.audio import load, rms_db
+from camb_notebook.engine import _worker
+from camb_notebook.engine._jobs import JobSpec
+
+from .conftest import KEY, make_clip, start, submit, wait_done, wait_running, write_clip
 
 
 def _client(engine) -> httpx.Client:
     return httpx.Client(base_url=engine.base_url, headers={"x-api-key": KEY}, timeout=30)
-
-
-def _wait_running(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = client.get(f"/audio-separation/{task_id}").json()
-        if status["progress"] and status["progress"] > 5:
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -33,7 +31,7 @@ def test_killed_worker_fails_its_task_and_is_replaced(clip: Path):
     try:
         with _client(engine) as client:
             task_id = submit(client, clip, method="slow_long").json()["task_id"]
-            running = _wait_running(client, task_id)
+            running = wait_running(client, task_id)
             assert running["status"] == "PENDING"
             assert running["message"].startswith("separating with slow_long")
             pid = engine.state.runner.busy_pids()[task_id]
@@ -79,7 +77,7 @@ def test_full_queue_answers_429_and_shutdown_fails_what_is_left(clip: Path):
     try:
         with _client(engine) as client:
             first = submit(client, clip, method="slow_long").json()["task_id"]
-            _wait_running(client, first)
+            wait_running(client, first)
             ids = [first, submit(client, clip, method="slow_long").json()["task_id"]]
             queued = client.get(f"/audio-separation/{ids[1]}").json()
             assert queued["message"] == "queued: position 1 of 1"
@@ -121,6 +119,153 @@ def test_progress_is_piped_from_the_worker(clip: Path):
         engine.stop()
 
 
+# -- the streamed job, in-process (run_job is what a worker runs) ------------------------------
+
+
+class _Loud:
+    """Foreground 1.5 × the mixture: FLAC must clip it, and say how much."""
+
+    name = "loud"
+
+    def separate(self, audio, sr, progress=None):
+        fg = (1.5 * audio).astype(np.float32)
+        return fg, (audio - fg).astype(np.float32)
+
+
+class _FailsHalfWay:
+    """A streaming method that breaks after its first output block."""
+
+    name = "fails"
+
+    def separate(self, audio, sr, progress=None):  # pragma: no cover - not called
+        raise AssertionError
+
+    def stream(self, sr, channels, *, total=None, progress=None):
+        method = self
+
+        class Sep:
+            def __init__(self):
+                self.sr, self.channels, self.n = sr, channels, 0
+
+            def push(self, block):
+                self.n += 1
+                if self.n > 2:
+                    raise RuntimeError(f"{method.name}: the model ran out of memory")
+                return [(block, 0 * block)]
+
+            def finish(self):
+                return []
+
+        return Sep()
+
+
+def _job(tmp_path: Path, clip: Path, method: str, fmt: str = "flac") -> JobSpec:
+    return JobSpec(
+        job_id="t",
+        input_path=str(clip),
+        out_dir=str(tmp_path / "out"),
+        method=method,
+        output_format=fmt,
+    )
+
+
+@pytest.fixture
+def methods(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The worker's method cache, with the in-process test methods added."""
+    cache = {("loud", None): (_Loud(), None), ("fails", None): (_FailsHalfWay(), None)}
+    monkeypatch.setattr(_worker, "_METHODS", cache)
+    return cache
+
+
+@pytest.mark.parametrize("name", ["repet", "spleeter"])
+def test_streamed_job_stores_what_the_method_gives_for_the_whole_clip(
+    tmp_path: Path, name: str
+) -> None:
+    from camb_notebook.methods import get_method, spleeter_available
+
+    if name == "spleeter" and not spleeter_available():
+        pytest.skip("Spleeter weights not installed")
+    clip = write_clip(tmp_path / "in.flac", seconds=31.0, sr=22050)
+    seen: list[float] = []
+    result = _worker.run_job(_job(tmp_path, clip, name, fmt="wav"), seen.append)
+    x, sr = load(clip)
+    fg, bg = get_method(name).separate(x, sr)
+    out = tmp_path / "out"
+    stored = [
+        sf.read(out / result.files[s], dtype="float32")[0].T for s in ("foreground", "background")
+    ]
+    np.testing.assert_array_equal(stored[0], fg)  # float WAV: bit for bit
+    np.testing.assert_array_equal(stored[1], bg)
+    assert (result.frames, result.sample_rate, result.channels) == (x.shape[1], 22050, 2)
+    assert result.residual_dbfs <= -100
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len([p for p in seen if 0.1 < p < 0.9])
+    assert sorted(p.name for p in out.iterdir()) == ["background.wav", "foreground.wav"]
+
+
+def test_flac_clipping_is_counted_and_the_residual_is_that_of_the_stored_stems(
+    tmp_path: Path, methods
+) -> None:
+    x = make_clip(seconds=5.0, sr=8000)
+    x *= 0.9 / np.abs(x).max()  # the foreground (1.5 x) goes past full scale
+    clip = tmp_path / "in.wav"
+    sf.write(clip, x.T, 8000, subtype="FLOAT")
+    flac = _worker.run_job(_job(tmp_path, clip, "loud"))
+    assert flac.files == {"foreground": "foreground.flac", "background": "background.flac"}
+    expected_clips = int(np.count_nonzero(np.abs(1.5 * x) > 1.0))
+    assert flac.clipped_samples == expected_clips > 0
+    stored = [sf.read(tmp_path / "out" / flac.files[s], dtype="float32")[0].T for s in flac.files]
+    residual = x - stored[0] - stored[1]
+    assert flac.residual_dbfs == pytest.approx(rms_db(residual), abs=1e-6)
+    assert flac.residual_rel_db == pytest.approx(rms_db(residual) - rms_db(x), abs=1e-6)
+
+    wav = _worker.run_job(_job(tmp_path, clip, "loud", fmt="wav"))
+    back = sf.read(tmp_path / "out" / wav.files["foreground"], dtype="float32")[0].T
+    assert wav.clipped_samples == 0 and np.array_equal(back, (1.5 * x).astype(np.float32))
+    assert wav.residual_dbfs == -120.0
+
+
+def test_a_source_corrupt_in_the_middle_fails_and_leaves_no_stem(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.flac", seconds=20.0)
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 20_000] = bytes(20_000)  # the header stays sound
+    clip.write_bytes(data)
+    with pytest.raises(_worker.JobError, match=r"in\.flac: .*decoding stopped at \d+\.\d+ s") as e:
+        _worker.run_job(_job(tmp_path, clip, "repet"))
+    assert e.value.reason == "INVALID_SOURCE_DATA"
+    assert list((tmp_path / "out").iterdir()) == []  # no stem, no temporary file
+
+
+def test_a_method_failing_half_way_leaves_no_stem(tmp_path: Path, methods) -> None:
+    clip = write_clip(tmp_path / "in.wav", seconds=10.0)
+    with pytest.raises(RuntimeError, match="ran out of memory"):
+        _worker.run_job(_job(tmp_path, clip, "fails"))
+    assert list((tmp_path / "out").iterdir()) == []
+    names = {t.name for t in threading.enumerate()}
+    assert not names & {"decoder", "stem-writer"}  # the job's threads are gone
+
+
+@pytest.mark.slow
+def test_job_memory_does_not_grow_with_the_clip(tmp_path: Path) -> None:
+    """Peak allocation (tracemalloc: numpy, decoder, encoder buffers) for 1x and 4x the clip."""
+    import tracemalloc
+
+    def peak(seconds: float) -> int:
+        clip = tmp_path / f"in{seconds:.0f}.flac"
+        with sf.SoundFile(clip, "w", 22050, 2, subtype="PCM_16") as f:
+            for _ in range(int(seconds / 10)):
+                f.write(make_clip(seconds=10.0).T)
+        tracemalloc.start()
+        try:
+            _worker.run_job(_job(tmp_path / f"{seconds:.0f}", clip, "repet"))
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    short, long = peak(80.0), peak(320.0)
+    # 240 s more of 22.05 kHz stereo float32 is 42 MB per copy held whole
+    assert long < 1.05 * short + 4e6, (short, long)
+
+
 @pytest.mark.slow
 def test_cancel_stops_the_running_job_and_the_next_one_starts_at_once(clip: Path):
     """``DELETE /audio-separation/{id}`` (engine extra): the worker is stopped, not left busy."""
@@ -128,7 +273,7 @@ def test_cancel_stops_the_running_job_and_the_next_one_starts_at_once(clip: Path
     try:
         with _client(engine) as client:
             first = submit(client, clip, method="slow_long").json()["task_id"]
-            _wait_running(client, first)
+            wait_running(client, first)
             pid = engine.state.runner.busy_pids()[first]
             queued = submit(client, clip, method="half").json()["task_id"]
             assert client.get(f"/audio-separation/{queued}").json()["status"] == "PENDING"
@@ -178,7 +323,7 @@ def test_client_cancel_stops_the_task_and_the_store_says_cancelled(clip: Path, t
         with Client(settings=settings, store=store) as client:
             task = client.submit(clip, method="slow_long")
             with _client(engine) as raw:
-                _wait_running(raw, task.task_id)
+                wait_running(raw, task.task_id)
             status = client.cancel(task)
             assert status is not None and status.exception_reason == "CANCELLED"
             assert store.get("local-engine", task.task_id).state == "CANCELLED"  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camb_notebook.methods._stft import OverlapAdd, hann, n_frames, stft_block
+from camb_notebook.methods._stft import FrameSource, OverlapAddStream, hann, n_frames, stft_block
 from camb_notebook.methods._wiener import wiener
 from camb_notebook.methods.repet import _median_network
 
@@ -15,13 +15,83 @@ def test_blockwise_stft_round_trip_is_exact(n: int) -> None:
     x = np.random.default_rng(n).normal(size=(2, n)).astype(np.float32)
     w = hann(4096)
     total = n_frames(n, 1024)
-    out = np.zeros_like(x)
-    ola = OverlapAdd([out], 4096, 1024, w)
+    ola = OverlapAddStream(2, 4096, 1024, w)
+    parts = []
     for a in range(0, total, 7):  # odd block size: blocks must not matter
         b = min(a + 7, total)
-        ola.add(a, [stft_block(x, a, b, 4096, 1024, w)])
-    ola.finish()
+        parts += ola.add(a, [stft_block(x, a, b, 4096, 1024, w)])
+    parts += ola.finish(n)
+    out = np.concatenate(parts, axis=1)
+    assert out.shape == x.shape
     np.testing.assert_allclose(out, x, atol=2e-5)
+
+
+@pytest.mark.parametrize(("n_fft", "hop"), [(4096, 1024), (16, 4)])
+@pytest.mark.parametrize("n", [0, 5, 1023, 4096, 9000, 60_001])
+def test_overlap_add_stream_returns_the_same_samples_whatever_the_blocks(
+    n_fft: int, hop: int, n: int
+) -> None:
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(2, n)).astype(np.float32)
+    w = hann(n_fft)
+    total = n_frames(n, hop)
+    spec = stft_block(x, 0, total, n_fft, hop, w)
+    spec *= rng.random(spec.shape[1:]).astype(np.float32)  # a mask: not a plain round trip
+
+    def run(sizes) -> np.ndarray:
+        ola = OverlapAddStream(2, n_fft, hop, w, stems=2)
+        parts, a = [], 0
+        for k in sizes:
+            b = min(a + k, total)
+            fg, bg = ola.add(a, [spec[:, :, a:b], 2 * spec[:, :, a:b]])
+            np.testing.assert_array_equal(bg, 2 * fg)
+            parts.append(fg)
+            # a sample is returned as soon as every frame covering it was added
+            assert ola.emitted == max(0, b * hop - n_fft // 2)
+            a = b
+            if a == total:
+                break
+        parts.append(ola.finish(n)[0])
+        return np.concatenate(parts, axis=1)
+
+    whole = run([total])
+    blocks = run(rng.integers(1, 40, size=total + 1))
+    assert whole.shape == blocks.shape == (2, n)
+    # the same sums; only the FFT's rounding may differ with the batch of frames it gets
+    np.testing.assert_allclose(blocks, whole, rtol=0, atol=1e-5)
+    # and the samples equal a plain full-length overlap-add divided by the window envelope
+    frames = np.fft.irfft(spec.transpose(0, 2, 1).astype(np.complex128), n=n_fft) * w
+    acc = np.zeros((2, (total - 1) * hop + n_fft))
+    env = np.zeros(acc.shape[1])
+    for f in range(total):
+        acc[:, f * hop : f * hop + n_fft] += frames[:, f]
+        env[f * hop : f * hop + n_fft] += w.astype(np.float64) ** 2
+    plain = (acc / np.maximum(env, 1e-10))[:, n_fft // 2 : n_fft // 2 + n]
+    np.testing.assert_allclose(whole, plain, atol=1e-4)
+
+
+def test_frame_source_cuts_the_same_frames_as_the_whole_signal() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 30_000)).astype(np.float32)
+    w = hann(2048)
+    whole = stft_block(x, 0, n_frames(x.shape[1], 512), 2048, 512, w)
+    src = FrameSource(2, 2048, 512)
+    got, f, pos = [], 0, 0
+    while True:
+        while f < whole.shape[2] and src.available(f + 5):
+            got.append(src.frames(f, min(f + 5, whole.shape[2]), w))
+            f = min(f + 5, whole.shape[2])
+            src.release(f)
+        if pos >= x.shape[1]:
+            break
+        src.append(x[:, pos : pos + 3001])
+        pos += 3001
+        if pos >= x.shape[1]:
+            src.end()
+    assert src.total_frames == whole.shape[2]
+    np.testing.assert_allclose(np.concatenate(got, axis=2), whole, rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="released"):
+        src.frames(0, 1, w)
 
 
 def test_stft_block_matches_whole_signal_stft_and_zeroes_frames_past_the_end() -> None:

@@ -65,8 +65,30 @@ def test_masks_for_teaching(spleeter, tone_mix) -> None:
     assert m.foreground.shape == (2, 2049, 1 + x.shape[1] // 1024)
     assert m.method == "spleeter" and (m.n_fft, m.hop, m.sr) == (4096, 1024, 44100)
     assert float(m.foreground.min()) >= 0.0 and float(m.foreground.max()) <= 1.0
-    assert not m.foreground[:, 1024:].any()  # the top band is all background by default
+    # the top band follows each frame's 8-11 kHz foreground share: one value per frame
+    top = m.foreground[:, 1024:]
+    np.testing.assert_array_equal(top, np.broadcast_to(top[:, :1], top.shape))
     np.testing.assert_allclose(m.foreground + m.background, 1.0, atol=1e-6)
+    m = spleeter.with_config(highband="background").masks(x, 44100)
+    assert not m.foreground[:, 1024:].any()  # or all background
+
+
+def test_the_top_band_follows_the_power_weighted_share_of_8_to_11_khz() -> None:
+    from camb_notebook.methods.spleeter import _EDGE, BINS, _edge_share
+
+    rng = np.random.default_rng(0)
+    band = BINS - _EDGE
+    mix = (rng.normal(size=(4, band, 3)) + 1j * rng.normal(size=(4, band, 3))).astype(np.complex64)
+    mask = np.zeros((4, band, 3), np.float32)
+    mask[:, : band // 2] = 1.0  # the voice owns the lower half of the band...
+    mix[:, : band // 2, 0] *= 3.0  # ...which holds 9x the power in frame 0
+    mix[:, :, 2] = 0.0  # and frame 2 is silent
+    share = _edge_share(mask, mix)
+    assert share.shape == (4, 1, 3)
+    assert float(share[0, 0, 0]) == pytest.approx(0.9, abs=0.03)
+    assert float(share[0, 0, 1]) == pytest.approx(0.5, abs=0.05)
+    assert float(share[0, 0, 2]) == 0.0  # no power: nothing to give the voice
+    np.testing.assert_array_equal(share[0], share[1])  # one share per stereo pair
 
 
 @pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")

@@ -1,4 +1,4 @@
-"""The rich display of a result: bounded size, Opus only, fallback for long clips."""
+"""The rich display of stems and of a result: bounded size, Opus only, fallback for long clips."""
 
 from __future__ import annotations
 
@@ -13,16 +13,19 @@ import pytest
 from PIL import Image
 
 import camb_notebook.viz._display as display
+from camb_notebook._exceptions import InputError
 from camb_notebook.audio import Stems, load, save
 from camb_notebook.viz import (
     MAX_DISPLAY_BYTES,
     MAX_FIGURE_BYTES,
     PREVIEW_BITRATES,
+    encode_previews,
     format_duration,
     result_mimebundle,
     stem_facts,
+    stems_mimebundle,
 )
-from camb_notebook.viz._html import encode_previews, estimate_preview_bytes
+from camb_notebook.viz._html import estimate_preview_bytes
 
 try:
     from camb_notebook.api import SeparationResult
@@ -62,7 +65,7 @@ def bundle_size(bundle: dict[str, str]) -> int:
 
 
 def test_short_clip_shows_text_figure_and_three_opus_players(stems: Stems) -> None:
-    bundle = result_mimebundle(stems)
+    bundle = stems_mimebundle(stems)
     assert sorted(bundle) == ["image/png", "text/html", "text/plain"]
     assert bundle_size(bundle) <= MAX_DISPLAY_BYTES
     assert stem_facts(stems)["line"] in bundle["text/plain"]
@@ -86,7 +89,7 @@ def test_short_clip_shows_text_figure_and_three_opus_players(stems: Stems) -> No
 
 
 def test_nothing_points_outside_the_bundle_and_no_wav_anywhere(stems: Stems) -> None:
-    bundle = result_mimebundle(stems)
+    bundle = stems_mimebundle(stems)
     for tag, attrs in parse(bundle["text/html"]):
         assert tag not in ("script", "link", "iframe")
         for key in ("src", "href"):
@@ -99,7 +102,7 @@ def test_nothing_points_outside_the_bundle_and_no_wav_anywhere(stems: Stems) -> 
 
 def test_long_clip_falls_back_to_figure_paths_and_a_hint(stems_factory) -> None:
     long = stems_factory(seconds=400.0, sr=8000, channels=1)
-    bundle = result_mimebundle(long)
+    bundle = stems_mimebundle(long)
     markup = bundle["text/html"]
     assert "<audio" not in markup and "data:audio" not in markup
     assert "SeparationWidget" in markup and "camb-no-audio" in markup
@@ -111,14 +114,14 @@ def test_long_clip_falls_back_to_figure_paths_and_a_hint(stems_factory) -> None:
 def test_the_display_cap_decides_whether_audio_is_embedded(
     stems: Stems, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert "<audio" in result_mimebundle(stems)["text/html"]
-    small = bundle_size(result_mimebundle(stems)) // 2
+    assert "<audio" in stems_mimebundle(stems)["text/html"]
+    small = bundle_size(stems_mimebundle(stems)) // 2
     monkeypatch.setattr(display, "MAX_DISPLAY_BYTES", small)
-    bundle = result_mimebundle(stems)
+    bundle = stems_mimebundle(stems)
     assert "<audio" not in bundle["text/html"]
     assert f"{small // 1000} kB" in bundle["text/html"]
     # The keyword overrides the module constant.
-    assert "<audio" in result_mimebundle(stems, max_bytes=10 * small)["text/html"]
+    assert "<audio" in stems_mimebundle(stems, max_bytes=10 * small)["text/html"]
 
 
 def test_the_bundle_never_exceeds_its_bound_and_uses_the_best_bitrate_that_fits(
@@ -128,7 +131,7 @@ def test_the_bundle_never_exceeds_its_bound_and_uses_the_best_bitrate_that_fits(
     stems = stems_factory(seconds=12.0, channels=1)
     seen = {}
     for max_bytes in (100_000, 140_000, 200_000, 260_000):
-        bundle = result_mimebundle(stems, max_bytes=max_bytes)
+        bundle = stems_mimebundle(stems, max_bytes=max_bytes)
         assert bundle_size(bundle) <= max_bytes
         found = re.findall(r"Ogg Opus (\d+) kb/s", bundle["text/html"])
         seen[max_bytes] = int(found[0]) * 1000 if found else None
@@ -181,3 +184,24 @@ def test_a_separation_result_displays_through_its_mimebundle(result: SeparationR
     assert len(re.findall(r"<audio\b", markup)) == 3
     assert "song.background.flac" in markup
     assert bundle_size(bundle) <= MAX_DISPLAY_BYTES
+
+
+def test_stems_display_lists_the_files_it_is_given(stems: Stems, tmp_path: Path) -> None:
+    files = {"foreground": tmp_path / "fg.flac", "background": str(tmp_path / "bg.flac")}
+    bundle = stems_mimebundle(stems, title="Mine", files=files, task_id="t-9")
+    lines = bundle["text/plain"].splitlines()
+    assert lines[0] == "Mine" and lines[2:] == [
+        f"  foreground: {tmp_path / 'fg.flac'}",
+        f"  background: {tmp_path / 'bg.flac'}",
+        "  task_id: t-9",
+    ]
+    assert "<code>fg.flac</code>" in bundle["text/html"]
+
+
+def test_each_display_names_the_other_when_given_the_wrong_thing(
+    stems: Stems, result: SeparationResult
+) -> None:
+    with pytest.raises(InputError, match=r"for Stems use stems_mimebundle\(stems\)"):
+        result_mimebundle(stems)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"stems_mimebundle\(\) takes .*got SeparationResult"):
+        stems_mimebundle(result)  # type: ignore[arg-type]

@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SETUP = """\
 import numpy as np
 from camb_notebook.audio import Stems
-from camb_notebook.viz import plot_spectrograms, plot_waveforms, result_mimebundle
+from camb_notebook.viz import plot_spectrograms, plot_waveforms, stems_mimebundle
 x = np.random.default_rng(0).uniform(-0.3, 0.3, (2, 16000)).astype(np.float32)
 s = Stems(x, 0.5 * x, 0.5 * x, 16000)
 
 class Result:
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return result_mimebundle(s)
+        return stems_mimebundle(s)
 """
 
 

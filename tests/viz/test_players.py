@@ -86,6 +86,19 @@ def test_empty_clip_and_empty_bitrates_are_refused() -> None:
         players(x, sr=8000, bitrates=())
     with pytest.raises(InputError, match="sample rate"):
         players(x)
+    with pytest.raises(InputError, match="dict of clips is empty"):
+        players({}, sr=8000)
+
+
+def test_players_take_stems_labelled_arrays_or_one_array(stems) -> None:
+    one = players(stems.original, sr=stems.sr)
+    assert one.names == ("audio",)
+    with pytest.raises(InputError, match=r"residual=True .* needs camb_notebook\.audio\.Stems"):
+        players({"mix": stems.original}, sr=stems.sr, residual=True)
+    with pytest.raises(InputError, match="stems are at 16000 Hz; leave sr out"):
+        players(stems, sr=8000)
+    with pytest.raises(InputError, match=r"got tuple; for a separation result pass result\.stems"):
+        players((stems.original, stems.foreground, stems.background), sr=stems.sr)
 
 
 def test_displays_as_html_and_repr_is_short(stems) -> None:

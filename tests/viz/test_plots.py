@@ -1,4 +1,4 @@
-"""matplotlib figures: lanes, labels, one colour scale, the mask, accepted inputs."""
+"""matplotlib figures: lanes, labels, one colour scale, the mask, what they accept."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pytest
 from camb_notebook._exceptions import InputError
 from camb_notebook.audio import Stems
 from camb_notebook.viz import (
+    figure_png,
     foreground_mask,
     plot_mask,
     plot_overview,
     plot_spectrograms,
     plot_waveforms,
     spectrogram_db,
+    stem_facts,
 )
 
 
@@ -35,7 +37,7 @@ def test_waveform_lane_draws_the_peaks_envelope() -> None:
     sr = 1000
     x = np.zeros((1, 10 * sr), dtype=np.float32)
     x[0, 7300] = 0.8  # a click at 7.3 s
-    fig = plot_waveforms({"click": x}, sr=sr, n_bins=100)
+    fig = plot_waveforms(Stems(x, x, np.zeros_like(x), sr), n_bins=100)
     (poly,) = fig.axes[0].collections
     verts = poly.get_paths()[0].vertices
     tops = verts[verts[:, 1] > 0.5]
@@ -131,19 +133,38 @@ def test_figures_are_not_left_open_in_pyplot(stems: Stems) -> None:
     assert plt.get_fignums() == []
 
 
-def test_plots_accept_arrays_with_a_rate_and_draw_into_given_axes(stems: Stems) -> None:
-    triple = (stems.original, stems.foreground, stems.background)
-    fig = plot_waveforms(triple, sr=stems.sr)
-    assert len(fig.axes) == 3
+def test_plots_draw_into_given_axes(stems: Stems) -> None:
     mine, axes = plt.subplots(3, 1)
-    assert plot_spectrograms(triple, sr=stems.sr, axes=axes) is mine
+    assert plot_spectrograms(stems, axes=axes) is mine
     plt.close(mine)
-    with pytest.raises(InputError, match="sr=None"):
-        plot_waveforms(triple)
-    with pytest.raises(InputError, match="cannot plot a str"):
-        plot_waveforms("song.mp3", sr=8000)
     with pytest.raises(InputError, match="2 axes for 3 lanes"):
         plot_waveforms(stems, axes=axes[:2])
+
+
+@pytest.mark.parametrize(
+    "function", [plot_waveforms, plot_spectrograms, plot_overview, foreground_mask, stem_facts]
+)
+def test_figures_take_stems_and_say_what_to_pass_otherwise(function, stems: Stems) -> None:
+    for wrong, kind in [
+        ((stems.original, stems.foreground, stems.background), "tuple"),
+        ({"original": stems.original}, "dict"),
+        ("song.mp3", "str"),
+    ]:
+        with pytest.raises(InputError, match=rf"{function.__name__}\(\) takes .*Stems, got {kind}"):
+            function(wrong)
+    with pytest.raises(InputError, match=r"pass result\.stems\(\)"):
+        function(stems.original)
+
+
+def test_plot_mask_takes_stems_or_a_2d_array(stems: Stems) -> None:
+    with pytest.raises(InputError, match=r"got an array of shape \(4,\)"):
+        plot_mask(np.zeros(4))
+    with pytest.raises(InputError, match="got a tuple"):
+        plot_mask((stems.original, stems.foreground, stems.background))
+    with pytest.raises(InputError, match="stems are at 16000 Hz"):
+        plot_mask(stems, sr=8000)
+    boolean = plot_mask(np.eye(8, dtype=bool), log_freq=False)
+    assert boolean.axes[0].images[0].get_array().max() == 1.0
 
 
 def test_a_figure_renders_to_png_with_agg(stems: Stems, tmp_path) -> None:
@@ -157,7 +178,7 @@ def test_notebook_png_of_a_spectrogram_figure_is_a_compact_palette_image() -> No
 
     from PIL import Image
 
-    from camb_notebook.viz._plots import _compact_png
+    from camb_notebook.viz._figure import _compact_png
 
     rng = np.random.default_rng(5)
     x = rng.uniform(-0.5, 0.5, (2, 44100 * 4)).astype(np.float32)
@@ -169,3 +190,13 @@ def test_notebook_png_of_a_spectrogram_figure_is_a_compact_palette_image() -> No
     assert image.mode == "P"
     assert image.size == Image.open(io.BytesIO(plain.getvalue())).size
     assert len(compact) < 0.7 * len(plain.getvalue())
+
+
+def test_figure_png_steps_down_the_resolution_to_fit_and_then_refuses(stems: Stems) -> None:
+    fig = plot_overview(stems)
+    full = figure_png(fig, dpi=100)
+    fitted = figure_png(fig, dpi=100, max_bytes=len(full) - 1)
+    assert len(fitted) < len(full)
+    with pytest.raises(InputError, match="over the limit of 100 bytes") as info:
+        figure_png(fig, dpi=100, max_bytes=100)
+    assert info.value.limit == 100

@@ -139,7 +139,7 @@ def test_residual_on_demand_then_download_of_a_stem(widget, clip_files):
     changed = threading.Event()
     widget.observe(lambda ch: changed.set() if "residual" in ch.new[0]["lanes"] else None, "clips")
     _message(widget, {"type": "media", "clip_id": clip_id, "lanes": ["residual"]})
-    assert changed.wait(30)
+    assert changed.wait(30), (widget.clips, widget.errors)
     _message(widget, {"type": "media", "clip_id": clip_id, "lanes": ["residual"]})
     assert [c["lane"] for c, _ in widget.of_type("lane")] == ["residual"]
 
