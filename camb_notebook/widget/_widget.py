@@ -729,7 +729,7 @@ def _tile_stems(result: Any, stems: Any) -> Any:
     from ..audio import Stems
 
     files = [getattr(result, name, None) for name in ("original", "foreground", "background")]
-    if hasattr(Stems, "read") and all(f is not None and Path(f).is_file() for f in files):
+    if all(f is not None and Path(f).is_file() for f in files):
         return Stems.from_files(*files)
     return stems
 

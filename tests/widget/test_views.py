@@ -133,8 +133,11 @@ def test_saved_state_holds_the_window_but_no_tiles_audio_or_key(stand_in, clip_f
                 "tiles": [[5, 3]],
             },
         )
-        state = json.dumps(w.get_state(), default=str)
-        assert len(state) < 100_000
+        full = w.get_state()
+        state = json.dumps(
+            {k: v for k, v in full.items() if k not in ("_esm", "_css")}, default=str
+        )
+        assert len(state) < 50_000  # the views add a few numbers per clip
         assert KEY not in state and "PNG" not in state and "OggS" not in state
         assert json.loads(json.dumps(w.get_state()["views"]))[clip_id]["end"] == 1.0
     finally:
