@@ -637,10 +637,9 @@ function tickLabel(t, step) {
 }
 function rulerTicks(view, width, measure, gap = 10) {
   if (!(width > 0) || !(view.duration > 0)) return [];
-  const widest = measure(tickLabel(view.end, 1)) + 12;
   let step = RULER_STEPS[RULER_STEPS.length - 1];
   for (const s of RULER_STEPS) {
-    if (s / view.span * width >= Math.max(widest, measure(tickLabel(view.end, s))) + gap) {
+    if (s / view.span * width >= measure(tickLabel(view.end, s)) + gap) {
       step = s;
       break;
     }
@@ -1738,7 +1737,7 @@ var Card = class {
     const state = clip.state;
     const name = clip.name;
     this.el.dataset.state = state;
-    this.name.textContent = name;
+    if (this.name.textContent !== name) this.name.replaceChildren(...breakable(name));
     this.name.title = name;
     this.size.textContent = clip.size ? fmtBytes(clip.size) : "";
     const p = clip.progress;
@@ -1884,6 +1883,14 @@ var Card = class {
     this.el.remove();
   }
 };
+function breakable(name) {
+  const out = [];
+  for (const part of name.split(/(?<=[_\-.])/)) {
+    if (out.length) out.push(document.createElement("wbr"));
+    out.push(part);
+  }
+  return out;
+}
 
 // src/connection.js
 var Connection = class {

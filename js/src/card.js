@@ -97,7 +97,7 @@ export class Card {
     const state = clip.state;
     const name = clip.name;
     this.el.dataset.state = state;
-    this.name.textContent = name;
+    if (this.name.textContent !== name) this.name.replaceChildren(...breakable(name));
     this.name.title = name;
     this.size.textContent = clip.size ? fmtBytes(clip.size) : "";
     const p = clip.progress;
@@ -255,4 +255,20 @@ export class Card {
     if (this.player) this.player.destroy();
     this.el.remove();
   }
+}
+
+/**
+ * A file name as text with a line-break opportunity (`<wbr>`) after each "_", "-" and ".",
+ * so a long name wraps at its word joints instead of anywhere (its text is unchanged).
+ * @param {string} name
+ * @returns {(string | HTMLElement)[]}
+ */
+export function breakable(name) {
+  /** @type {(string | HTMLElement)[]} */
+  const out = [];
+  for (const part of name.split(/(?<=[_\-.])/)) {
+    if (out.length) out.push(document.createElement("wbr"));
+    out.push(part);
+  }
+  return out;
 }

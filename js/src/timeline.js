@@ -164,10 +164,11 @@ export function tickLabel(t, step) {
  */
 export function rulerTicks(view, width, measure, gap = 10) {
   if (!(width > 0) || !(view.duration > 0)) return [];
-  const widest = measure(tickLabel(view.end, 1)) + 12; // room for decimals
+  // The smallest step whose labels (as wide as the last one at that step: decimals only
+  // when the step has them) fit side by side; a narrow ruler then still gets several.
   let step = RULER_STEPS[RULER_STEPS.length - 1];
   for (const s of RULER_STEPS) {
-    if ((s / view.span) * width >= Math.max(widest, measure(tickLabel(view.end, s))) + gap) {
+    if ((s / view.span) * width >= measure(tickLabel(view.end, s)) + gap) {
       step = s;
       break;
     }

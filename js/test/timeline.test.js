@@ -50,6 +50,14 @@ for (const width of [300, 560, 700, 1000, 1920]) {
   }
 }
 
+test("a narrow ruler still gets three labels (JupyterLab at 700 px, file browser open)", () => {
+  // A 9 s clip on a 168 px ruler got only 0:00 and 0:05: the step was chosen for labels
+  // with decimals though whole seconds have none.
+  const ticks = rulerTicks(new Viewport(9), 168, (s) => s.length * 5.6);
+  assert.ok(ticks.length >= 3, JSON.stringify(ticks));
+  for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i].left >= ticks[i - 1].right + 10);
+});
+
 test("a zoomed ruler starts at the first step inside the window", () => {
   const v = new Viewport(600);
   v.start = 10.3;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,65 @@ def check_bad_file(page: Any, bad: Path, via: str = "picker") -> None:
     choose = c.locator(".camb-choose")
     assert choose.is_visible()
     assert choose.get_attribute("aria-label") == f"Choose another file instead of {bad.name}"
+
+
+# Where everything sits, per card: ruler labels, the name, every control.
+LAYOUT = """() => [...document.querySelectorAll('.camb-card:not([hidden])')].map((card) => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, w: r.width, h: r.height}; };
+  const name = card.querySelector('.camb-name');
+  const controls = [...card.querySelectorAll('button, select, summary, [tabindex="0"]')]
+    .filter((e) => e.offsetParent !== null && e.getClientRects().length)
+    .map((e) => ({what: e.getAttribute('aria-label') || e.textContent.trim(), ...box(e)}));
+  const ruler = card.querySelector('.camb-ruler');
+  // What of the card can be seen: its box cut by every ancestor that clips (JupyterLab's
+  // output area and panels scroll or hide what overflows them).
+  const seen = box(card);
+  for (let e = card.parentElement; e; e = e.parentElement) {
+    const style = getComputedStyle(e);
+    if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+    const r = e.getBoundingClientRect();
+    seen.left = Math.max(seen.left, r.left + e.clientLeft);
+    seen.right = Math.min(seen.right, r.left + e.clientLeft + e.clientWidth);
+  }
+  return {
+    name: name.textContent, nameWidth: name.clientWidth, nameNeeds: name.scrollWidth,
+    nameHeight: name.clientHeight, nameTall: name.scrollHeight,
+    nameShown: name.dataset.shown || name.textContent,
+    card: box(card), visible: seen, ruler: ruler ? box(ruler) : null,
+    ticks: ruler ? [...ruler.querySelectorAll('.camb-tick')].map((t) => ({
+      label: t.textContent, ...box(t)})) : [],
+    controls, viewport: document.documentElement.clientWidth,
+  };
+})"""
+
+
+def check_layout(width: int, cards: list[dict[str, Any]]) -> None:
+    for c in cards:
+        where = f"{c['name']} at {width} px"
+        # The file name is shown whole (wrapped if need be), never cut at its end ("spe…").
+        assert c["nameNeeds"] <= c["nameWidth"] + 1, (where, "name cut", c)
+        assert c["nameTall"] <= c["nameHeight"] + 1, (where, "name cut", c)
+        assert c["nameShown"] == c["name"], (where, c)
+        ticks = sorted(c["ticks"], key=lambda t: t["left"])
+        assert len(ticks) >= 3, (where, ticks)
+        for a, b in itertools.pairwise(ticks):
+            assert b["left"] >= a["right"] + 2, (where, "ruler labels overlap", a, b)
+        for t in ticks:
+            assert c["ruler"]["left"] - 1 <= t["left"] and t["right"] <= c["ruler"]["right"] + 1
+        card, seen = c["card"], c["visible"]
+        assert seen["right"] - seen["left"] >= card["w"] - 1, (where, "card cut off", card, seen)
+        for ctl in c["controls"]:
+            assert seen["left"] - 0.5 <= ctl["left"] and ctl["right"] <= seen["right"] + 0.5, (
+                where,
+                "control cut off",
+                ctl,
+            )
+            assert ctl["right"] <= c["viewport"] + 0.5, (where, "control off screen", ctl)
+        # No control sits on another.
+        boxes = [b for b in c["controls"] if b["w"] > 0 and b["h"] > 0]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                overlap_x = min(a["right"], b["right"]) - max(a["left"], b["left"])
+                overlap_y = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+                assert overlap_x <= 1 or overlap_y <= 1, (where, "controls overlap", a, b)

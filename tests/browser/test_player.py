@@ -136,59 +136,12 @@ def test_playing_one_card_stops_the_other(player_page: Any) -> None:
     other.locator(".camb-play").click()
 
 
-# Where everything sits, per card: ruler labels, the name, every control.
-LAYOUT = """() => [...document.querySelectorAll('.camb-card:not([hidden])')].map((card) => {
-  const box = (e) => { const r = e.getBoundingClientRect();
-    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, w: r.width, h: r.height}; };
-  const name = card.querySelector('.camb-name');
-  const controls = [...card.querySelectorAll('button, select, summary, [tabindex="0"]')]
-    .filter((e) => e.offsetParent !== null && e.getClientRects().length)
-    .map((e) => ({what: e.getAttribute('aria-label') || e.textContent.trim(), ...box(e)}));
-  const ruler = card.querySelector('.camb-ruler');
-  return {
-    name: name.textContent, nameWidth: name.clientWidth, nameNeeds: name.scrollWidth,
-    card: box(card), ruler: ruler ? box(ruler) : null,
-    ticks: ruler ? [...ruler.querySelectorAll('.camb-tick')].map((t) => ({
-      label: t.textContent, ...box(t)})) : [],
-    controls, viewport: document.documentElement.clientWidth,
-  };
-})"""
-
-
-def _check_layout(width: int, cards: list[dict[str, Any]]) -> None:
-    for c in cards:
-        where = f"{c['name']} at {width} px"
-        # The file name is shown whole (it is short), never shrunk to "spe…".
-        assert c["nameWidth"] >= min(c["nameNeeds"], 110), (where, c["nameWidth"], c["nameNeeds"])
-        ticks = sorted(c["ticks"], key=lambda t: t["left"])
-        assert len(ticks) >= 3, (where, ticks)
-        for a, b in itertools.pairwise(ticks):
-            assert b["left"] >= a["right"] + 2, (where, "ruler labels overlap", a, b)
-        for t in ticks:
-            assert c["ruler"]["left"] - 1 <= t["left"] and t["right"] <= c["ruler"]["right"] + 1
-        card = c["card"]
-        for ctl in c["controls"]:
-            assert card["left"] - 0.5 <= ctl["left"] and ctl["right"] <= card["right"] + 0.5, (
-                where,
-                "control cut off",
-                ctl,
-            )
-            assert ctl["right"] <= c["viewport"] + 0.5, (where, "control off screen", ctl)
-        # No control sits on another.
-        boxes = [b for b in c["controls"] if b["w"] > 0 and b["h"] > 0]
-        for i, a in enumerate(boxes):
-            for b in boxes[i + 1 :]:
-                overlap_x = min(a["right"], b["right"]) - max(a["left"], b["left"])
-                overlap_y = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
-                assert overlap_x <= 1 or overlap_y <= 1, (where, "controls overlap", a, b)
-
-
 @pytest.mark.parametrize("width", [700, 800, 1024, 1440, 1920])
 def test_layout_holds_from_700_to_1920_px(player_page: Any, width: int) -> None:
     page = player_page
     page.set_viewport_size({"width": width, "height": 1100})
     page.wait_for_timeout(400)  # the ruler is laid out again on resize
-    _check_layout(width, page.evaluate(LAYOUT))
+    flow.check_layout(width, page.evaluate(flow.LAYOUT))
     # The keys list opens inside the screen.
     keys = flow.card(page, "song.wav").locator(".camb-keys")
     keys.locator("summary").click()
@@ -205,7 +158,7 @@ def test_layout_in_a_narrow_notebook_column(player_page: Any) -> None:
     page.evaluate("() => { document.querySelector('.camb-sep').style.width = '470px'; }")
     try:
         page.wait_for_timeout(400)
-        _check_layout(470, page.evaluate(LAYOUT))
+        flow.check_layout(470, page.evaluate(flow.LAYOUT))
         page.locator(".camb-sep").screenshot(path=str(SHOTS / "player-470px-widget.png"))
     finally:
         page.evaluate("() => { document.querySelector('.camb-sep').style.width = ''; }")
