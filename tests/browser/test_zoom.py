@@ -171,6 +171,12 @@ def test_zoom_pan_tiles_loop_and_the_view_from_python(page: Any, lab: Any) -> No
     )
     py = c.evaluate(VIEW)
     assert (py["start"], py["end"]) == pytest.approx((2.0, 3.0))
+    # Until tiles come, the first picture stands in, stretched: 12 lanes wide, moved left 2 s
+    # (not capped at the lane's width by the notebook's image styles).
+    spec = c.locator(".camb-lane-original .camb-spec").bounding_box()
+    inner = box["width"] - 2  # inside the lane's 1 px border
+    assert spec["width"] == pytest.approx(12 * inner, rel=0.01)
+    assert spec["x"] == pytest.approx(box["x"] + 1 - 2 * inner, abs=4)
     assert any(label.startswith("0:02.") for label in py["ruler"]), py["ruler"]
     page.screenshot(path=str(SHOTS / "zoom-python.png"))
     page.wait_for_timeout(400)
