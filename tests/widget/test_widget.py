@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from camb_notebook._exceptions import InputError, WaitTimeoutError
 from camb_notebook.widget import SeparationWidget
@@ -149,6 +152,20 @@ def test_residual_on_demand_then_download_of_a_stem(widget, clip_files):
     parts = widget.of_type("file")
     assert parts[-1][0]["last"] and parts[0][0]["name"] == "mix_foreground.flac"
     assert b"".join(b[0] for _, b in parts) == clip_files["foreground"].read_bytes()
+
+    # The residual is written on request, in blocks, through the widget's own readers.
+    widget.sent.clear()
+    _message(
+        widget, {"type": "download", "clip_id": clip_id, "lane": "residual", "request_id": "s"}
+    )
+    parts = widget.of_type("file")
+    assert parts[-1][0]["last"] and parts[0][0]["name"] == "mix_residual.flac"
+    residual, _ = sf.read(io.BytesIO(b"".join(b[0] for _, b in parts)), dtype="float32")
+    mix, _ = sf.read(clip_files["mix"], dtype="float32")
+    fg, _ = sf.read(clip_files["foreground"], dtype="float32")
+    bg, _ = sf.read(clip_files["background"], dtype="float32")
+    assert residual.shape == mix.shape
+    assert np.allclose(residual, mix - fg - bg, atol=1e-4)
 
 
 def test_cancel_and_retry_from_the_browser(gated, clip_files):
