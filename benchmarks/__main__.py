@@ -3,7 +3,7 @@
 python -m benchmarks            # the full set (about 30 minutes on 2 cores)
 python -m benchmarks --quick    # shorter clips and files, for a smoke run
 python -m benchmarks methods    # only those named: methods, speech, upload, engine, widget, flow,
-                                # audio, lab
+                                # audio, lab, tiles
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "flow": ("bench_flow.py", ["--write", "--torch", "--cgroup", "10"], ["--minutes", "1"]),
     "audio": ("bench_audio.py", ["--write"], ["--write", "--quick"]),
     "lab": ("bench_lab.py", ["--write"], ["--write", "--repeat", "3"]),
+    "tiles": ("bench_tiles.py", ["--write"], ["--write", "--seconds", "60"]),
 }
 
 

@@ -25,7 +25,8 @@ from ._pipeline import ClientPipeline
 from ._preview import MIME as _PREVIEW_MIME
 from ._runner import Clip, Pipeline, Runner, own_stems
 from ._session import Session, cell_session_key
-from ._states import vocabulary
+from ._states import LANES, vocabulary
+from ._tiles import TileRequest, TileService
 from ._uploads import CHUNK_BYTES, MAX_UPLOAD_BYTES, UploadReceiver
 
 __all__ = ["SeparationWidget"]
@@ -35,7 +36,9 @@ log = logging.getLogger("camb_notebook.widget")
 _HERE = Path(__file__).parent
 #: The widget writing each session file in this kernel (the newest one for a cell).
 _SESSIONS: weakref.WeakValueDictionary[str, SeparationWidget] = weakref.WeakValueDictionary()
-_FILE_CHUNK = 4 << 20  # kernel → browser download chunks (stems can be 100 MB WAVs)
+_FILE_CHUNK = 4 << 20
+#: Tiles one request may ask for (a view needs a handful per lane).
+_MAX_TILES = 64  # kernel → browser download chunks (stems can be 100 MB WAVs)
 #: Status polls for the local engine: often, so progress moves in small steps (loopback).
 _ENGINE_POLLING = {"poll_interval": 0.25, "poll_max_interval": 0.5}
 
@@ -109,6 +112,11 @@ class SeparationWidget(anywidget.AnyWidget):
     vocabulary = traitlets.Dict(vocabulary()).tag(sync=True)
     chunk_size = traitlets.Int(CHUNK_BYTES).tag(sync=True)
     max_upload_bytes = traitlets.Int(MAX_UPLOAD_BYTES).tag(sync=True)
+    #: What each clip's player shows, by clip id: ``{"start", "end", "selection", "by", "n"}``
+    #: in seconds. The browser writes it after a zoom, pan or selection; :meth:`zoom` writes
+    #: it from Python (``by="python"``, ``n`` counting), and the browser follows. A few
+    #: numbers per clip: saved notebooks stay small.
+    views = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -173,6 +181,8 @@ class SeparationWidget(anywidget.AnyWidget):
         )
         #: Bytes of custom-message buffers sent to the browser (previews, peaks, images, files).
         self.bytes_sent = 0
+        #: Detail on demand: tiles render on the service's thread, never on the comm thread.
+        self._tiles = TileService(self._post)
         self.on_msg(self._on_message)
         self._session = _open_session(session) if service is not None else None
         if self._session is not None:
@@ -259,6 +269,84 @@ class SeparationWidget(anywidget.AnyWidget):
         self._callbacks.append(callback)
         return callback
 
+    def zoom(self, start: float, end: float, clip: str | None = None) -> None:
+        """Show the span ``[start, end]`` (seconds) of a finished clip in the browser.
+
+        Every lane follows, and the browser asks the kernel for detail at the new zoom.
+        The browser keeps the span within the clip and above its deepest zoom; what it
+        shows is what :meth:`view` returns afterwards.
+
+        Parameters
+        ----------
+        start, end : float
+            Seconds, ``0 <= start < end <= duration``.
+        clip : str, optional
+            Clip id or file name; ``None`` is the latest finished clip.
+
+        Examples
+        --------
+        >>> w.zoom(12.0, 14.5)              # doctest: +SKIP
+        >>> w.view()                        # doctest: +SKIP
+        (12.0, 14.5)
+        """
+        found = self._finished(clip)
+        duration = float(found.facts.get("duration") or 0.0)
+        try:
+            a, b = float(start), float(end)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"start={start!r}, end={end!r} must be numbers of seconds", value=(start, end)
+            ) from None
+        if not (0.0 <= a < b <= duration + 1e-6):
+            raise InputError(
+                f"start={start!r}, end={end!r} is not a span of {found.name} "
+                f"(0 <= start < end <= {duration:g} s); pass a span inside the clip",
+                parameter="start",
+                value=(start, end),
+            )
+        with self._lock:
+            views = dict(self.views)
+            old = dict(views.get(found.id) or {})
+            views[found.id] = {
+                "start": a,
+                "end": min(b, duration),
+                "selection": old.get("selection"),
+                "by": "python",
+                "n": int(old.get("n") or 0) + 1,
+            }
+            self.views = views
+
+    def view(self, clip: str | None = None) -> tuple[float, float]:
+        """The span ``(start, end)`` in seconds the browser shows of a finished clip.
+
+        After a zoom with the wheel, a pan or :meth:`zoom`, this is the window on the
+        screen (the browser reports it as it changes); the whole clip before any zoom.
+
+        Examples
+        --------
+        >>> w.view()                        # doctest: +SKIP
+        (0.0, 12.0)
+        """
+        found = self._finished(clip)
+        shown = self.views.get(found.id) or {}
+        if "start" in shown and "end" in shown:
+            return float(shown["start"]), float(shown["end"])
+        return 0.0, float(found.facts.get("duration") or 0.0)
+
+    def selection(self, clip: str | None = None) -> tuple[float, float] | None:
+        """The span ``(start, end)`` selected in the browser (Shift + drag), or ``None``.
+
+        Examples
+        --------
+        >>> w.selection()                   # doctest: +SKIP
+        (3.2, 4.0)
+        """
+        found = self._finished(clip)
+        span = (self.views.get(found.id) or {}).get("selection")
+        if not span:
+            return None
+        return float(span[0]), float(span[1])
+
     def wait(self, timeout: float | None = None) -> list[Any]:
         """Block until every clip that is not uploading has finished; return :attr:`results`.
 
@@ -299,7 +387,7 @@ class SeparationWidget(anywidget.AnyWidget):
         :attr:`results` keep their original files.
         """
         # Also reached from Widget.__del__, possibly on a half-constructed widget.
-        for part in ("_runner", "_uploads", "_pipeline"):
+        for part in ("_tiles", "_runner", "_uploads", "_pipeline"):
             close = getattr(getattr(self, part, None), "close", None)
             if callable(close):
                 close()
@@ -319,6 +407,27 @@ class SeparationWidget(anywidget.AnyWidget):
                     return clip
             names = ", ".join(c.name for c in self._clips) or "none yet"
         raise InputError(f"no clip {key!r}; clips: {names}", parameter="key", value=key)
+
+    def _finished(self, key: str | None) -> Clip:
+        """A finished clip by id or name; ``None``: the latest finished one."""
+        if key is not None:
+            clip = self._find(key)
+            if clip.state != "done":
+                raise InputError(
+                    f"{clip.name} is {clip.state}, not done: its player shows once it is",
+                    parameter="clip",
+                    value=key,
+                )
+            return clip
+        with self._lock:
+            done = [c for c in self._clips if c.state == "done"]
+        if not done:
+            raise InputError(
+                "no finished clip yet: add one (w.add_file) and wait for it (w.wait())",
+                parameter="clip",
+                value=None,
+            )
+        return done[-1]
 
     def _on_clip_change(self, clip: Clip) -> None:
         with self._lock:
@@ -496,6 +605,7 @@ class SeparationWidget(anywidget.AnyWidget):
     def _msg_remove(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
         clip = self._find(str(msg["clip_id"]))
         self._runner.cancel(clip)
+        self._tiles.forget(clip.id)
         with self._lock:
             self._clips = [c for c in self._clips if c is not clip]
         self._on_clip_change(clip)
@@ -521,6 +631,8 @@ class SeparationWidget(anywidget.AnyWidget):
                     "lane": lane,
                     "level_db": round(visuals.level_db, 1),
                     "silent": visuals.silent,
+                    # The colour scale every lane and tile shares (the colour bar's ends).
+                    "scale": [round(float(x), 1) for x in clip.scale] if clip.scale else None,
                 },
                 [visuals.peaks, visuals.spectrogram],
             )
@@ -539,6 +651,29 @@ class SeparationWidget(anywidget.AnyWidget):
                 },
                 [preview.audio],
             )
+
+    def _msg_tiles(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
+        """A view zoomed in: queue the tiles it lacks (answered from the tile thread)."""
+        clip = self._find(str(msg["clip_id"]))
+        if clip.state != "done" or clip.result is None or clip.scale is None:
+            return
+        lanes = [str(x) for x in msg.get("lanes") or () if str(x) in LANES]
+        wanted = [(int(t[0]), int(t[1])) for t in msg.get("tiles") or ()][:_MAX_TILES]
+        if not lanes or not wanted:
+            return
+        result = clip.result
+        self._tiles.request(
+            TileRequest(
+                view=str(msg.get("view_id") or ""),
+                clip=clip.id,
+                request_id=int(msg.get("request_id") or 0),
+                tiles=wanted,
+                lanes=lanes,
+                stems=lambda: _tile_stems(result, clip.stems),
+                scale=clip.scale,
+                attempt=clip.attempt,
+            )
+        )
 
     def _msg_download(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
         """Send one full-quality stem file in chunks; the browser saves it."""
@@ -588,6 +723,18 @@ class SeparationWidget(anywidget.AnyWidget):
                         out.write(window.residual)
             return target
         raise InputError(f"lane={lane!r} is not original, foreground, background or residual")
+
+
+def _tile_stems(result: Any, stems: Any) -> Any:
+    """Stems the tile thread reads windows of: its own file-backed copy when the files are
+    there (only the windows asked for are decoded, and no other thread shares its readers),
+    else the clip's stems."""
+    from ..audio import Stems
+
+    files = [getattr(result, name, None) for name in ("original", "foreground", "background")]
+    if all(f is not None and Path(f).is_file() for f in files):
+        return Stems.from_files(*files)
+    return stems
 
 
 def _open_session(session: str | bool | None) -> Session | None:

@@ -132,7 +132,12 @@ var KEY_HELP = [
   ["B", "A/B switch: hear the other lane"],
   ["X", "Mix on/off (solo and mute work in Mix)"],
   ["S M", "solo / mute the focused lane"],
-  ["1–4", "hear lane 1–4 alone"]
+  ["1–4", "hear lane 1–4 alone"],
+  ["+ −", "zoom in / out (also Ctrl + wheel or pinch over a lane)"],
+  ["0", "fit the whole clip"],
+  ["[ ]", "pan left / right (also drag a zoomed lane)"],
+  ["Shift + drag", "select a span"],
+  ["L", "loop the selected span on / off"]
 ];
 function playerKeyAction(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
@@ -160,6 +165,21 @@ function playerKeyAction(e) {
     case "m":
     case "M":
       return { type: "mute-focused" };
+    case "+":
+    case "=":
+      return { type: "zoom", factor: 2 };
+    case "-":
+    case "_":
+      return { type: "zoom", factor: 0.5 };
+    case "0":
+      return { type: "fit" };
+    case "[":
+      return { type: "pan", pages: -0.5 };
+    case "]":
+      return { type: "pan", pages: 0.5 };
+    case "l":
+    case "L":
+      return { type: "loop-toggle" };
     default:
       if (/^[1-4]$/.test(e.key)) return { type: "solo-lane", index: Number(e.key) - 1 };
       return null;
@@ -276,6 +296,207 @@ function peakColumns(peaks, width) {
   return { lo, hi };
 }
 
+// src/tiles.js
+var TILE_COLUMNS = 512;
+var BASE_COLUMNS = 1200;
+var COLUMNS_PER_SAMPLE = 8;
+function maxLevel(nSamples) {
+  if (!(nSamples > 0)) return 0;
+  return Math.max(0, Math.floor(Math.log2(COLUMNS_PER_SAMPLE * nSamples / TILE_COLUMNS)));
+}
+function tileLevel(view, width, nSamples, sampleRate) {
+  if (!(width > 0 && nSamples > 0 && sampleRate > 0)) return null;
+  const perPixel = (view.end - view.start) * sampleRate / width;
+  if (perPixel >= nSamples / BASE_COLUMNS) return null;
+  const level = Math.ceil(Math.log2(nSamples / (TILE_COLUMNS * Math.max(perPixel, 1e-9))) - 1e-9);
+  return Math.min(maxLevel(nSamples), Math.max(0, level));
+}
+function tilesFor(view, level, nSamples, sampleRate) {
+  const count = 2 ** level;
+  const per = nSamples / count;
+  const first = Math.max(0, Math.floor(view.start * sampleRate / per));
+  const last = Math.min(count - 1, Math.floor((view.end * sampleRate - 1e-6) / per));
+  const out = [];
+  for (let i = first; i <= last; i++) out.push(i);
+  return out;
+}
+var TileCache = class _TileCache {
+  /**
+   * @param {number} [budget] bytes
+   * @param {(tile: TileData) => void} [onEvict] e.g. close the tile's ImageBitmap
+   */
+  constructor(budget = 64 << 20, onEvict = () => {
+  }) {
+    this.budget = budget;
+    this.onEvict = onEvict;
+    this.map = /* @__PURE__ */ new Map();
+    this.bytes = 0;
+  }
+  /**
+   * @param {string} lane
+   * @param {number} level
+   * @param {number} index
+   */
+  static key(lane, level, index) {
+    return `${lane}/${level}/${index}`;
+  }
+  /** @param {TileData} tile */
+  put(tile) {
+    const key = _TileCache.key(tile.lane, tile.level, tile.index);
+    const old = this.map.get(key);
+    if (old) this.drop(key, old);
+    this.map.set(key, tile);
+    this.bytes += tile.bytes;
+    for (const [k, t] of this.map) {
+      if (this.bytes <= this.budget || k === key) break;
+      this.drop(k, t);
+    }
+  }
+  /**
+   * @param {string} lane
+   * @param {number} level
+   * @param {number} index
+   */
+  get(lane, level, index) {
+    const key = _TileCache.key(lane, level, index);
+    const tile = this.map.get(key);
+    if (tile) {
+      this.map.delete(key);
+      this.map.set(key, tile);
+    }
+    return tile;
+  }
+  /**
+   * @param {string} lane
+   * @param {number} level
+   * @param {number} index
+   */
+  has(lane, level, index) {
+    return this.map.has(_TileCache.key(lane, level, index));
+  }
+  /**
+   * @param {string} key
+   * @param {TileData} tile
+   */
+  drop(key, tile) {
+    this.map.delete(key);
+    this.bytes -= tile.bytes;
+    this.onEvict(tile);
+  }
+  clear() {
+    for (const [k, t] of [...this.map]) this.drop(k, t);
+  }
+  /**
+   * What to draw for `lane` at `level` over `indices`, coarsest first: for each wanted
+   * tile, the tile itself or, until it arrives, the nearest coarser tile that covers it
+   * (so a zoom shows coarse detail at once, then sharpens).
+   * @param {string} lane
+   * @param {number} level
+   * @param {number[]} indices
+   * @returns {TileData[]}
+   */
+  cover(lane, level, indices) {
+    const found = /* @__PURE__ */ new Map();
+    for (const index of indices) {
+      for (let l = level, i = index; l >= 0; l--, i = Math.floor(i / 2)) {
+        const tile = this.get(lane, l, i);
+        if (tile) {
+          found.set(_TileCache.key(lane, l, i), tile);
+          break;
+        }
+      }
+    }
+    return [...found.values()].sort((a, b) => a.level - b.level);
+  }
+};
+var TileRequests = class {
+  constructor() {
+    this.id = 0;
+    this.inFlight = /* @__PURE__ */ new Set();
+  }
+  /**
+   * @param {TileCache} cache
+   * @param {string[]} lanes
+   * @param {number} level
+   * @param {number[]} indices
+   * @returns {{request_id: number, tiles: number[][], lanes: string[]} | null}
+   */
+  next(cache, lanes, level, indices) {
+    const wanted = indices.filter((i) => lanes.some((lane) => !cache.has(lane, level, i)));
+    const key = wanted.map((i) => `${level}/${i}`);
+    if (key.every((k) => this.inFlight.has(k))) return null;
+    this.id += 1;
+    this.inFlight = new Set(key);
+    const mid = (indices[0] + indices[indices.length - 1]) / 2;
+    const order = [...wanted].sort((a, b) => Math.abs(a - mid) - Math.abs(b - mid));
+    return { request_id: this.id, tiles: order.map((i) => [level, i]), lanes: [...lanes] };
+  }
+  /**
+   * A tile arrived (any lane): it is no longer in flight once every lane has it.
+   * @param {TileCache} cache
+   * @param {string[]} lanes
+   * @param {number} level
+   * @param {number} index
+   */
+  arrived(cache, lanes, level, index) {
+    if (lanes.every((lane) => cache.has(lane, level, index))) this.inFlight.delete(`${level}/${index}`);
+  }
+};
+function windowColumns(view, width, layers) {
+  const lo = new Float32Array(width).fill(NaN);
+  const hi = new Float32Array(width).fill(NaN);
+  const span = Math.max(view.end - view.start, 1e-12);
+  for (const { t0, t1, peaks } of layers) {
+    const n = Math.floor(peaks.length / 2);
+    if (!n || !(t1 > t0)) continue;
+    const x0 = Math.max(0, Math.floor((t0 - view.start) / span * width));
+    const x1 = Math.min(width, Math.ceil((t1 - view.start) / span * width));
+    for (let x = x0; x < x1; x++) {
+      const ta = view.start + x / width * span;
+      const tb = view.start + (x + 1) / width * span;
+      const a = Math.max(0, Math.floor((ta - t0) / (t1 - t0) * n));
+      const b = Math.min(n, Math.max(a + 1, Math.ceil((tb - t0) / (t1 - t0) * n)));
+      if (a >= n) continue;
+      let l = Infinity;
+      let u = -Infinity;
+      for (let i = a; i < b; i++) {
+        if (peaks[i] < l) l = peaks[i];
+        if (peaks[n + i] > u) u = peaks[n + i];
+      }
+      lo[x] = Math.max(-1, l);
+      hi[x] = Math.min(1, u);
+    }
+  }
+  return { lo, hi };
+}
+function freqTicks(fmin, fmax, height = 112) {
+  if (!(fmax > fmin && fmin > 0)) return [];
+  const all = [50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4];
+  const room = Math.max(2, Math.floor(height / 16));
+  const span = Math.log(fmax / fmin);
+  let picks = all.filter((f) => f > fmin * 1.15 && f < fmax / 1.08);
+  if (picks.length > room) picks = picks.filter((f) => /^[15]/.test(String(f)));
+  if (picks.length > room) picks = picks.filter((f) => /^1/.test(String(f)));
+  while (picks.length > room) picks = picks.filter((_, i) => i % 2 === 0);
+  return picks.map((hz) => ({
+    hz,
+    label: hz >= 1e3 ? `${hz / 1e3}k` : String(hz),
+    y: Math.log(hz / fmin) / span
+  }));
+}
+function freqAt(y, fmin, fmax) {
+  return fmin * (fmax / fmin) ** Math.min(1, Math.max(0, y));
+}
+function fmtHz(hz) {
+  return hz >= 1e3 ? `${(hz / 1e3).toFixed(hz >= 1e4 ? 1 : 2)} kHz` : `${Math.round(hz)} Hz`;
+}
+function columnDb(cols, x) {
+  if (!cols || x < 0 || x >= cols.lo.length) return null;
+  const peak = Math.max(Math.abs(cols.lo[x]), Math.abs(cols.hi[x]));
+  if (Number.isNaN(peak)) return null;
+  return peak > 1e-6 ? 20 * Math.log10(peak) : -120;
+}
+
 // src/timeline.js
 var RULER_STEPS = [
   1e-3,
@@ -309,6 +530,64 @@ var Viewport = class {
     this.duration = Math.max(0, duration);
     this.start = 0;
     this.end = this.duration;
+    this.minSpan = 1e-3;
+  }
+  /**
+   * The deepest zoom: `columnsPerSample` pixels per sample across `width` pixels.
+   * @param {number} sampleRate
+   * @param {number} width
+   * @param {number} [columnsPerSample]
+   */
+  setMinSpan(sampleRate, width, columnsPerSample = 8) {
+    if (sampleRate > 0 && width > 0) this.minSpan = width / (columnsPerSample * sampleRate);
+  }
+  /** Whether the whole clip is shown. */
+  get full() {
+    return this.start <= 1e-9 && this.end >= this.duration - 1e-9;
+  }
+  /**
+   * Show `[start, end]`, kept inside the clip and no narrower than `minSpan` (the span is
+   * kept and moved in when it passes an end). Returns whether the window changed.
+   * @param {number} start
+   * @param {number} end
+   */
+  setWindow(start, end) {
+    const d = this.duration;
+    let span = Math.min(d, Math.max(end - start, Math.min(this.minSpan, d)));
+    if (!Number.isFinite(span) || d <= 0) span = d;
+    let a = Number.isFinite(start) ? start : 0;
+    if (end - start < span) a = (start + end) / 2 - span / 2;
+    a = Math.min(Math.max(0, a), d - span);
+    const b = a + span;
+    const changed = Math.abs(a - this.start) > 1e-9 || Math.abs(b - this.end) > 1e-9;
+    this.start = a;
+    this.end = b;
+    return changed;
+  }
+  /**
+   * Zoom by `factor` (> 1 zooms in) keeping time `anchor` at the same pixel.
+   * @param {number} factor
+   * @param {number} [anchor] seconds; the window's centre by default
+   */
+  zoomBy(factor, anchor) {
+    if (!(factor > 0)) return false;
+    const at = anchor === void 0 ? (this.start + this.end) / 2 : anchor;
+    const f = (at - this.start) / this.span;
+    const span = this.span / factor;
+    return this.setWindow(at - f * span, at - f * span + span);
+  }
+  /**
+   * Move the window by `seconds` (stops at the clip's ends).
+   * @param {number} seconds
+   */
+  panBy(seconds) {
+    const span = this.end - this.start;
+    const a = Math.min(Math.max(0, this.start + seconds), this.duration - span);
+    return this.setWindow(a, a + span);
+  }
+  /** Show the whole clip. */
+  fit() {
+    return this.setWindow(0, this.duration);
   }
   /** @param {number} duration */
   setDuration(duration) {
@@ -391,6 +670,11 @@ function rulerTicks(view, width, measure, gap = 10) {
 }
 
 // src/player.js
+var FMIN = 30;
+var TILE_DELAY = 60;
+var REPORT_DELAY = 150;
+var DRAG_PX = 4;
+var MAGMA = ["#000004", "#3b0f70", "#8c2981", "#de4968", "#fe9f6d", "#fcfdbf"];
 var PLAY_EVENT = "camb-widget:play";
 var Player = class {
   /**
@@ -409,6 +693,17 @@ var Player = class {
     this.raf = 0;
     this.urls = /* @__PURE__ */ new Set();
     this.focusedLane = null;
+    this.sampleRate = 0;
+    this.cache = new TileCache(64 << 20, (t) => t.image?.close?.());
+    this.requests = new TileRequests();
+    this.viewId = Math.random().toString(36).slice(2, 10);
+    this.sel = null;
+    this.looping = false;
+    this.pythonN = 0;
+    this.frame = 0;
+    this.tileTimer = void 0;
+    this.reportTimer = void 0;
+    this.scale = null;
     this.el = h("div", "camb-player");
     this.el.cambPlayer = this;
     this.media = h("audio", "camb-audio");
@@ -422,6 +717,19 @@ var Player = class {
     this.playBtn.addEventListener("click", () => this.playing ? this.pause() : this.play());
     this.clock = h("span", "camb-clock", "0:00.0 / 0:00.0");
     this.clock.setAttribute("aria-live", "off");
+    this.rateSel = h("select", "camb-rate");
+    this.rateSel.setAttribute("aria-label", "Playback rate (pitch kept)");
+    this.rateSel.title = "Playback rate (pitch kept)";
+    for (const r of [0.5, 0.75, 1, 1.25, 1.5, 2]) {
+      const o = h("option", "", `${r}×`);
+      o.value = String(r);
+      this.rateSel.append(o);
+    }
+    this.rateSel.value = "1";
+    this.rateSel.addEventListener("change", () => {
+      this.media.playbackRate = Number(this.rateSel.value);
+      this.media.preservesPitch = true;
+    });
     const listen = h("span", "camb-listen");
     this.selA = this.laneSelect("A");
     this.selB = this.laneSelect("B");
@@ -459,14 +767,63 @@ var Player = class {
     const list = h("dl", "camb-keys-list");
     for (const [key, what] of KEY_HELP) list.append(h("dt", "", key), h("dd", "", what));
     help.append(summary, list);
-    bar.append(this.playBtn, this.clock, listen, this.residualBtn, help);
+    const zoom = h("span", "camb-zoom");
+    zoom.setAttribute("role", "group");
+    zoom.setAttribute("aria-label", "Zoom");
+    this.zoomOutBtn = button("−", "camb-zoom-out", "Zoom out (key −)");
+    this.zoomInBtn = button("+", "camb-zoom-in", "Zoom in (key +; Ctrl + wheel or pinch over a lane)");
+    this.fitBtn = button("Fit", "camb-zoom-fit", "Show the whole clip (key 0)");
+    this.zoomOutBtn.addEventListener("click", () => this.zoomBy(0.5));
+    this.zoomInBtn.addEventListener("click", () => this.zoomBy(2));
+    this.fitBtn.addEventListener("click", () => this.setView(0, this.duration));
+    zoom.append(this.zoomOutBtn, this.zoomInBtn, this.fitBtn);
+    this.loopBtn = button("⟲ Loop", "camb-loop", "Loop the selected span (key L; Shift + drag to select)");
+    this.loopBtn.addEventListener("click", () => this.toggleLoop());
+    this.loopBtn.setAttribute("aria-pressed", "false");
+    this.loopBtn.disabled = true;
+    this.selText = h("span", "camb-sel-text", "");
+    this.colourBar = h("span", "camb-colour-bar");
+    this.colourBar.hidden = true;
+    bar.append(
+      this.playBtn,
+      this.clock,
+      this.rateSel,
+      listen,
+      zoom,
+      this.loopBtn,
+      this.selText,
+      this.residualBtn,
+      this.colourBar,
+      help
+    );
     this.ruler = h("div", "camb-ruler");
     this.ruler.setAttribute("aria-hidden", "true");
     const rulerRow = h("div", "camb-lane camb-ruler-row");
     rulerRow.append(h("div", "camb-lane-side"), this.ruler);
+    this.overview = h("div", "camb-overview");
+    this.overview.setAttribute("role", "scrollbar");
+    this.overview.setAttribute("aria-label", "Visible part of the clip: drag to move it");
+    this.overview.setAttribute("aria-orientation", "horizontal");
+    this.overviewBox = h("div", "camb-overview-box");
+    this.overview.append(this.overviewBox);
+    this.bindOverview();
+    const overviewRow = h("div", "camb-lane camb-overview-row");
+    overviewRow.append(h("div", "camb-lane-side"), this.overview);
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
-    this.el.append(bar, rulerRow, this.lanesEl, this.facts, this.media);
+    this.readout = h("div", "camb-readout", "");
+    this.readout.setAttribute("aria-live", "off");
+    this.el.append(
+      bar,
+      overviewRow,
+      rulerRow,
+      this.lanesEl,
+      this.readout,
+      this.facts,
+      this.media
+    );
+    this.onViews = () => this.followPython();
+    this.ctx.model.on("change:views", this.onViews);
     this.onWindowKey = (e) => {
       if (e.target instanceof Node && this.el.contains(e.target)) this.onKey(e);
     };
@@ -535,9 +892,15 @@ var Player = class {
     const img = h("img", "camb-spec");
     img.alt = `Spectrogram of ${label}`;
     img.draggable = false;
+    const tiles = h("canvas", "camb-tiles");
+    tiles.setAttribute("aria-hidden", "true");
+    const selection = h("div", "camb-selection");
+    selection.hidden = true;
+    const axis = h("div", "camb-freq-axis");
+    axis.setAttribute("aria-hidden", "true");
     const playhead = h("div", "camb-playhead");
     const loading = h("div", "camb-lane-loading", "loading…");
-    view.append(img, canvas, playhead, loading);
+    view.append(img, tiles, canvas, axis, selection, playhead, loading);
     row.append(side, view);
     const lane = {
       name,
@@ -545,6 +908,9 @@ var Player = class {
       view,
       canvas,
       img,
+      tiles,
+      selection,
+      axis,
       playhead,
       loading,
       level,
@@ -559,7 +925,10 @@ var Player = class {
     mute.addEventListener("click", () => this.change(() => this.mix.toggleMute(name)));
     dl.addEventListener("click", () => this.card.download(name, dl));
     view.addEventListener("focus", () => this.focusedLane = name);
-    this.bindSeek(view);
+    this.bindPointer(view);
+    view.addEventListener("wheel", (e) => this.onWheel(e, view), { passive: false });
+    view.addEventListener("pointermove", (e) => this.showReadout(e, lane));
+    view.addEventListener("pointerleave", () => this.readout.textContent = "");
     this.lanes.set(name, lane);
     const order = this.ctx.vocab.lanes.filter((n) => this.lanes.has(n));
     for (const n of order) {
@@ -574,7 +943,7 @@ var Player = class {
   /**
    * A lane's pictures arrived: peaks, spectrogram, level (and whether it is silent).
    * @param {string} name
-   * @param {{level_db: number, silent?: boolean}} msg
+   * @param {{level_db: number, silent?: boolean, scale?: [number, number]}} msg
    * @param {DataView[]} buffers
    */
   setLane(name, msg, buffers) {
@@ -586,6 +955,7 @@ var Player = class {
     lane.peaks = new Float32Array(copyBytes(peaksBuf));
     lane.img.src = imgUrl;
     lane.level.textContent = fmtDb(msg.level_db);
+    if (msg.scale) this.setScale(msg.scale);
     lane.silent = Boolean(msg.silent);
     lane.row.classList.toggle("camb-lane-silent", lane.silent);
     if (lane.silent) {
@@ -595,8 +965,8 @@ var Player = class {
       lane.loading.remove();
     }
     lane.ready = true;
-    this.drawWave(lane);
-    this.updatePlayheads();
+    this.drawAxis(lane);
+    this.onView(false);
     if (name === "residual") this.residualBtn.remove();
     this.card.onLanesShown();
     this.updateListen();
@@ -722,6 +1092,21 @@ var Player = class {
         if (!focused || this.mix.mode !== "mix") return;
         this.change(() => this.mix.toggleMute(focused));
         break;
+      case "zoom":
+        this.zoomBy(action.factor);
+        break;
+      case "fit":
+        this.setView(0, this.duration);
+        break;
+      case "pan": {
+        const v = this.viewport;
+        if (v.panBy(action.pages * v.span)) this.onView();
+        break;
+      }
+      case "loop-toggle":
+        if (!this.sel) return;
+        this.toggleLoop();
+        break;
       case "solo-lane": {
         const lane = this.shownLanes()[action.index];
         if (!lane) return;
@@ -734,8 +1119,13 @@ var Player = class {
     e.preventDefault();
     e.stopImmediatePropagation();
   }
-  /** @param {Lane} lane */
-  drawWave(lane) {
+  /**
+   * The waveform of the window: the first peaks of the whole clip, then the tiles that
+   * cover the window (coarse to fine) drawn over them.
+   * @param {Lane} lane
+   * @param {import("./tiles.js").TileData[]} tiles
+   */
+  drawWave(lane, tiles = []) {
     const { canvas, peaks } = lane;
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
@@ -746,18 +1136,382 @@ var Player = class {
     if (!g) return;
     g.clearRect(0, 0, w, hgt);
     if (!peaks || lane.silent) return;
-    const { lo, hi } = peakColumns(peaks, w);
+    const v = this.viewport;
+    const layers = [{ t0: 0, t1: this.duration, peaks }, ...tiles];
+    const cols = v.full && !tiles.length ? peakColumns(peaks, w) : windowColumns(v, w, layers);
+    lane.cols = cols;
+    const { lo, hi } = cols;
     const mid = hgt / 2;
     g.fillStyle = getComputedStyle(lane.row).getPropertyValue("--camb-lane-color") || "#1976d2";
     for (let x = 0; x < w; x++) {
+      if (Number.isNaN(lo[x])) continue;
       const top = mid - hi[x] * mid;
       const bot = mid - lo[x] * mid;
       g.fillRect(x, top, 1, Math.max(1, bot - top));
     }
   }
+  /**
+   * The spectrogram of the window: the lane's first picture is moved and stretched by CSS;
+   * tiles are drawn over it on a canvas.
+   * @param {Lane} lane
+   * @param {import("./tiles.js").TileData[]} tiles
+   */
+  drawTiles(lane, tiles) {
+    const v = this.viewport;
+    const span = v.span;
+    lane.img.style.width = `${this.duration / span * 100}%`;
+    lane.img.style.left = `${-v.start / span * 100}%`;
+    const c = lane.tiles;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(c.clientWidth * dpr));
+    const hgt = Math.max(1, Math.round(c.clientHeight * dpr));
+    if (c.width !== w) c.width = w;
+    if (c.height !== hgt) c.height = hgt;
+    const g = c.getContext("2d");
+    if (!g) return;
+    g.clearRect(0, 0, w, hgt);
+    if (lane.silent) return;
+    g.imageSmoothingEnabled = false;
+    for (const t of tiles) {
+      if (!t.image) continue;
+      const x0 = v.xAt(t.t0, w);
+      const x1 = v.xAt(t.t1, w);
+      g.drawImage(t.image, x0, 0, x1 - x0, hgt);
+    }
+    c.dataset.tiles = String(tiles.length);
+  }
   redraw() {
-    for (const lane of this.lanes.values()) this.drawWave(lane);
+    this.viewport.setMinSpan(this.sampleRate, this.laneWidth());
+    this.onView(false);
+  }
+  laneWidth() {
+    for (const lane of this.lanes.values()) if (lane.view.clientWidth) return lane.view.clientWidth;
+    return this.ruler.clientWidth || 0;
+  }
+  /**
+   * Tiles to draw for a lane now: the level this window needs, or coarser ones until they
+   * arrive. Empty when the first pictures show enough.
+   * @param {string} lane
+   */
+  tilesNow(lane) {
+    const want = this.wantedTiles();
+    return want ? this.cache.cover(lane, want.level, want.indices) : [];
+  }
+  wantedTiles() {
+    const n = Math.round(this.duration * this.sampleRate);
+    const width = this.laneWidth() * (window.devicePixelRatio || 1);
+    const level = tileLevel(this.viewport, width, n, this.sampleRate);
+    if (level === null) return null;
+    return { level, indices: tilesFor(this.viewport, level, n, this.sampleRate) };
+  }
+  /**
+   * The window moved (zoom, pan, Python, resize): draw it in the next frame, ask for the
+   * tiles it needs, and tell the kernel what is shown.
+   * @param {boolean} [report] tell the kernel (not when following Python or only redrawing)
+   */
+  onView(report = true) {
+    if (!this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.paint();
+      });
+    }
+    clearTimeout(this.tileTimer);
+    this.tileTimer = setTimeout(() => this.requestTiles(), TILE_DELAY);
+    if (report) {
+      clearTimeout(this.reportTimer);
+      this.reportTimer = setTimeout(() => this.reportView(), REPORT_DELAY);
+    }
+  }
+  paint() {
+    const v = this.viewport;
+    for (const lane of this.lanes.values()) {
+      const tiles = this.tilesNow(lane.name);
+      this.drawTiles(lane, tiles);
+      this.drawWave(lane, tiles);
+      this.drawSelection(lane);
+    }
     this.drawRuler();
+    this.updatePlayheads();
+    const d = this.duration || 1;
+    this.overviewBox.style.left = `${v.start / d * 100}%`;
+    this.overviewBox.style.width = `${Math.max(0.5, v.span / d * 100)}%`;
+    this.overview.setAttribute("aria-valuetext", `${fmtTime(v.start)} to ${fmtTime(v.end)}`);
+    this.overview.dataset.start = v.start.toFixed(3);
+    this.overview.dataset.end = v.end.toFixed(3);
+    this.zoomOutBtn.disabled = v.full;
+    this.fitBtn.disabled = v.full;
+    this.zoomInBtn.disabled = v.span <= v.minSpan + 1e-9;
+  }
+  /** Lanes that get tiles: shown and not silent. */
+  tileLanes() {
+    return [...this.lanes.values()].filter((l) => l.ready && !l.silent).map((l) => l.name);
+  }
+  requestTiles() {
+    const want = this.wantedTiles();
+    if (!want || !this.ctx.conn.live) return;
+    const lanes = this.tileLanes();
+    if (!lanes.length) return;
+    const req = this.requests.next(this.cache, lanes, want.level, want.indices);
+    if (!req) return;
+    this.ctx.conn.send({ type: "tiles", clip_id: this.card.id, view_id: this.viewId, ...req });
+  }
+  /**
+   * A tile arrived from the kernel.
+   * @param {{lane: string, level: number, index: number, t0: number, t1: number}} msg
+   * @param {DataView[]} buffers [peaks f32, png]
+   */
+  async onTile(msg, buffers) {
+    const peaks = new Float32Array(copyBytes(buffers[0]));
+    const png = copyBytes(buffers[1]);
+    let image = null;
+    try {
+      image = await createImageBitmap(new Blob([png], { type: "image/png" }));
+    } catch {
+      return;
+    }
+    this.cache.put({
+      lane: msg.lane,
+      level: msg.level,
+      index: msg.index,
+      t0: msg.t0,
+      t1: msg.t1,
+      peaks,
+      image,
+      bytes: peaks.byteLength + image.width * image.height * 4
+    });
+    this.requests.arrived(this.cache, this.tileLanes(), msg.level, msg.index);
+    this.onView(false);
+  }
+  /**
+   * Show `[start, end]` (kept inside the clip and above the deepest zoom).
+   * @param {number} start
+   * @param {number} end
+   */
+  setView(start, end) {
+    if (this.viewport.setWindow(start, end)) this.onView();
+  }
+  /**
+   * @param {number} factor > 1 zooms in
+   * @param {number} [anchor] seconds kept in place; the playhead if it is shown, else the centre
+   */
+  zoomBy(factor, anchor) {
+    const v = this.viewport;
+    if (anchor === void 0) {
+      const t = this.time();
+      anchor = t >= v.start && t <= v.end ? t : void 0;
+    }
+    if (v.zoomBy(factor, anchor)) this.onView();
+  }
+  /**
+   * Ctrl + wheel (and a trackpad pinch, which Chromium and Firefox send as one) zooms about
+   * the pointer; a sideways wheel (or Shift + wheel) pans. A plain wheel scrolls the page:
+   * a notebook is read by scrolling, and lanes under the pointer must not trap it.
+   * @param {WheelEvent} e
+   * @param {HTMLElement} view
+   */
+  onWheel(e, view) {
+    const v = this.viewport;
+    const r = view.getBoundingClientRect();
+    const scale = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? r.width : 1;
+    if (e.ctrlKey || e.metaKey) {
+      e.preventDefault();
+      const factor = Math.exp(-e.deltaY * scale / 300);
+      this.zoomBy(factor, v.timeAt(e.clientX - r.left, r.width));
+      return;
+    }
+    const dx = e.shiftKey && !e.deltaX ? e.deltaY : e.deltaX;
+    if (!dx || v.full || Math.abs(e.deltaX) < Math.abs(e.deltaY) && !e.shiftKey) return;
+    e.preventDefault();
+    if (v.panBy(dx * scale * v.span / r.width)) this.onView();
+  }
+  /**
+   * Click: seek. Drag: pan a zoomed view (seek when the whole clip is shown).
+   * Shift + drag: select a span (Shift + click clears it).
+   * @param {HTMLElement} view
+   */
+  bindPointer(view) {
+    let press = null;
+    const at = (e) => {
+      const r = view.getBoundingClientRect();
+      return { x: e.clientX - r.left, w: r.width, t: this.viewport.timeAt(e.clientX - r.left, r.width) };
+    };
+    view.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0) return;
+      const p = at(e);
+      press = { x: p.x, t: p.t, start: this.viewport.start, mode: "press", shift: e.shiftKey };
+      view.setPointerCapture?.(e.pointerId);
+      if (!e.shiftKey && this.viewport.full) {
+        press.mode = "seek";
+        this.seek(p.t);
+      }
+    });
+    view.addEventListener("pointermove", (e) => {
+      if (!press) return;
+      const p = at(e);
+      if (press.mode === "press" && Math.abs(p.x - press.x) >= DRAG_PX) {
+        press.mode = press.shift ? "select" : "pan";
+      }
+      if (press.mode === "seek") this.seek(p.t);
+      else if (press.mode === "pan") {
+        const v = this.viewport;
+        const span = v.span;
+        const a = press.start - (p.x - press.x) / p.w * span;
+        if (v.setWindow(a, a + span)) this.onView();
+      } else if (press.mode === "select") {
+        const t = this.viewport.timeAt(p.x, p.w);
+        this.setSelection(Math.min(press.t, t), Math.max(press.t, t));
+      }
+    });
+    const stop = (e) => {
+      if (!press) return;
+      if (press.mode === "press") {
+        if (press.shift) this.setSelection(null);
+        else this.seek(at(e).t);
+      }
+      press = null;
+    };
+    view.addEventListener("pointerup", stop);
+    view.addEventListener("pointercancel", () => press = null);
+  }
+  bindOverview() {
+    let dragging = false;
+    const move = (e) => {
+      const r = this.overview.getBoundingClientRect();
+      const t = Math.min(Math.max(0, e.clientX - r.left), r.width) / (r.width || 1) * this.duration;
+      const span = this.viewport.span;
+      this.setView(t - span / 2, t + span / 2);
+    };
+    this.overview.addEventListener("pointerdown", (e) => {
+      dragging = true;
+      this.overview.setPointerCapture?.(e.pointerId);
+      move(e);
+    });
+    this.overview.addEventListener("pointermove", (e) => dragging && move(e));
+    this.overview.addEventListener("pointerup", () => dragging = false);
+    this.overview.addEventListener("pointercancel", () => dragging = false);
+  }
+  /**
+   * @param {number | null} start seconds; null clears the selection (and the loop)
+   * @param {number} [end]
+   */
+  setSelection(start, end = 0) {
+    if (start === null || !(end - start > 1e-3)) {
+      this.sel = null;
+      this.looping = false;
+    } else {
+      this.sel = [Math.max(0, start), Math.min(this.duration, end)];
+    }
+    this.loopBtn.disabled = !this.sel;
+    this.loopBtn.setAttribute("aria-pressed", String(this.looping));
+    this.loopBtn.classList.toggle("camb-on", this.looping);
+    this.selText.textContent = this.sel ? `${fmtTime(this.sel[0])}–${fmtTime(this.sel[1])}` : "";
+    for (const lane of this.lanes.values()) this.drawSelection(lane);
+    clearTimeout(this.reportTimer);
+    this.reportTimer = setTimeout(() => this.reportView(), REPORT_DELAY);
+  }
+  /** @param {Lane} lane */
+  drawSelection(lane) {
+    const el = lane.selection;
+    if (!this.sel) {
+      el.hidden = true;
+      return;
+    }
+    const v = this.viewport;
+    const a = Math.max(0, Math.min(1, (this.sel[0] - v.start) / v.span));
+    const b = Math.max(0, Math.min(1, (this.sel[1] - v.start) / v.span));
+    el.hidden = b <= a;
+    el.style.left = `${a * 100}%`;
+    el.style.width = `${(b - a) * 100}%`;
+    el.classList.toggle("camb-looping", this.looping);
+  }
+  toggleLoop() {
+    if (!this.sel) return;
+    this.looping = !this.looping;
+    if (this.looping) {
+      const t = this.time();
+      if (t < this.sel[0] || t >= this.sel[1]) this.seek(this.sel[0]);
+    }
+    this.setSelection(this.sel[0], this.sel[1]);
+  }
+  /**
+   * @param {PointerEvent} e
+   * @param {Lane} lane
+   */
+  showReadout(e, lane) {
+    const r = lane.view.getBoundingClientRect();
+    const t = this.viewport.timeAt(e.clientX - r.left, r.width);
+    const parts = [fmtTime(t)];
+    const s = lane.img.getBoundingClientRect();
+    if (this.sampleRate && e.clientY >= s.top && e.clientY <= s.bottom && s.height > 0) {
+      parts.push(`${fmtHz(freqAt((s.bottom - e.clientY) / s.height, FMIN, this.sampleRate / 2))}`);
+    }
+    const dpr = window.devicePixelRatio || 1;
+    for (const other of this.lanes.values()) {
+      const x = Math.floor((e.clientX - r.left) * dpr);
+      const db = columnDb(other.cols || null, x);
+      if (db !== null) parts.push(`${this.ctx.vocab.laneLabel(other.name)} ${fmtDb(db)}`);
+    }
+    this.readout.textContent = parts.join(" · ");
+  }
+  /** Tell the kernel what this player shows (`w.view()`, `w.selection()`). */
+  reportView() {
+    const { model } = this.ctx;
+    if (!this.ctx.conn.live || !this.duration) return;
+    const views = model.get("views") || {};
+    const old = views[this.card.id] || {};
+    const v = this.viewport;
+    const entry = {
+      start: round3(v.start),
+      end: round3(v.end),
+      selection: this.sel ? [round3(this.sel[0]), round3(this.sel[1])] : null,
+      by: "browser",
+      n: old.n || 0
+    };
+    if (old.start === entry.start && old.end === entry.end && old.by === "browser" && JSON.stringify(old.selection ?? null) === JSON.stringify(entry.selection)) return;
+    try {
+      model.set("views", { ...views, [this.card.id]: entry });
+      model.save_changes?.();
+    } catch {
+    }
+  }
+  /** Python called `w.zoom()`: show that span (once per call). */
+  followPython() {
+    const entry = (this.ctx.model.get("views") || {})[this.card.id];
+    if (!entry || entry.by !== "python" || entry.n === this.pythonN || !this.duration) return;
+    this.pythonN = entry.n;
+    this.viewport.setWindow(entry.start, entry.end);
+    this.onView(false);
+    this.reportView();
+  }
+  /** @param {[number, number]} scale dB */
+  setScale(scale) {
+    this.scale = scale;
+    const [lo, hi] = scale;
+    this.colourBar.hidden = false;
+    this.colourBar.replaceChildren(
+      h("span", "camb-cb-label", `${Math.round(lo)}`),
+      h("span", "camb-cb-ramp"),
+      h("span", "camb-cb-label", `${Math.round(hi)} dB`)
+    );
+    const ramp = (
+      /** @type {HTMLElement} */
+      this.colourBar.children[1]
+    );
+    ramp.style.background = `linear-gradient(to right, ${MAGMA.join(", ")})`;
+    this.colourBar.title = `Spectrogram colours: ${Math.round(lo)} dB (dark) to ${Math.round(hi)} dB (bright), one scale for every lane`;
+    this.colourBar.setAttribute("role", "img");
+    this.colourBar.setAttribute("aria-label", this.colourBar.title);
+  }
+  /** Frequency labels on a lane's spectrogram (log axis, FMIN to half the rate). @param {Lane} lane */
+  drawAxis(lane) {
+    if (!this.sampleRate) return;
+    const ticks = freqTicks(FMIN, this.sampleRate / 2, lane.img.clientHeight || 64);
+    lane.axis.replaceChildren(...ticks.map((tk) => {
+      const el = h("span", "camb-freq-tick", tk.label);
+      el.style.bottom = `${tk.y * 100}%`;
+      return el;
+    }));
   }
   drawRuler() {
     const width = this.ruler.clientWidth;
@@ -775,25 +1529,6 @@ var Player = class {
   time() {
     return this.media.currentTime || 0;
   }
-  /** @param {HTMLElement} view */
-  bindSeek(view) {
-    let dragging = false;
-    const at = (e) => {
-      const r = view.getBoundingClientRect();
-      return this.viewport.timeAt(e.clientX - r.left, r.width);
-    };
-    view.addEventListener("pointerdown", (e) => {
-      dragging = true;
-      view.setPointerCapture?.(e.pointerId);
-      this.seek(at(e));
-    });
-    view.addEventListener("pointermove", (e) => {
-      if (dragging) this.seek(at(e));
-    });
-    const stop = () => dragging = false;
-    view.addEventListener("pointerup", stop);
-    view.addEventListener("pointercancel", stop);
-  }
   /** @param {number} t */
   seek(t) {
     t = Math.min(Math.max(0, t), this.duration || 0);
@@ -803,6 +1538,9 @@ var Player = class {
   async play() {
     if (!this.graph) return;
     if (this.duration && this.time() >= this.duration - 0.05) this.seek(0);
+    if (this.looping && this.sel && (this.time() < this.sel[0] || this.time() >= this.sel[1])) {
+      this.seek(this.sel[0]);
+    }
     window.dispatchEvent(new CustomEvent(PLAY_EVENT, { detail: this }));
     this.playing = true;
     this.updatePlay();
@@ -835,6 +1573,7 @@ var Player = class {
     cancelAnimationFrame(this.raf);
     const step = () => {
       if (!this.playing) return;
+      if (this.looping && this.sel && this.time() >= this.sel[1]) this.media.currentTime = this.sel[0];
       this.updatePlayheads();
       this.raf = requestAnimationFrame(step);
     };
@@ -843,9 +1582,12 @@ var Player = class {
   /** @param {number} [t] */
   updatePlayheads(t) {
     if (t === void 0) t = this.time();
-    const pct = `${(this.viewport.fraction(t) * 100).toFixed(3)}%`;
+    const v = this.viewport;
+    const pct = `${(v.fraction(t) * 100).toFixed(3)}%`;
+    const shown = t >= v.start - 1e-6 && t <= v.end + 1e-6;
     for (const lane of this.lanes.values()) {
       lane.playhead.style.left = pct;
+      lane.playhead.hidden = !shown;
       lane.view.setAttribute("aria-valuenow", t.toFixed(1));
       lane.view.setAttribute("aria-valuetext", fmtTime(t));
     }
@@ -870,8 +1612,14 @@ var Player = class {
   /** @param {import("./types.js").ClipState} clip */
   update(clip) {
     const f = clip.facts || {};
+    if (f.sample_rate && f.sample_rate !== this.sampleRate) {
+      this.sampleRate = f.sample_rate;
+      this.viewport.setMinSpan(this.sampleRate, this.laneWidth());
+      for (const lane of this.lanes.values()) this.drawAxis(lane);
+    }
     if (f.duration && f.duration !== this.duration) {
       this.viewport.setDuration(f.duration);
+      this.followPython();
       for (const lane of this.lanes.values()) {
         lane.view.setAttribute("aria-valuemax", String(f.duration));
       }
@@ -896,6 +1644,11 @@ var Player = class {
   }
   destroy() {
     this.playing = false;
+    this.ctx.model.off("change:views", this.onViews);
+    clearTimeout(this.tileTimer);
+    clearTimeout(this.reportTimer);
+    cancelAnimationFrame(this.frame);
+    this.cache.clear();
     cancelAnimationFrame(this.raf);
     window.removeEventListener(PLAY_EVENT, this.onOtherPlay);
     window.removeEventListener("keydown", this.onWindowKey, true);
@@ -911,6 +1664,9 @@ var Player = class {
     this.graph = null;
   }
 };
+function round3(t) {
+  return Math.round(t * 1e3) / 1e3;
+}
 
 // src/card.js
 var STALE_MS = 2e4;
@@ -1092,6 +1848,15 @@ var Card = class {
   onLane(msg, buffers) {
     if (msg.attempt !== this.attempt || !this.player) return;
     this.player.setLane(msg.lane, msg, buffers);
+  }
+  /**
+   * A tile of the zoomed view (detail on demand).
+   * @param {{attempt: number, lane: string, level: number, index: number, t0: number, t1: number}} msg
+   * @param {DataView[]} buffers
+   */
+  onTile(msg, buffers) {
+    if (msg.attempt !== this.attempt || !this.player) return;
+    this.player.onTile(msg, buffers);
   }
   /**
    * @param {{attempt: number} & import("./player.js").PreviewMessage} msg
@@ -1566,6 +2331,9 @@ function render({ model, el }) {
         break;
       case "preview":
         cards.get(msg.clip_id)?.onPreview(msg, buffers);
+        break;
+      case "tile":
+        cards.get(msg.clip_id)?.onTile(msg, buffers);
         break;
       case "file": {
         const d = ctx.downloads.get(msg.request_id);

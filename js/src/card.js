@@ -220,6 +220,16 @@ export class Card {
   }
 
   /**
+   * A tile of the zoomed view (detail on demand).
+   * @param {{attempt: number, lane: string, level: number, index: number, t0: number, t1: number}} msg
+   * @param {DataView[]} buffers
+   */
+  onTile(msg, buffers) {
+    if (msg.attempt !== this.attempt || !this.player) return;
+    this.player.onTile(msg, buffers);
+  }
+
+  /**
    * @param {{attempt: number} & import("./player.js").PreviewMessage} msg
    * @param {DataView[]} buffers
    */

@@ -4,12 +4,15 @@
 // Protocol with the kernel (custom messages; bulk data only in binary buffers):
 //   → upload-start {upload_id, name, size}, upload-chunk {upload_id, offset} + [bytes],
 //     upload-end, upload-abort, cancel/retry/remove {clip_id},
-//     media {clip_id, lanes, preview}, download {clip_id, lane, request_id}
+//     media {clip_id, lanes, preview}, download {clip_id, lane, request_id},
+//     tiles {clip_id, view_id, request_id, lanes, tiles: [[level, index], …]}
 //   ← upload-ack {upload_id, received}, upload-error {upload_id, message},
 //     lane {clip_id, attempt, lane, level_db, silent} + [peaks f32, png],
 //     preview {clip_id, attempt, mime, lanes, channels, bitrate, headroom} + [ogg opus],
-//     file {request_id, name, mime, offset, total, last} + [bytes]
-// Synced traits carry only small state (`clips`, `pictures`). No network access here.
+//     file {request_id, name, mime, offset, total, last} + [bytes],
+//     tile {clip_id, attempt, request_id, lane, level, index, t0, t1, columns} + [peaks f32, png]
+// Synced traits carry only small state (`clips`, `pictures`, `views`: each player's window
+// and selection in seconds). No network access here.
 
 import { Card } from "./card.js";
 import { Connection } from "./connection.js";
@@ -250,6 +253,9 @@ function render({ model, el }) {
         break;
       case "preview":
         cards.get(msg.clip_id)?.onPreview(msg, buffers);
+        break;
+      case "tile":
+        cards.get(msg.clip_id)?.onTile(msg, buffers);
         break;
       case "file": {
         const d = ctx.downloads.get(msg.request_id);

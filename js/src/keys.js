@@ -15,6 +15,8 @@
  * @typedef {{type: "toggle-play"} | {type: "seek-by", seconds: number}
  *   | {type: "seek-to", where: "start" | "end"} | {type: "ab-switch"} | {type: "mix-toggle"}
  *   | {type: "solo-focused"} | {type: "mute-focused"} | {type: "solo-lane", index: number}
+ *   | {type: "zoom", factor: number} | {type: "fit"} | {type: "pan", pages: number}
+ *   | {type: "loop-toggle"}
  * } KeyAction
  */
 
@@ -27,6 +29,11 @@ export const KEY_HELP = [
   ["X", "Mix on/off (solo and mute work in Mix)"],
   ["S M", "solo / mute the focused lane"],
   ["1–4", "hear lane 1–4 alone"],
+  ["+ −", "zoom in / out (also Ctrl + wheel or pinch over a lane)"],
+  ["0", "fit the whole clip"],
+  ["[ ]", "pan left / right (also drag a zoomed lane)"],
+  ["Shift + drag", "select a span"],
+  ["L", "loop the selected span on / off"],
 ];
 
 /**
@@ -60,6 +67,21 @@ export function playerKeyAction(e) {
     case "m":
     case "M":
       return { type: "mute-focused" };
+    case "+":
+    case "=":
+      return { type: "zoom", factor: 2 };
+    case "-":
+    case "_":
+      return { type: "zoom", factor: 0.5 };
+    case "0":
+      return { type: "fit" };
+    case "[":
+      return { type: "pan", pages: -0.5 };
+    case "]":
+      return { type: "pan", pages: 0.5 };
+    case "l":
+    case "L":
+      return { type: "loop-toggle" };
     default:
       if (/^[1-4]$/.test(e.key)) return { type: "solo-lane", index: Number(e.key) - 1 };
       return null;

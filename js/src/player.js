@@ -12,7 +12,20 @@ import { fmtDb, fmtTime } from "./format.js";
 import { KEY_HELP, keyBelongsToTarget, playerKeyAction } from "./keys.js";
 import { Mix } from "./mixer.js";
 import { peakColumns } from "./peaks.js";
+import { TileCache, TileRequests, columnDb, fmtHz, freqAt, freqTicks, tileLevel, tilesFor,
+  windowColumns } from "./tiles.js";
 import { Viewport, rulerTicks } from "./timeline.js";
+
+/** Lowest frequency of the spectrograms' log axis (the kernel's `FMIN`). */
+const FMIN = 30;
+/** Wait this long after the view last moved before asking for tiles (ms). */
+const TILE_DELAY = 60;
+/** Wait this long after the view last moved before telling the kernel (ms). */
+const REPORT_DELAY = 150;
+/** Pixels a pointer moves before a press becomes a drag (pan or selection). */
+const DRAG_PX = 4;
+/** The magma colour map at 0, ¼, ½, ¾ and 1 (the kernel's spectrogram colours). */
+const MAGMA = ["#000004", "#3b0f70", "#8c2981", "#de4968", "#fe9f6d", "#fcfdbf"];
 
 /** Every player on the page hears this when one starts, so only one plays at a time. */
 const PLAY_EVENT = "camb-widget:play";
@@ -24,10 +37,14 @@ const PLAY_EVENT = "camb-widget:play";
  * @property {HTMLDivElement} view
  * @property {HTMLCanvasElement} canvas
  * @property {HTMLImageElement} img
+ * @property {HTMLCanvasElement} tiles
+ * @property {HTMLDivElement} selection
+ * @property {HTMLDivElement} axis
  * @property {HTMLDivElement} playhead
  * @property {HTMLDivElement} loading
  * @property {HTMLDivElement} level
  * @property {Float32Array | null} peaks
+ * @property {{lo: Float32Array, hi: Float32Array} | null} [cols] the waveform as drawn
  * @property {HTMLButtonElement} soloBtn
  * @property {HTMLButtonElement} muteBtn
  * @property {HTMLButtonElement} dlBtn
@@ -66,6 +83,24 @@ export class Player {
     this.urls = new Set();
     /** @type {string | null} */
     this.focusedLane = null;
+    this.sampleRate = 0;
+    /** Tiles of this player's clip, as ImageBitmaps (closed when evicted). */
+    this.cache = new TileCache(64 << 20, (t) => t.image?.close?.());
+    this.requests = new TileRequests();
+    /** Tells the kernel's supersession which requests are this view's. */
+    this.viewId = Math.random().toString(36).slice(2, 10);
+    /** @type {[number, number] | null} the selected span, seconds */
+    this.sel = null;
+    this.looping = false;
+    /** The `n` of the last zoom from Python this player followed. */
+    this.pythonN = 0;
+    this.frame = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.tileTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.reportTimer = undefined;
+    /** @type {[number, number] | null} the colour scale in dB */
+    this.scale = null;
 
     this.el = h("div", "camb-player");
     /** @type {any} */ (this.el).cambPlayer = this; // for tests and debugging in the console
@@ -81,6 +116,19 @@ export class Player {
     this.playBtn.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     this.clock = h("span", "camb-clock", "0:00.0 / 0:00.0");
     this.clock.setAttribute("aria-live", "off");
+    this.rateSel = h("select", "camb-rate");
+    this.rateSel.setAttribute("aria-label", "Playback rate (pitch kept)");
+    this.rateSel.title = "Playback rate (pitch kept)";
+    for (const r of [0.5, 0.75, 1, 1.25, 1.5, 2]) {
+      const o = h("option", "", `${r}×`);
+      o.value = String(r);
+      this.rateSel.append(o);
+    }
+    this.rateSel.value = "1";
+    this.rateSel.addEventListener("change", () => {
+      this.media.playbackRate = Number(this.rateSel.value);
+      this.media.preservesPitch = true;
+    });
 
     const listen = h("span", "camb-listen");
     this.selA = this.laneSelect("A");
@@ -113,15 +161,49 @@ export class Player {
     const list = h("dl", "camb-keys-list");
     for (const [key, what] of KEY_HELP) list.append(h("dt", "", key), h("dd", "", what));
     help.append(summary, list);
-    bar.append(this.playBtn, this.clock, listen, this.residualBtn, help);
+    const zoom = h("span", "camb-zoom");
+    zoom.setAttribute("role", "group");
+    zoom.setAttribute("aria-label", "Zoom");
+    this.zoomOutBtn = button("−", "camb-zoom-out", "Zoom out (key −)");
+    this.zoomInBtn = button("+", "camb-zoom-in", "Zoom in (key +; Ctrl + wheel or pinch over a lane)");
+    this.fitBtn = button("Fit", "camb-zoom-fit", "Show the whole clip (key 0)");
+    this.zoomOutBtn.addEventListener("click", () => this.zoomBy(0.5));
+    this.zoomInBtn.addEventListener("click", () => this.zoomBy(2));
+    this.fitBtn.addEventListener("click", () => this.setView(0, this.duration));
+    zoom.append(this.zoomOutBtn, this.zoomInBtn, this.fitBtn);
+    this.loopBtn = button("⟲ Loop", "camb-loop", "Loop the selected span (key L; Shift + drag to select)");
+    this.loopBtn.addEventListener("click", () => this.toggleLoop());
+    this.loopBtn.setAttribute("aria-pressed", "false");
+    this.loopBtn.disabled = true;
+    this.selText = h("span", "camb-sel-text", "");
+    this.colourBar = h("span", "camb-colour-bar");
+    this.colourBar.hidden = true;
+    bar.append(this.playBtn, this.clock, this.rateSel, listen, zoom, this.loopBtn, this.selText,
+      this.residualBtn, this.colourBar, help);
 
     this.ruler = h("div", "camb-ruler");
     this.ruler.setAttribute("aria-hidden", "true");
     const rulerRow = h("div", "camb-lane camb-ruler-row");
     rulerRow.append(h("div", "camb-lane-side"), this.ruler);
+    // The whole clip, with the window shown below: click or drag it to move the window.
+    this.overview = h("div", "camb-overview");
+    this.overview.setAttribute("role", "scrollbar");
+    this.overview.setAttribute("aria-label", "Visible part of the clip: drag to move it");
+    this.overview.setAttribute("aria-orientation", "horizontal");
+    this.overviewBox = h("div", "camb-overview-box");
+    this.overview.append(this.overviewBox);
+    this.bindOverview();
+    const overviewRow = h("div", "camb-lane camb-overview-row");
+    overviewRow.append(h("div", "camb-lane-side"), this.overview);
     this.lanesEl = h("div", "camb-lanes");
     this.facts = h("div", "camb-facts");
-    this.el.append(bar, rulerRow, this.lanesEl, this.facts, this.media);
+    // Under the pointer: time, frequency (over a spectrogram) and each lane's peak there.
+    this.readout = h("div", "camb-readout", "");
+    this.readout.setAttribute("aria-live", "off");
+    this.el.append(bar, overviewRow, rulerRow, this.lanesEl, this.readout, this.facts,
+      this.media);
+    this.onViews = () => this.followPython();
+    this.ctx.model.on("change:views", this.onViews);
     // Keys pressed in the player are the player's. In a notebook's command mode B, X, M, S
     // and the digits are notebook shortcuts (insert, cut, to Markdown, save, heading), and
     // Notebook 7 handles them while the event is still on its way down (capture phase, on
@@ -195,19 +277,29 @@ export class Player {
     const img = h("img", "camb-spec");
     img.alt = `Spectrogram of ${label}`;
     img.draggable = false;
+    const tiles = h("canvas", "camb-tiles");
+    tiles.setAttribute("aria-hidden", "true");
+    const selection = h("div", "camb-selection");
+    selection.hidden = true;
+    const axis = h("div", "camb-freq-axis");
+    axis.setAttribute("aria-hidden", "true");
     const playhead = h("div", "camb-playhead");
     const loading = h("div", "camb-lane-loading", "loading…");
-    view.append(img, canvas, playhead, loading);
+    view.append(img, tiles, canvas, axis, selection, playhead, loading);
     row.append(side, view);
 
     /** @type {Lane} */
-    const lane = { name, row, view, canvas, img, playhead, loading, level, peaks: null,
+    const lane = { name, row, view, canvas, img, tiles, selection, axis, playhead, loading,
+      level, peaks: null,
       soloBtn: solo, muteBtn: mute, dlBtn: dl, ready: false, silent: false };
     solo.addEventListener("click", () => this.change(() => this.mix.toggleSolo(name)));
     mute.addEventListener("click", () => this.change(() => this.mix.toggleMute(name)));
     dl.addEventListener("click", () => this.card.download(name, dl));
     view.addEventListener("focus", () => (this.focusedLane = name));
-    this.bindSeek(view);
+    this.bindPointer(view);
+    view.addEventListener("wheel", (e) => this.onWheel(e, view), { passive: false });
+    view.addEventListener("pointermove", (e) => this.showReadout(e, lane));
+    view.addEventListener("pointerleave", () => (this.readout.textContent = ""));
 
     this.lanes.set(name, lane);
     const order = this.ctx.vocab.lanes.filter((n) => this.lanes.has(n));
@@ -224,7 +316,7 @@ export class Player {
   /**
    * A lane's pictures arrived: peaks, spectrogram, level (and whether it is silent).
    * @param {string} name
-   * @param {{level_db: number, silent?: boolean}} msg
+   * @param {{level_db: number, silent?: boolean, scale?: [number, number]}} msg
    * @param {DataView[]} buffers
    */
   setLane(name, msg, buffers) {
@@ -236,6 +328,7 @@ export class Player {
     lane.peaks = new Float32Array(copyBytes(peaksBuf));
     lane.img.src = imgUrl;
     lane.level.textContent = fmtDb(msg.level_db);
+    if (msg.scale) this.setScale(msg.scale);
     lane.silent = Boolean(msg.silent);
     lane.row.classList.toggle("camb-lane-silent", lane.silent);
     if (lane.silent) {
@@ -248,8 +341,8 @@ export class Player {
       lane.loading.remove();
     }
     lane.ready = true;
-    this.drawWave(lane);
-    this.updatePlayheads();
+    this.drawAxis(lane);
+    this.onView(false);
     if (name === "residual") this.residualBtn.remove();
     this.card.onLanesShown();
     this.updateListen();
@@ -373,6 +466,21 @@ export class Player {
         if (!focused || this.mix.mode !== "mix") return;
         this.change(() => this.mix.toggleMute(focused));
         break;
+      case "zoom":
+        this.zoomBy(action.factor);
+        break;
+      case "fit":
+        this.setView(0, this.duration);
+        break;
+      case "pan": {
+        const v = this.viewport;
+        if (v.panBy(action.pages * v.span)) this.onView();
+        break;
+      }
+      case "loop-toggle":
+        if (!this.sel) return;
+        this.toggleLoop();
+        break;
       case "solo-lane": {
         const lane = this.shownLanes()[action.index];
         if (!lane) return;
@@ -386,8 +494,13 @@ export class Player {
     e.stopImmediatePropagation();
   }
 
-  /** @param {Lane} lane */
-  drawWave(lane) {
+  /**
+   * The waveform of the window: the first peaks of the whole clip, then the tiles that
+   * cover the window (coarse to fine) drawn over them.
+   * @param {Lane} lane
+   * @param {import("./tiles.js").TileData[]} tiles
+   */
+  drawWave(lane, tiles = []) {
     const { canvas, peaks } = lane;
     const dpr = window.devicePixelRatio || 1;
     const w = Math.max(1, Math.round(canvas.clientWidth * dpr));
@@ -398,19 +511,391 @@ export class Player {
     if (!g) return;
     g.clearRect(0, 0, w, hgt);
     if (!peaks || lane.silent) return;
-    const { lo, hi } = peakColumns(peaks, w);
+    const v = this.viewport;
+    const layers = [{ t0: 0, t1: this.duration, peaks }, ...tiles];
+    const cols = v.full && !tiles.length ? peakColumns(peaks, w) : windowColumns(v, w, layers);
+    lane.cols = cols;
+    const { lo, hi } = cols;
     const mid = hgt / 2;
     g.fillStyle = getComputedStyle(lane.row).getPropertyValue("--camb-lane-color") || "#1976d2";
     for (let x = 0; x < w; x++) {
+      if (Number.isNaN(lo[x])) continue;
       const top = mid - hi[x] * mid;
       const bot = mid - lo[x] * mid;
       g.fillRect(x, top, 1, Math.max(1, bot - top));
     }
   }
 
+  /**
+   * The spectrogram of the window: the lane's first picture is moved and stretched by CSS;
+   * tiles are drawn over it on a canvas.
+   * @param {Lane} lane
+   * @param {import("./tiles.js").TileData[]} tiles
+   */
+  drawTiles(lane, tiles) {
+    const v = this.viewport;
+    const span = v.span;
+    lane.img.style.width = `${(this.duration / span) * 100}%`;
+    lane.img.style.left = `${(-v.start / span) * 100}%`;
+    const c = lane.tiles;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(c.clientWidth * dpr));
+    const hgt = Math.max(1, Math.round(c.clientHeight * dpr));
+    if (c.width !== w) c.width = w;
+    if (c.height !== hgt) c.height = hgt;
+    const g = c.getContext("2d");
+    if (!g) return;
+    g.clearRect(0, 0, w, hgt);
+    if (lane.silent) return;
+    g.imageSmoothingEnabled = false; // single STFT frames show as blocks, not blurs
+    for (const t of tiles) {
+      if (!t.image) continue;
+      const x0 = v.xAt(t.t0, w);
+      const x1 = v.xAt(t.t1, w);
+      g.drawImage(t.image, x0, 0, x1 - x0, hgt);
+    }
+    c.dataset.tiles = String(tiles.length);
+  }
+
   redraw() {
-    for (const lane of this.lanes.values()) this.drawWave(lane);
+    this.viewport.setMinSpan(this.sampleRate, this.laneWidth());
+    this.onView(false);
+  }
+
+  laneWidth() {
+    for (const lane of this.lanes.values()) if (lane.view.clientWidth) return lane.view.clientWidth;
+    return this.ruler.clientWidth || 0;
+  }
+
+  /**
+   * Tiles to draw for a lane now: the level this window needs, or coarser ones until they
+   * arrive. Empty when the first pictures show enough.
+   * @param {string} lane
+   */
+  tilesNow(lane) {
+    const want = this.wantedTiles();
+    return want ? this.cache.cover(lane, want.level, want.indices) : [];
+  }
+
+  wantedTiles() {
+    const n = Math.round(this.duration * this.sampleRate);
+    const width = this.laneWidth() * (window.devicePixelRatio || 1);
+    const level = tileLevel(this.viewport, width, n, this.sampleRate);
+    if (level === null) return null;
+    return { level, indices: tilesFor(this.viewport, level, n, this.sampleRate) };
+  }
+
+  /**
+   * The window moved (zoom, pan, Python, resize): draw it in the next frame, ask for the
+   * tiles it needs, and tell the kernel what is shown.
+   * @param {boolean} [report] tell the kernel (not when following Python or only redrawing)
+   */
+  onView(report = true) {
+    if (!this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.paint();
+      });
+    }
+    clearTimeout(this.tileTimer);
+    this.tileTimer = setTimeout(() => this.requestTiles(), TILE_DELAY);
+    if (report) {
+      clearTimeout(this.reportTimer);
+      this.reportTimer = setTimeout(() => this.reportView(), REPORT_DELAY);
+    }
+  }
+
+  paint() {
+    const v = this.viewport;
+    for (const lane of this.lanes.values()) {
+      const tiles = this.tilesNow(lane.name);
+      this.drawTiles(lane, tiles);
+      this.drawWave(lane, tiles);
+      this.drawSelection(lane);
+    }
     this.drawRuler();
+    this.updatePlayheads();
+    const d = this.duration || 1;
+    this.overviewBox.style.left = `${(v.start / d) * 100}%`;
+    this.overviewBox.style.width = `${Math.max(0.5, (v.span / d) * 100)}%`;
+    this.overview.setAttribute("aria-valuetext", `${fmtTime(v.start)} to ${fmtTime(v.end)}`);
+    this.overview.dataset.start = v.start.toFixed(3);
+    this.overview.dataset.end = v.end.toFixed(3);
+    this.zoomOutBtn.disabled = v.full;
+    this.fitBtn.disabled = v.full;
+    this.zoomInBtn.disabled = v.span <= v.minSpan + 1e-9;
+  }
+
+  /** Lanes that get tiles: shown and not silent. */
+  tileLanes() {
+    return [...this.lanes.values()].filter((l) => l.ready && !l.silent).map((l) => l.name);
+  }
+
+  requestTiles() {
+    const want = this.wantedTiles();
+    if (!want || !this.ctx.conn.live) return;
+    const lanes = this.tileLanes();
+    if (!lanes.length) return;
+    const req = this.requests.next(this.cache, lanes, want.level, want.indices);
+    if (!req) return;
+    this.ctx.conn.send({ type: "tiles", clip_id: this.card.id, view_id: this.viewId, ...req });
+  }
+
+  /**
+   * A tile arrived from the kernel.
+   * @param {{lane: string, level: number, index: number, t0: number, t1: number}} msg
+   * @param {DataView[]} buffers [peaks f32, png]
+   */
+  async onTile(msg, buffers) {
+    const peaks = new Float32Array(copyBytes(buffers[0]));
+    const png = copyBytes(buffers[1]);
+    let image = null;
+    try {
+      image = await createImageBitmap(new Blob([png], { type: "image/png" }));
+    } catch {
+      return; // a broken picture: its area keeps the coarser one
+    }
+    this.cache.put({ lane: msg.lane, level: msg.level, index: msg.index, t0: msg.t0,
+      t1: msg.t1, peaks, image, bytes: peaks.byteLength + image.width * image.height * 4 });
+    this.requests.arrived(this.cache, this.tileLanes(), msg.level, msg.index);
+    this.onView(false);
+  }
+
+  /**
+   * Show `[start, end]` (kept inside the clip and above the deepest zoom).
+   * @param {number} start
+   * @param {number} end
+   */
+  setView(start, end) {
+    if (this.viewport.setWindow(start, end)) this.onView();
+  }
+
+  /**
+   * @param {number} factor > 1 zooms in
+   * @param {number} [anchor] seconds kept in place; the playhead if it is shown, else the centre
+   */
+  zoomBy(factor, anchor) {
+    const v = this.viewport;
+    if (anchor === undefined) {
+      const t = this.time();
+      anchor = t >= v.start && t <= v.end ? t : undefined;
+    }
+    if (v.zoomBy(factor, anchor)) this.onView();
+  }
+
+  /**
+   * Ctrl + wheel (and a trackpad pinch, which Chromium and Firefox send as one) zooms about
+   * the pointer; a sideways wheel (or Shift + wheel) pans. A plain wheel scrolls the page:
+   * a notebook is read by scrolling, and lanes under the pointer must not trap it.
+   * @param {WheelEvent} e
+   * @param {HTMLElement} view
+   */
+  onWheel(e, view) {
+    const v = this.viewport;
+    const r = view.getBoundingClientRect();
+    const scale = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? r.width : 1; // lines, pages
+    if (e.ctrlKey || e.metaKey) {
+      e.preventDefault();
+      const factor = Math.exp((-e.deltaY * scale) / 300);
+      this.zoomBy(factor, v.timeAt(e.clientX - r.left, r.width));
+      return;
+    }
+    const dx = e.shiftKey && !e.deltaX ? e.deltaY : e.deltaX;
+    if (!dx || v.full || Math.abs(e.deltaX) < Math.abs(e.deltaY) && !e.shiftKey) return;
+    e.preventDefault();
+    if (v.panBy((dx * scale * v.span) / r.width)) this.onView();
+  }
+
+  /**
+   * Click: seek. Drag: pan a zoomed view (seek when the whole clip is shown).
+   * Shift + drag: select a span (Shift + click clears it).
+   * @param {HTMLElement} view
+   */
+  bindPointer(view) {
+    /** @type {{x: number, t: number, start: number, mode: "press" | "pan" | "seek" | "select", shift: boolean} | null} */
+    let press = null;
+    const at = (/** @type {PointerEvent} */ e) => {
+      const r = view.getBoundingClientRect();
+      return { x: e.clientX - r.left, w: r.width, t: this.viewport.timeAt(e.clientX - r.left, r.width) };
+    };
+    view.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0) return;
+      const p = at(e);
+      press = { x: p.x, t: p.t, start: this.viewport.start, mode: "press", shift: e.shiftKey };
+      view.setPointerCapture?.(e.pointerId);
+      if (!e.shiftKey && this.viewport.full) {
+        press.mode = "seek"; // as before zooming existed: press and drag to seek
+        this.seek(p.t);
+      }
+    });
+    view.addEventListener("pointermove", (e) => {
+      if (!press) return;
+      const p = at(e);
+      if (press.mode === "press" && Math.abs(p.x - press.x) >= DRAG_PX) {
+        press.mode = press.shift ? "select" : "pan";
+      }
+      if (press.mode === "seek") this.seek(p.t);
+      else if (press.mode === "pan") {
+        const v = this.viewport;
+        const span = v.span;
+        const a = press.start - ((p.x - press.x) / p.w) * span;
+        if (v.setWindow(a, a + span)) this.onView();
+      } else if (press.mode === "select") {
+        const t = this.viewport.timeAt(p.x, p.w);
+        this.setSelection(Math.min(press.t, t), Math.max(press.t, t));
+      }
+    });
+    const stop = (/** @type {PointerEvent} */ e) => {
+      if (!press) return;
+      if (press.mode === "press") {
+        if (press.shift) this.setSelection(null);
+        else this.seek(at(e).t);
+      }
+      press = null;
+    };
+    view.addEventListener("pointerup", stop);
+    view.addEventListener("pointercancel", () => (press = null));
+  }
+
+  bindOverview() {
+    let dragging = false;
+    const move = (/** @type {PointerEvent} */ e) => {
+      const r = this.overview.getBoundingClientRect();
+      const t = (Math.min(Math.max(0, e.clientX - r.left), r.width) / (r.width || 1)) * this.duration;
+      const span = this.viewport.span;
+      this.setView(t - span / 2, t + span / 2);
+    };
+    this.overview.addEventListener("pointerdown", (e) => {
+      dragging = true;
+      this.overview.setPointerCapture?.(e.pointerId);
+      move(e);
+    });
+    this.overview.addEventListener("pointermove", (e) => dragging && move(e));
+    this.overview.addEventListener("pointerup", () => (dragging = false));
+    this.overview.addEventListener("pointercancel", () => (dragging = false));
+  }
+
+  /**
+   * @param {number | null} start seconds; null clears the selection (and the loop)
+   * @param {number} [end]
+   */
+  setSelection(start, end = 0) {
+    if (start === null || !(end - start > 1e-3)) {
+      this.sel = null;
+      this.looping = false;
+    } else {
+      this.sel = [Math.max(0, start), Math.min(this.duration, end)];
+    }
+    this.loopBtn.disabled = !this.sel;
+    this.loopBtn.setAttribute("aria-pressed", String(this.looping));
+    this.loopBtn.classList.toggle("camb-on", this.looping);
+    this.selText.textContent = this.sel ? `${fmtTime(this.sel[0])}–${fmtTime(this.sel[1])}` : "";
+    for (const lane of this.lanes.values()) this.drawSelection(lane);
+    clearTimeout(this.reportTimer);
+    this.reportTimer = setTimeout(() => this.reportView(), REPORT_DELAY);
+  }
+
+  /** @param {Lane} lane */
+  drawSelection(lane) {
+    const el = lane.selection;
+    if (!this.sel) {
+      el.hidden = true;
+      return;
+    }
+    const v = this.viewport;
+    const a = Math.max(0, Math.min(1, (this.sel[0] - v.start) / v.span));
+    const b = Math.max(0, Math.min(1, (this.sel[1] - v.start) / v.span));
+    el.hidden = b <= a;
+    el.style.left = `${a * 100}%`;
+    el.style.width = `${(b - a) * 100}%`;
+    el.classList.toggle("camb-looping", this.looping);
+  }
+
+  toggleLoop() {
+    if (!this.sel) return;
+    this.looping = !this.looping;
+    if (this.looping) {
+      const t = this.time();
+      if (t < this.sel[0] || t >= this.sel[1]) this.seek(this.sel[0]);
+    }
+    this.setSelection(this.sel[0], this.sel[1]);
+  }
+
+  /**
+   * @param {PointerEvent} e
+   * @param {Lane} lane
+   */
+  showReadout(e, lane) {
+    const r = lane.view.getBoundingClientRect();
+    const t = this.viewport.timeAt(e.clientX - r.left, r.width);
+    const parts = [fmtTime(t)];
+    const s = lane.img.getBoundingClientRect();
+    if (this.sampleRate && e.clientY >= s.top && e.clientY <= s.bottom && s.height > 0) {
+      parts.push(`${fmtHz(freqAt((s.bottom - e.clientY) / s.height, FMIN, this.sampleRate / 2))}`);
+    }
+    const dpr = window.devicePixelRatio || 1;
+    for (const other of this.lanes.values()) {
+      const x = Math.floor((e.clientX - r.left) * dpr);
+      const db = columnDb(other.cols || null, x);
+      if (db !== null) parts.push(`${this.ctx.vocab.laneLabel(other.name)} ${fmtDb(db)}`);
+    }
+    this.readout.textContent = parts.join(" · ");
+  }
+
+  /** Tell the kernel what this player shows (`w.view()`, `w.selection()`). */
+  reportView() {
+    const { model } = this.ctx;
+    if (!this.ctx.conn.live || !this.duration) return;
+    const views = model.get("views") || {};
+    const old = views[this.card.id] || {};
+    const v = this.viewport;
+    const entry = { start: round3(v.start), end: round3(v.end),
+      selection: this.sel ? [round3(this.sel[0]), round3(this.sel[1])] : null,
+      by: "browser", n: old.n || 0 };
+    if (old.start === entry.start && old.end === entry.end && old.by === "browser"
+      && JSON.stringify(old.selection ?? null) === JSON.stringify(entry.selection)) return;
+    try {
+      model.set("views", { ...views, [this.card.id]: entry });
+      model.save_changes?.();
+    } catch {
+      // no kernel: nothing to tell
+    }
+  }
+
+  /** Python called `w.zoom()`: show that span (once per call). */
+  followPython() {
+    const entry = (this.ctx.model.get("views") || {})[this.card.id];
+    if (!entry || entry.by !== "python" || entry.n === this.pythonN || !this.duration) return;
+    this.pythonN = entry.n;
+    this.viewport.setWindow(entry.start, entry.end);
+    this.onView(false);
+    this.reportView(); // what the browser shows, clamped to what it can
+  }
+
+  /** @param {[number, number]} scale dB */
+  setScale(scale) {
+    this.scale = scale;
+    const [lo, hi] = scale;
+    this.colourBar.hidden = false;
+    this.colourBar.replaceChildren(h("span", "camb-cb-label", `${Math.round(lo)}`),
+      h("span", "camb-cb-ramp"), h("span", "camb-cb-label", `${Math.round(hi)} dB`));
+    const ramp = /** @type {HTMLElement} */ (this.colourBar.children[1]);
+    ramp.style.background = `linear-gradient(to right, ${MAGMA.join(", ")})`;
+    this.colourBar.title = `Spectrogram colours: ${Math.round(lo)} dB (dark) to ${Math.round(hi)} dB`
+      + " (bright), one scale for every lane";
+    this.colourBar.setAttribute("role", "img");
+    this.colourBar.setAttribute("aria-label", this.colourBar.title);
+  }
+
+  /** Frequency labels on a lane's spectrogram (log axis, FMIN to half the rate). @param {Lane} lane */
+  drawAxis(lane) {
+    if (!this.sampleRate) return;
+    const ticks = freqTicks(FMIN, this.sampleRate / 2, lane.img.clientHeight || 64);
+    lane.axis.replaceChildren(...ticks.map((tk) => {
+      const el = h("span", "camb-freq-tick", tk.label);
+      el.style.bottom = `${tk.y * 100}%`;
+      return el;
+    }));
   }
 
   drawRuler() {
@@ -431,26 +916,6 @@ export class Player {
     return this.media.currentTime || 0;
   }
 
-  /** @param {HTMLElement} view */
-  bindSeek(view) {
-    let dragging = false;
-    const at = (/** @type {PointerEvent} */ e) => {
-      const r = view.getBoundingClientRect();
-      return this.viewport.timeAt(e.clientX - r.left, r.width);
-    };
-    view.addEventListener("pointerdown", (e) => {
-      dragging = true;
-      view.setPointerCapture?.(e.pointerId);
-      this.seek(at(e));
-    });
-    view.addEventListener("pointermove", (e) => {
-      if (dragging) this.seek(at(e));
-    });
-    const stop = () => (dragging = false);
-    view.addEventListener("pointerup", stop);
-    view.addEventListener("pointercancel", stop);
-  }
-
   /** @param {number} t */
   seek(t) {
     t = Math.min(Math.max(0, t), this.duration || 0);
@@ -461,6 +926,9 @@ export class Player {
   async play() {
     if (!this.graph) return;
     if (this.duration && this.time() >= this.duration - 0.05) this.seek(0);
+    if (this.looping && this.sel && (this.time() < this.sel[0] || this.time() >= this.sel[1])) {
+      this.seek(this.sel[0]);
+    }
     window.dispatchEvent(new CustomEvent(PLAY_EVENT, { detail: this }));
     this.playing = true;
     this.updatePlay();
@@ -497,6 +965,8 @@ export class Player {
     cancelAnimationFrame(this.raf);
     const step = () => {
       if (!this.playing) return;
+      // The loop: back to its start when the playhead passes its end (within a frame).
+      if (this.looping && this.sel && this.time() >= this.sel[1]) this.media.currentTime = this.sel[0];
       this.updatePlayheads();
       this.raf = requestAnimationFrame(step);
     };
@@ -506,9 +976,12 @@ export class Player {
   /** @param {number} [t] */
   updatePlayheads(t) {
     if (t === undefined) t = this.time();
-    const pct = `${(this.viewport.fraction(t) * 100).toFixed(3)}%`;
+    const v = this.viewport;
+    const pct = `${(v.fraction(t) * 100).toFixed(3)}%`;
+    const shown = t >= v.start - 1e-6 && t <= v.end + 1e-6; // off screen when zoomed elsewhere
     for (const lane of this.lanes.values()) {
       lane.playhead.style.left = pct;
+      lane.playhead.hidden = !shown;
       lane.view.setAttribute("aria-valuenow", t.toFixed(1));
       lane.view.setAttribute("aria-valuetext", fmtTime(t));
     }
@@ -536,8 +1009,14 @@ export class Player {
   /** @param {import("./types.js").ClipState} clip */
   update(clip) {
     const f = clip.facts || {};
+    if (f.sample_rate && f.sample_rate !== this.sampleRate) {
+      this.sampleRate = f.sample_rate;
+      this.viewport.setMinSpan(this.sampleRate, this.laneWidth());
+      for (const lane of this.lanes.values()) this.drawAxis(lane);
+    }
     if (f.duration && f.duration !== this.duration) {
       this.viewport.setDuration(f.duration);
+      this.followPython();
       for (const lane of this.lanes.values()) {
         lane.view.setAttribute("aria-valuemax", String(f.duration));
       }
@@ -564,6 +1043,11 @@ export class Player {
 
   destroy() {
     this.playing = false;
+    this.ctx.model.off("change:views", this.onViews);
+    clearTimeout(this.tileTimer);
+    clearTimeout(this.reportTimer);
+    cancelAnimationFrame(this.frame);
+    this.cache.clear();
     cancelAnimationFrame(this.raf);
     window.removeEventListener(PLAY_EVENT, this.onOtherPlay);
     window.removeEventListener("keydown", this.onWindowKey, true);
@@ -579,4 +1063,9 @@ export class Player {
     this.graph?.disconnect();
     this.graph = null;
   }
+}
+
+/** @param {number} t */
+function round3(t) {
+  return Math.round(t * 1000) / 1000;
 }

@@ -18,6 +18,71 @@ export class Viewport {
     this.duration = Math.max(0, duration);
     this.start = 0;
     this.end = this.duration;
+    /** The narrowest window in seconds (the deepest zoom); see `setMinSpan`. */
+    this.minSpan = 0.001;
+  }
+
+  /**
+   * The deepest zoom: `columnsPerSample` pixels per sample across `width` pixels.
+   * @param {number} sampleRate
+   * @param {number} width
+   * @param {number} [columnsPerSample]
+   */
+  setMinSpan(sampleRate, width, columnsPerSample = 8) {
+    if (sampleRate > 0 && width > 0) this.minSpan = width / (columnsPerSample * sampleRate);
+  }
+
+  /** Whether the whole clip is shown. */
+  get full() {
+    return this.start <= 1e-9 && this.end >= this.duration - 1e-9;
+  }
+
+  /**
+   * Show `[start, end]`, kept inside the clip and no narrower than `minSpan` (the span is
+   * kept and moved in when it passes an end). Returns whether the window changed.
+   * @param {number} start
+   * @param {number} end
+   */
+  setWindow(start, end) {
+    const d = this.duration;
+    let span = Math.min(d, Math.max(end - start, Math.min(this.minSpan, d)));
+    if (!Number.isFinite(span) || d <= 0) span = d;
+    let a = Number.isFinite(start) ? start : 0;
+    if (end - start < span) a = (start + end) / 2 - span / 2; // widened about its centre
+    a = Math.min(Math.max(0, a), d - span);
+    const b = a + span;
+    const changed = Math.abs(a - this.start) > 1e-9 || Math.abs(b - this.end) > 1e-9;
+    this.start = a;
+    this.end = b;
+    return changed;
+  }
+
+  /**
+   * Zoom by `factor` (> 1 zooms in) keeping time `anchor` at the same pixel.
+   * @param {number} factor
+   * @param {number} [anchor] seconds; the window's centre by default
+   */
+  zoomBy(factor, anchor) {
+    if (!(factor > 0)) return false;
+    const at = anchor === undefined ? (this.start + this.end) / 2 : anchor;
+    const f = (at - this.start) / this.span;
+    const span = this.span / factor;
+    return this.setWindow(at - f * span, at - f * span + span);
+  }
+
+  /**
+   * Move the window by `seconds` (stops at the clip's ends).
+   * @param {number} seconds
+   */
+  panBy(seconds) {
+    const span = this.end - this.start;
+    const a = Math.min(Math.max(0, this.start + seconds), this.duration - span);
+    return this.setWindow(a, a + span);
+  }
+
+  /** Show the whole clip. */
+  fit() {
+    return this.setWindow(0, this.duration);
   }
 
   /** @param {number} duration */

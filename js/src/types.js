@@ -9,6 +9,7 @@
  * @property {(name: string, cb: (...args: any[]) => void) => void} on
  * @property {(name: string, cb: (...args: any[]) => void) => void} off
  * @property {(content: object, callbacks?: any, buffers?: ArrayBuffer[]) => void} send
+ * @property {() => void} [save_changes]
  */
 
 /**

@@ -66,3 +66,40 @@ test("a zoomed ruler starts at the first step inside the window", () => {
   assert.ok(ticks[0].t >= 10.3 && ticks[0].t < 10.6, JSON.stringify(ticks[0]));
   assert.match(ticks[0].label, /^0:10\.\d+$/);
 });
+
+test("zoom keeps the time under the pointer in place", () => {
+  const v = new Viewport(600);
+  v.zoomBy(4, 150);
+  assert.ok(Math.abs(v.span - 150) < 1e-9);
+  assert.ok(Math.abs(v.fraction(150) - 0.25) < 1e-9); // 150 s was a quarter across, still is
+  v.zoomBy(0.5, 150);
+  assert.ok(Math.abs(v.span - 300) < 1e-9 && Math.abs(v.fraction(150) - 0.25) < 1e-9);
+});
+
+test("the window stays inside the clip and above the deepest zoom", () => {
+  const v = new Viewport(10);
+  v.setMinSpan(44100, 1000); // 8 px per sample: 1000 / (8 * 44100) s
+  assert.ok(!v.zoomBy(1e9, 5) || v.span >= v.minSpan - 1e-12);
+  assert.ok(Math.abs(v.span - 1000 / (8 * 44100)) < 1e-12);
+  v.fit();
+  assert.ok(v.full);
+  v.setWindow(8, 14); // past the end: moved in, span kept
+  assert.deepEqual([v.start, v.end], [4, 10]);
+  v.setWindow(-3, 1);
+  assert.deepEqual([v.start, v.end], [0, 4]);
+  assert.equal(v.setWindow(0, 4), false); // no change
+  v.setWindow(0, 100);
+  assert.ok(v.full);
+});
+
+test("pan moves by seconds and stops at the ends", () => {
+  const v = new Viewport(60);
+  v.setWindow(10, 20);
+  v.panBy(5);
+  assert.deepEqual([v.start, v.end], [15, 25]);
+  v.panBy(-100);
+  assert.deepEqual([v.start, v.end], [0, 10]);
+  v.panBy(1000);
+  assert.deepEqual([v.start, v.end], [50, 60]);
+  assert.equal(v.panBy(1), false);
+});
