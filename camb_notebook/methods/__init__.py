@@ -39,8 +39,7 @@ from __future__ import annotations
 
 import logging
 
-from camb_notebook._exceptions import ConfigurationError, InputError
-
+from .._exceptions import ConfigurationError, InputError
 from ._base import Method, ProgressCallback, Separator, StreamingMethod
 from ._dfn_model import DFN_INSTALL_HINT, deepfilternet_available
 from ._masks import SoftMasks, ideal_ratio_mask

@@ -89,7 +89,7 @@ def check_rate(sr: object) -> int:
     >>> check_rate(44100)
     44100
     """
-    from camb_notebook._exceptions import InputError
+    from .._exceptions import InputError
 
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise InputError(f"sr={sr!r} must be a positive integer sample rate in Hz, e.g. 44100")
@@ -104,7 +104,7 @@ def check_channels(channels: object) -> int:
     >>> check_channels(2)
     2
     """
-    from camb_notebook._exceptions import InputError
+    from .._exceptions import InputError
 
     if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
         raise InputError(f"channels={channels!r} must be a positive integer, e.g. 2 for stereo")
@@ -119,7 +119,7 @@ def check_block(block: np.ndarray, channels: int | None = None) -> np.ndarray:
     >>> check_block(np.zeros((2, 10)), 2).dtype
     dtype('float32')
     """
-    from camb_notebook._exceptions import InputError
+    from .._exceptions import InputError
 
     arr = np.asarray(block)
     if arr.ndim != 2:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from camb_notebook._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 __all__ = [
     "DFN_INSTALL_HINT",

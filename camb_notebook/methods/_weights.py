@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from camb_notebook._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 __all__ = [
     "INSTALL_HINT",

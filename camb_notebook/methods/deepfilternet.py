@@ -60,7 +60,7 @@ class DeepFilterNetConfig:
     stereo: StereoMode = "mid"
 
     def __post_init__(self) -> None:
-        from camb_notebook._exceptions import InputError
+        from .._exceptions import InputError
 
         lim = self.atten_lim_db
         if isinstance(lim, bool) or not isinstance(lim, (int, float)) or not lim >= 0:

@@ -120,7 +120,7 @@ class HybridConfig:
     stereo: Literal["mid", "channels"] = "mid"
 
     def __post_init__(self) -> None:
-        from camb_notebook._exceptions import InputError
+        from .._exceptions import InputError
 
         if not 0.0 <= self.dfn_weight <= 1.0:
             raise InputError(f"dfn_weight={self.dfn_weight!r} must be between 0 and 1")
@@ -297,8 +297,7 @@ class HybridMethod:
         ...     (2, 2049, 44), (2, 2049, 44), (44,)
         ((2, 2049, 44), (2, 2049, 44), (44,))
         """
-        from camb_notebook.audio import resample
-
+        from ..audio import resample
         from ._dfn_stream import Enhancer
 
         x = check_audio(audio, sr)

@@ -57,7 +57,7 @@ class RepetConfig:
     frame: float = 0.046
 
     def __post_init__(self) -> None:
-        from camb_notebook._exceptions import InputError
+        from .._exceptions import InputError
 
         if not 0 < self.exclude < self.search:
             raise InputError(

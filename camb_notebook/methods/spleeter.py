@@ -35,8 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-from camb_notebook._exceptions import ConfigurationError
-
+from .._exceptions import ConfigurationError
 from ._base import ProgressCallback, check_audio
 from ._masks import SoftMasks
 from ._onnx import OnnxUNets, onnx_available
@@ -81,7 +80,7 @@ class SpleeterConfig:
     wiener_iterations: int = 1
 
     def __post_init__(self) -> None:
-        from camb_notebook._exceptions import InputError
+        from .._exceptions import InputError
 
         if not 0 <= self.overlap <= SEGMENT // 2:
             raise InputError(f"overlap={self.overlap} frames must be between 0 and {SEGMENT // 2}")
@@ -140,7 +139,7 @@ class SpleeterMethod:
         weights: tuple[str | Path, str | Path] | None = None,
         backend: Backend = "auto",
     ) -> None:
-        from camb_notebook._exceptions import InputError
+        from .._exceptions import InputError
 
         if backend not in ("auto", "numpy", "onnxruntime"):
             raise InputError(f"backend={backend!r} must be 'auto', 'numpy' or 'onnxruntime'")
@@ -266,7 +265,7 @@ class SpleeterMethod:
         ...     (1, 2049, 44)
         (1, 2049, 44)
         """
-        from camb_notebook.audio import resample
+        from ..audio import resample
 
         x = check_audio(audio, sr)
         if sr != SR:

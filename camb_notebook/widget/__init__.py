@@ -6,6 +6,6 @@ Examples
 >>> w = SeparationWidget()  # doctest: +SKIP
 """
 
-from camb_notebook.widget._widget import SeparationWidget
+from ._widget import SeparationWidget
 
 __all__ = ["SeparationWidget"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from camb_notebook._exceptions import InputError, LimitExceededError
+from .._exceptions import InputError, LimitExceededError
 
 __all__ = [
     "CHUNK_BYTES",
