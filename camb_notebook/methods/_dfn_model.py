@@ -409,6 +409,11 @@ class DfnSession:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No arena and no planned block per run: tensors are malloc'd and freed as they come.
+        # The same speed here; the arena kept its largest chunk's worth of every size for the
+        # whole job (the engine worker's peak, benchmarks/RESULTS.md 'speech').
+        opts.enable_cpu_mem_arena = False
+        opts.enable_mem_pattern = False
         try:
             self._session = ort.InferenceSession(
                 stateful_graph(model), opts, providers=["CPUExecutionProvider"]

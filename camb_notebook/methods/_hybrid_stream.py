@@ -73,8 +73,6 @@ class FusionModel(Protocol):
 class _Range(NamedTuple):
     start: int
     spleeter: np.ndarray  # Spleeter's foreground mask (channels, 2049, frames), float32
-    mix: np.ndarray  # mixture STFT of the same frames, complex64
-    dfn: np.ndarray  # DeepFilterNet3's mask Md on the bins it is used for, float32
 
 
 class HybridCore:
@@ -149,30 +147,28 @@ class HybridCore:
             if not self._dfn.available(stop):
                 break
             self._waiting.popleft()
-            x = self._mix.frames(start, stop, self._window)
-            d = self._dfn.frames(start, stop, self._window)
-            self._mix.release(stop)
-            self._dfn.release(stop)
-            p = x[:, :BINS].real ** 2 + x[:, :BINS].imag ** 2
+            # Only the gate's energies now: a range waits ~a segment for the gate's look-ahead,
+            # and its spectra (complex, every bin) are 4x the samples they come from, so they
+            # are cut again from the samples when the range is fused.
+            x = self._mix.frames(start, stop, self._window)[:, :BINS]
+            d = self._dfn.frames(start, stop, self._window)[:, :BINS]
+            p = x.real**2 + x.imag**2
             e = np.stack(
                 [
                     (fg_mask[:, :BINS] ** 2 * p).sum(axis=(0, 1)),
-                    (d[:, :BINS].real ** 2 + d[:, :BINS].imag ** 2).sum(axis=(0, 1)),
+                    (d.real**2 + d.imag**2).sum(axis=(0, 1)),
                     p.sum(axis=(0, 1)),
                 ]
             )
+            del x, d, p
             self._energy = np.concatenate([self._energy, e], axis=1)
-            # every bin when masks are kept (to show), else only those the fusion uses
-            top = N_FFT // 2 + 1 if self.masks is not None else self._top
-            ad = np.abs(d[:, :top])
-            md = ad / (ad + np.abs(x[:, :top] - d[:, :top]) + np.float32(_EPS))
-            self._ranges.append(_Range(start, fg_mask, x, md.astype(np.float32, copy=False)))
+            self._ranges.append(_Range(start, fg_mask))
         known = self._base + self._energy.shape[1]
         total = self._mix.total_frames
         outs = []
         while self._ranges:
             r = self._ranges[0]
-            stop = r.start + r.mix.shape[2]
+            stop = r.start + r.spleeter.shape[2]
             ahead = stop + self._reach
             if known < ahead and not (total is not None and known >= total):
                 break
@@ -182,7 +178,7 @@ class HybridCore:
 
     def _fuse(self, r: _Range, known: int) -> np.ndarray:
         cfg = self._method.config
-        count = r.mix.shape[2]
+        count = r.spleeter.shape[2]
         lo = max(r.start - self._reach, self._base)
         hi = min(r.start + count + self._reach, known)
         e = self._energy[:, lo - self._base : hi - self._base]
@@ -207,24 +203,37 @@ class HybridCore:
         if drop > 0:
             self._energy = self._energy[:, drop:]
             self._base += drop
+        stop = r.start + count
+        # every bin when masks are kept (to show), else only those the fusion uses
+        shown = N_FFT // 2 + 1 if self.masks is not None else self._top
+        d = self._dfn.frames(r.start, stop, self._window)[:, :shown]
+        self._dfn.release(stop)
+        mix = self._mix.frames(r.start, stop, self._window)
+        self._mix.release(stop)
+        ad = np.abs(d)
+        md = ad / (ad + np.abs(mix[:, :shown] - d) + np.float32(_EPS))
+        del d
+        md = md.astype(np.float32, copy=False)
         top = self._top
         fused = r.spleeter.copy()
-        fused[:, :top] += (cfg.dfn_weight * gate) * (r.dfn[:, :top] - fused[:, :top])
-        self.frames_done = r.start + count
+        fused[:, :top] += (cfg.dfn_weight * gate) * (md[:, :top] - fused[:, :top])
+        self.frames_done = stop
         if self.masks is not None:
-            self.masks.append((r.start, fused, r.spleeter, r.dfn, gate.astype(np.float32)))
-            return np.zeros((r.mix.shape[0], 0), np.float32)
-        y = fused * r.mix
+            self.masks.append((r.start, fused, r.spleeter, md, gate.astype(np.float32)))
+            return np.zeros((mix.shape[0], 0), np.float32)
+        del md
+        y = fused * mix
+        del fused
         iterations = cfg.wiener_iterations
         if iterations:
             # Below 11 kHz, as in Spleeter: the Wiener step, a chunk of bins at a time (every
             # bin is filtered on its own; chunks keep the temporaries small), its regulariser
             # set once for the block. Above, the fused mask alone (Spleeter's rule there).
-            head = r.mix[:, :BINS]
+            head = mix[:, :BINS]
             eps = max(1e-10 * float(np.max(head.real**2 + head.imag**2)), 1e-20)
             for f0 in range(0, BINS, _CHUNK):
                 f1 = min(f0 + _CHUNK, BINS)
-                x = r.mix[:, f0:f1]
+                x = mix[:, f0:f1]
                 for c in range(0, x.shape[0], 2):  # each stereo pair on its own
                     fg = y[c : c + 2, f0:f1]
                     pair = x[c : c + 2]

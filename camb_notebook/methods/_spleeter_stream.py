@@ -91,7 +91,8 @@ class Segments:
         1: the foreground only (the background is the mixture minus it); 2: both.
     keep_masks : bool
         Record ``(first_frame, (fg_mask, bg_mask))`` per final range in ``masks`` instead
-        of separating (for :meth:`SpleeterMethod.masks`).
+        of separating (for :meth:`SpleeterMethod.masks` and the ``hybrid``, which pops them
+        as they come): then no stems come out.
     """
 
     def __init__(
@@ -131,7 +132,10 @@ class Segments:
         """End the stream; return the rest, up to exactly the number of samples pushed."""
         self._frames.end()
         outs = self._run(final=True)
-        outs.append(self._ola.finish(self._frames.received))
+        if self.masks is None:
+            outs.append(self._ola.finish(self._frames.received))
+        # else nothing was overlap-added: finishing would build a silent clip as long as the
+        # stream (the whole-clip peak of the hybrid, which keeps masks on long streams)
         return outs
 
     def _run(self, final: bool) -> list[list[np.ndarray]]:

@@ -126,6 +126,44 @@ def test_stream_equals_separate_whatever_the_blocks(hybrid, tone_mix) -> None:
 
 
 @pytest.mark.slow
+def test_stream_memory_does_not_grow_with_the_clip(hybrid, tone_mix, monkeypatch) -> None:
+    """Peak allocation (tracemalloc: numpy's arrays) streaming 40 s and 160 s of 44.1 kHz stereo.
+
+    Both clips are longer than the stream's lag (~35 s), so a bounded stream peaks alike; one
+    copy of the clip held whole is 42 MB more for the longer one (Spleeter's overlap-add
+    finishing a whole clip of silence behind the hybrid's masks was 3 of them).
+    """
+    import tracemalloc
+
+    from camb_notebook.methods import _hybrid_stream
+
+    # DeepFilterNet3 in step with the pushes: how far its thread lags (the machine's load)
+    # moved the peak by ±10 MB; in step it is the same on every run.
+    monkeypatch.setattr(_hybrid_stream, "_MAX_JOBS", 0)
+
+    loop = tone_mix(44100, 10.0, 2)
+    block = 1 << 16
+
+    def peak(seconds: float) -> int:
+        n = int(seconds * 44100)
+        tracemalloc.start()
+        try:
+            sep = hybrid.stream(44100, 2)
+            for a in range(0, n, block):
+                idx = np.arange(a, min(a + block, n)) % loop.shape[1]
+                sep.push(loop[:, idx])
+            sep.finish()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    short, long = peak(40.0), peak(160.0)
+    # measured 170 and 187 MB (buffers reach their steady size past the first 40 s);
+    # with the whole-clip silence 214 and 252 MB
+    assert long < short + 25e6, (short, long)
+
+
+@pytest.mark.slow
 def test_progress_over_several_segments(hybrid, tone_mix) -> None:
     seen: list[float] = []
     hybrid.separate(tone_mix(44100, 25.0, 2), 44100, progress=seen.append)
