@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks._spawn import spawn  # noqa: E402 (after the path set-up)
 
 THREADS = 2
 SR = 44100
@@ -498,21 +499,7 @@ def worker(job: dict) -> dict:
 
 
 def _spawn(job: dict) -> dict:
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(THREADS)
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(ROOT),
-        check=False,
-    )
-    if proc.returncode != 0:
-        print(proc.stderr[-2000:], file=sys.stderr)
-        return dict(kind=job["kind"], seconds=job["seconds"], error=proc.stderr[-300:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return spawn(__file__, job, THREADS)
 
 
 def speed(corpus: Path, quick: bool, have_torch: bool, targets: bool = False) -> list[dict]:
