@@ -53,8 +53,13 @@ def free_port() -> int:
 
 
 def write_song(path: Path, seconds: float = 12.0, sr: int = 44100) -> Path:
-    """A short stereo "song": a sung-like melody with vibrato over a pad, bass and hi-hats."""
-    rng = np.random.default_rng(11)
+    """A short stereo "song": a sung-like melody with vibrato over a pad, bass and hi-hats.
+
+    Every call makes a new song (other hi-hat noise): the embedded engine keeps one identity
+    in the session's task store, so a song another test separated would be reused instead of
+    separated, and a test would see no queue, no progress and no pace of the worker.
+    """
+    rng = np.random.default_rng()
     t = np.arange(int(seconds * sr)) / sr
     notes = np.array([220.0, 247.0, 262.0, 294.0, 330.0, 294.0, 262.0, 247.0])
     f0 = notes[(t * 2).astype(int) % notes.size] * (1 + 0.006 * np.sin(2 * np.pi * 5.5 * t))

