@@ -84,7 +84,8 @@ class EngineConfig:
         Origin put in result URLs (e.g. behind a proxy); None = the request's own.
     prewarm : bool
         Start the worker processes in the background right after start-up instead of
-        on the first submission.
+        on the first submission; each loads the default method and learns its pace on a
+        short synthetic clip, so the first job's progress moves from the start.
     start_method : {"forkserver", "spawn"} or None
         How worker processes are created (never ``fork``: the server has threads).
     worker_nice : int

@@ -120,12 +120,12 @@ def _install_no_main_hook() -> None:
         spawn.get_preparation_data = get_preparation_data
 
 
-def _worker_entry(conn: Connection, nice: int) -> None:
+def _worker_entry(conn: Connection, nice: int, warm: bool) -> None:
     # A light trampoline: the server pickles this by name without importing the
     # heavy worker module itself.
     from ._worker import worker_main
 
-    worker_main(conn, nice)
+    worker_main(conn, nice, warm)
 
 
 @dataclass
@@ -154,6 +154,10 @@ class ProcessPool:
     nice : int
         Niceness added to worker processes, so separations yield the CPU to the
         notebook and the server.
+    warm : bool
+        Each worker loads the default method and learns its pace on a short synthetic
+        clip before its first job (the first job then starts at once and its progress
+        moves from the start).
 
     Examples
     --------
@@ -173,6 +177,7 @@ class ProcessPool:
         start_method: str = "spawn",
         job_timeout: float | None = None,
         nice: int = 0,
+        warm: bool = False,
     ) -> None:
         if start_method == "fork":
             raise ValueError("start_method='fork' is unsafe in a threaded server; use forkserver")
@@ -182,6 +187,7 @@ class ProcessPool:
         self._start_method = start_method
         self._job_timeout = job_timeout
         self._nice = nice
+        self._warm = warm
         self._lock = threading.Lock()
         self._pending: collections.deque[JobSpec] = collections.deque()
         self._workers: list[_Worker] = []
@@ -308,7 +314,7 @@ class ProcessPool:
         parent, child = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=_worker_entry,
-            args=(child, self._nice),
+            args=(child, self._nice, self._warm),
             name="camb-engine-worker",
             daemon=True,
         )

@@ -92,6 +92,7 @@ class EngineState:
             start_method=config.mp_start_method,
             job_timeout=config.job_timeout,
             nice=config.worker_nice,
+            warm=config.prewarm,
         )
 
     # -- jobs -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import queue
 import signal
@@ -35,7 +36,7 @@ from ._jobs import JobFailure, JobResult, JobSpec
 with contextlib.suppress(ImportError):
     from .. import methods  # noqa: F401
 
-__all__ = ["JobError", "run_job", "worker_main"]
+__all__ = ["JobError", "run_job", "warm_up", "worker_main"]
 
 #: Share of the progress bar before and after the method runs (probe+decode / store).
 _PREP, _STORE = 0.05, 0.05
@@ -51,11 +52,13 @@ class _Pacer:
     """Moves a job's progress on between its method's own reports, at the pace seen so far.
 
     Methods report when they finish a block (spleeter: every 12 s of audio), which on a short
-    clip is a jump from 5 % to 50 % with nothing in between. Between reports this adds what
-    the time since the last one is worth at the pace of the earlier blocks (or, for a job's
-    first block, of this worker's earlier jobs with the method), never more than 90 % of the
-    way to where the next report is expected. The method's own reports always win; with no
-    pace known yet nothing is made up.
+    clip is a jump from 5 % to 95 % with nothing in between. Between reports this adds what
+    the time since the start is worth at the pace of this worker's earlier jobs with the
+    method (or of its warm-up run, :func:`warm_up`), never more than 90 % of the way to the
+    end. Once the method has reported twice, its own pace takes over (a stream's first report
+    comes late: a block is finished only when the next one overlaps it), and an estimate goes
+    at most 90 % of the way to where the next report is expected. The method's own reports
+    always win and progress never goes back; with no pace known nothing is made up.
     """
 
     def __init__(self, report: Any, method: str, audio_seconds: float) -> None:
@@ -65,6 +68,7 @@ class _Pacer:
         self._last_f = 0.0
         self._high = 0.0  # the most reported so far: progress never goes back
         self._step: float | None = None  # fraction covered by one of the method's reports
+        self._reports = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camb-pacer", daemon=True)
 
@@ -75,6 +79,7 @@ class _Pacer:
         with self._lock:
             if own and fraction > self._last_f:
                 self._step = fraction - self._last_f
+                self._reports += 1
                 self._last_t, self._last_f = time.monotonic(), fraction
             if fraction <= self._high:
                 return  # an estimate ran ahead of the method's next report: keep the higher
@@ -83,17 +88,23 @@ class _Pacer:
 
     def _estimate(self) -> float | None:
         with self._lock:
-            now, last_f, last_t, step = time.monotonic(), self._last_f, self._last_t, self._step
-        if last_f > 0:
+            now, last_f, last_t = time.monotonic(), self._last_f, self._last_t
+            step, reports = self._step, self._reports
+        known = _PACE.get(self._method)
+        if reports >= 2 or (reports == 1 and known is None):
             seconds_per_fraction = (last_t - self._start) / last_f
-        elif self._method in _PACE:
-            seconds_per_fraction = _PACE[self._method] * self._audio
+            if seconds_per_fraction <= 0:
+                return None
+            ceiling = last_f + 0.9 * (step or 0.0)
+            linear = last_f + (now - last_t) / seconds_per_fraction
+        elif known:
+            ceiling = last_f + 0.9 * (1.0 - last_f)
+            linear = (now - self._start) / (known * self._audio)
+            if reports and last_t > self._start:  # a late first report: was that pace too slow?
+                linear = max(linear, last_f * (now - self._start) / (last_t - self._start))
         else:
             return None
-        if seconds_per_fraction <= 0:
-            return None
-        ceiling = last_f + 0.9 * (step if step else 1.0 - last_f)
-        return min(ceiling, 0.99, last_f + (now - last_t) / seconds_per_fraction)
+        return min(0.99, _ease(last_f, linear, ceiling))
 
     def _run(self) -> None:
         while not self._stop.wait(_PACE_TICK):
@@ -112,6 +123,20 @@ class _Pacer:
             _PACE[self._method] = (time.monotonic() - self._start) / self._audio
 
 
+def _ease(floor: float, linear: float, ceiling: float) -> float:
+    """*linear* on the way from *floor* to *ceiling*, slowing down past half-way so that a job
+    slower than the pace promised keeps moving in ever smaller steps instead of stopping.
+
+    >>> round(_ease(0.0, 0.2, 1.0), 3), round(_ease(0.0, 1.0, 1.0), 3), _ease(0.0, 9.0, 1.0) < 1
+    (0.2, 0.816, True)
+    """
+    span = ceiling - floor
+    if span <= 0 or linear <= floor:
+        return floor
+    u = (linear - floor) / span
+    return floor + span * (u if u <= 0.5 else 1.0 - 0.5 * math.exp(-(u - 0.5) / 0.5))
+
+
 class JobError(Exception):
     """A job failed for a reason the client should see as ``exception_reason``."""
 
@@ -121,9 +146,39 @@ class JobError(Exception):
         self.message = message
 
 
-def worker_main(conn: Connection, nice: int = 0) -> None:
+#: Length of the warm-up clip: one segment of spleeter, so its pace is a real job's pace.
+_WARM_SECONDS = 12.0
+
+
+def warm_up() -> None:
+    """Run the default method once on a short synthetic clip, as a job, to learn its pace.
+
+    A worker that warms up loads its model before the first job arrives, and that job's
+    progress moves from the start (:class:`_Pacer` knows the pace: the warm-up goes the
+    same way as a job, decoding a file and writing both stems). Never fatal: a method that
+    cannot be built here fails again, with its reason, in the job that asks for it.
+
+    Examples
+    --------
+    >>> warm_up()  # doctest: +SKIP
+    """
+    import tempfile
+
+    import soundfile as sf
+
+    sr = 44100
+    t = np.arange(int(_WARM_SECONDS * sr)) / sr
+    tone = 0.2 * np.sin(2 * np.pi * 220.0 * t) * (1.0 + np.sin(2 * np.pi * 0.5 * t)) / 2
+    noise = np.random.default_rng(0).standard_normal(t.size) * 0.02
+    with contextlib.suppress(Exception), tempfile.TemporaryDirectory(prefix="camb-warm-") as d:
+        sf.write(Path(d, "warm.wav"), np.stack([tone + noise, tone - noise]).T, sr)
+        run_job(JobSpec(job_id="warm-up", input_path=str(Path(d, "warm.wav")), out_dir=d))
+
+
+def worker_main(conn: Connection, nice: int = 0, warm: bool = False) -> None:
     """Serve jobs from *conn* until it closes or sends ``None``.
 
+    With *warm*, first :func:`warm_up` (jobs sent meanwhile wait in the pipe).
     Messages sent back: ``("started", job_id, pid)``, ``("progress", job_id, fraction)``,
     ``("done", job_id, JobResult)`` and ``("failed", job_id, JobFailure)``.
     """
@@ -132,6 +187,8 @@ def worker_main(conn: Connection, nice: int = 0) -> None:
     if nice:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(nice)
+    if warm:
+        warm_up()
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:

@@ -358,3 +358,48 @@ def test_progress_moves_between_a_methods_coarse_reports(clip: Path):
             assert second == sorted(second) and max(second) <= 95, second
     finally:
         engine.stop()
+
+
+@pytest.mark.slow
+def test_a_warm_worker_paces_its_first_short_job_from_the_start(tmp_path: Path):
+    """A 7 s clip is one block of the streamed spleeter: its only report is the end. A worker
+    that warmed up (``prewarm``) knows the pace before its first job, so even that job's
+    progress moves between 5 % and 95 %; a cold worker has nothing to go by."""
+    clip = write_clip(tmp_path / "seven.wav", seconds=7.0)
+    engine = start(workers=1, prewarm=True)
+    try:
+        with _client(engine) as client:
+            task_id = submit(client, clip, method="spleeter").json()["task_id"]
+            seen = _progress_seen(client, task_id)
+            assert client.get(f"/audio-separation/{task_id}").json()["status"] == "SUCCESS"
+            assert len([p for p in seen if 5 < p < 95]) >= 3, seen
+            assert seen == sorted(seen), seen
+    finally:
+        engine.stop()
+    cold = start(workers=1)
+    try:
+        with _client(cold) as client:
+            seen = _progress_seen(client, submit(client, clip, method="spleeter").json()["task_id"])
+            # only the method's own reports: the start, and its end (94.9 %) before storing
+            assert [p for p in seen if 5 < p < 90] == [], seen
+    finally:
+        cold.stop()
+
+
+def test_the_pace_of_earlier_jobs_leads_until_the_method_has_reported_twice(monkeypatch):
+    """A stream's first report comes late and small (a block is finished only once the next
+    overlaps it); the pace of earlier jobs, not that first report, sets the estimate."""
+    monkeypatch.setitem(_worker._PACE, "m", 1.0)  # one second per second of audio
+    sent: list[float] = []
+    pacer = _worker._Pacer(sent.append, "m", audio_seconds=10.0)
+    pacer._start -= 4.0  # four of the ten expected seconds have passed
+    pacer(0.01)
+    assert 0.35 < pacer._estimate() < 0.45  # type: ignore[operator]
+    pacer._start -= 2.0
+    pacer(0.6)  # the second report: the method's own pace (0.6 in ~6 s) takes over
+    estimate = pacer._estimate()
+    assert estimate is not None and 0.6 <= estimate <= 0.6 + 0.9 * 0.59, estimate
+    monkeypatch.delitem(_worker._PACE, "m")
+    cold = _worker._Pacer(sent.append, "m", audio_seconds=10.0)
+    assert cold._estimate() is None  # no pace known, no report yet: nothing made up
+    assert sent == [0.01, 0.6]
