@@ -120,12 +120,12 @@ def _install_no_main_hook() -> None:
         spawn.get_preparation_data = get_preparation_data
 
 
-def _worker_entry(conn: Connection, nice: int, warm: bool) -> None:
+def _worker_entry(conn: Connection, nice: int, warm: bool, method: str | None) -> None:
     # A light trampoline: the server pickles this by name without importing the
     # heavy worker module itself.
     from ._worker import worker_main
 
-    worker_main(conn, nice, warm)
+    worker_main(conn, nice, warm, method)
 
 
 @dataclass
@@ -155,9 +155,11 @@ class ProcessPool:
         Niceness added to worker processes, so separations yield the CPU to the
         notebook and the server.
     warm : bool
-        Each worker loads the default method and learns its pace on a short synthetic
+        Each worker loads *default_method* and learns its pace on a short synthetic
         clip before its first job (the first job then starts at once and its progress
         moves from the start).
+    default_method : str or None
+        The method to warm up; None: the best one installed.
 
     Examples
     --------
@@ -178,6 +180,7 @@ class ProcessPool:
         job_timeout: float | None = None,
         nice: int = 0,
         warm: bool = False,
+        default_method: str | None = None,
     ) -> None:
         if start_method == "fork":
             raise ValueError("start_method='fork' is unsafe in a threaded server; use forkserver")
@@ -188,6 +191,7 @@ class ProcessPool:
         self._job_timeout = job_timeout
         self._nice = nice
         self._warm = warm
+        self._default_method = default_method
         self._lock = threading.Lock()
         self._pending: collections.deque[JobSpec] = collections.deque()
         self._workers: list[_Worker] = []
@@ -314,7 +318,7 @@ class ProcessPool:
         parent, child = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=_worker_entry,
-            args=(child, self._nice, self._warm),
+            args=(child, self._nice, self._warm, self._default_method),
             name="camb-engine-worker",
             daemon=True,
         )

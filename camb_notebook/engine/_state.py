@@ -93,6 +93,7 @@ class EngineState:
             job_timeout=config.job_timeout,
             nice=config.worker_nice,
             warm=config.prewarm,
+            default_method=config.default_method,
         )
 
     # -- jobs -----------------------------------------------------------------------------

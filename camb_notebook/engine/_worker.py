@@ -150,8 +150,8 @@ class JobError(Exception):
 _WARM_SECONDS = 12.0
 
 
-def warm_up() -> None:
-    """Run the default method once on a short synthetic clip, as a job, to learn its pace.
+def warm_up(method: str | None = None) -> None:
+    """Run *method* (None: the best installed) once on a short synthetic clip, to learn its pace.
 
     A worker that warms up loads its model before the first job arrives, and that job's
     progress moves from the start (:class:`_Pacer` knows the pace: the warm-up goes the
@@ -172,13 +172,15 @@ def warm_up() -> None:
     noise = np.random.default_rng(0).standard_normal(t.size) * 0.02
     with contextlib.suppress(Exception), tempfile.TemporaryDirectory(prefix="camb-warm-") as d:
         sf.write(Path(d, "warm.wav"), np.stack([tone + noise, tone - noise]).T, sr)
-        run_job(JobSpec(job_id="warm-up", input_path=str(Path(d, "warm.wav")), out_dir=d))
+        run_job(JobSpec("warm-up", str(Path(d, "warm.wav")), d, method=method))
 
 
-def worker_main(conn: Connection, nice: int = 0, warm: bool = False) -> None:
+def worker_main(
+    conn: Connection, nice: int = 0, warm: bool = False, method: str | None = None
+) -> None:
     """Serve jobs from *conn* until it closes or sends ``None``.
 
-    With *warm*, first :func:`warm_up` (jobs sent meanwhile wait in the pipe).
+    With *warm*, first :func:`warm_up` with *method* (jobs sent meanwhile wait in the pipe).
     Messages sent back: ``("started", job_id, pid)``, ``("progress", job_id, fraction)``,
     ``("done", job_id, JobResult)`` and ``("failed", job_id, JobFailure)``.
     """
@@ -188,7 +190,7 @@ def worker_main(conn: Connection, nice: int = 0, warm: bool = False) -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(nice)
     if warm:
-        warm_up()
+        warm_up(method)
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:
