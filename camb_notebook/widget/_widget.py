@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,9 +21,11 @@ from .._config import cache_dir
 from .._connect import LOCAL_ENGINE, Backend, ServiceChoice, choose_service
 from .._exceptions import InputError, WaitTimeoutError, register_secret
 from ..audio import ACCEPT, mime_type
+from ..comparison import RunPlan
 from ._pipeline import ClientPipeline
 from ._preview import MIME as _PREVIEW_MIME
 from ._runner import Clip, Pipeline, Runner, own_stems
+from ._runs import RunPipelines, plan_card_runs
 from ._session import Session, cell_session_key
 from ._states import LANES, vocabulary
 from ._tiles import TileRequest, TileService
@@ -166,6 +168,18 @@ class SeparationWidget(anywidget.AnyWidget):
                 can_stop_tasks=service.origin != "cloud",
             )
         self._pipeline = pipeline
+        #: Each run's pipeline for add_file(methods=, clients=) (none with a custom pipeline).
+        self._run_pipelines = (
+            None
+            if service is None
+            else RunPipelines(
+                service,
+                pipeline,
+                {"project_name": project_name, "folder_id": folder_id},
+                timeout=timeout,
+                polling=_ENGINE_POLLING,
+            )
+        )
         self._lock = threading.RLock()
         self._clips: list[Clip] = []
         self._callbacks: list[Callable[[Any], Any]] = []
@@ -194,30 +208,79 @@ class SeparationWidget(anywidget.AnyWidget):
             self._restore(self._session.load())
 
     # -- public API -------------------------------------------------------------------
-    def add_file(self, path: str | os.PathLike[str]) -> str:
+    def add_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        methods: Sequence[str] | None = None,
+        clients: Sequence[Any] | None = None,
+    ) -> str:
         """Add a clip from the kernel's disk and start separating it.
+
+        With ``methods`` and/or ``clients`` the file is separated several ways and the runs
+        share one card: a run switch names each (its method, or its service), and the A/B
+        switch compares a lane of one run with a lane of another at the same playback
+        position. Each run is one submission, remembered in the task store like any clip.
 
         Parameters
         ----------
         path : path-like
             An audio file (FLAC, MP3, WAV, AAC/M4A, OGG).
+        methods : list of str, optional
+            Methods of the local engine, e.g. ``["spleeter", "repet"]``
+            (``camb_notebook.methods.available_methods()``).
+        clients : list of Client, optional
+            Services to run it on as well, e.g. ``[camb_notebook.connect(api_key=...)]``;
+            their keys stay in the clients.
 
         Returns
         -------
         str
-            The clip's id (see :attr:`clips`).
+            The clip's id (see :attr:`clips`); for several runs, the card's id (each run's
+            clip has it as ``"group"``).
+
+        Raises
+        ------
+        InputError
+            No such file; an unknown method (the message lists the available ones); a method
+            named twice; ``methods``/``clients`` with a custom ``pipeline``.
 
         Examples
         --------
         >>> w.add_file("song.mp3")  # doctest: +SKIP
         'c1a2b3'
+        >>> w.add_file("song.mp3", methods=["spleeter", "repet"])  # doctest: +SKIP
+        '9f8e7d'
         """
         p = Path(path).expanduser()
+        plans = None
+        if methods is not None or clients is not None:
+            if self._run_pipelines is None:
+                raise InputError(
+                    "methods= and clients= need a service; this widget runs a custom "
+                    "pipeline: create SeparationWidget() without pipeline= to use them",
+                    parameter="methods",
+                    value=methods,
+                )
+            plans = plan_card_runs(methods, clients)  # bad names fail before anything runs
         if not p.is_file():
             raise InputError(f"{p}: no such file; pass the path of an audio file", path=p)
-        clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
-        self._runner.start(clip)
-        return clip.id
+        if plans is None:
+            clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
+            self._runner.start(clip)
+            return clip.id
+        assert self._run_pipelines is not None
+        group = uuid.uuid4().hex[:12] if len(plans) > 1 else ""
+        clips = []
+        for plan in plans:
+            pipeline, store = self._run_pipelines.for_plan(plan)
+            clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
+            clip.group, clip.run = group, plan.label if group else ""
+            clip.pipeline, clip.store = pipeline, store
+            clips.append(clip)
+        for clip in clips:
+            self._runner.start(clip)
+        return group or clips[0].id
 
     def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         """:meth:`add_file` for several paths; returns their ids."""
@@ -387,7 +450,7 @@ class SeparationWidget(anywidget.AnyWidget):
         :attr:`results` keep their original files.
         """
         # Also reached from Widget.__del__, possibly on a half-constructed widget.
-        for part in ("_tiles", "_runner", "_uploads", "_pipeline"):
+        for part in ("_tiles", "_runner", "_uploads", "_pipeline", "_run_pipelines"):
             close = getattr(getattr(self, part, None), "close", None)
             if callable(close):
                 close()
@@ -448,8 +511,20 @@ class SeparationWidget(anywidget.AnyWidget):
             "path": str(clip.path) if clip.path else None,
             "state": clip.state,
             "task_id": getattr(clip.result, "task_id", None) or clip.facts.get("task_id"),
-            "service": _store_key(self._service),
+            "service": clip.store if clip.pipeline is not None else _store_key(self._service),
             "method": clip.facts.get("method"),
+            "group": clip.group or None,
+            "run": clip.run or None,
+            # How to make the run's pipeline again: a method of the engine, or a service
+            # passed as a client (which a new kernel does not have).
+            "run_method": getattr(clip.pipeline, "submit_kw", {}).get("method")
+            if clip.pipeline is not None
+            else None,
+            "run_client": (
+                clip.pipeline is not None
+                and not getattr(clip.pipeline, "submit_kw", {}).get("method")
+            )
+            or None,
         }
 
     def _restore(self, records: list[dict[str, Any]]) -> None:
@@ -469,6 +544,14 @@ class SeparationWidget(anywidget.AnyWidget):
                 source=str(record.get("source") or "disk"),
                 path=path if path is not None and path.is_file() else None,
             )
+            clip.group, clip.run = str(record.get("group") or ""), str(record.get("run") or "")
+            run_method = record.get("run_method")
+            if run_method and self._run_pipelines is not None:
+                clip.pipeline, clip.store = self._run_pipelines.for_plan(
+                    RunPlan(str(run_method), None, str(run_method))
+                )
+            # A run on a service passed as a client: this kernel has no such client.
+            lost_client = bool(record.get("run_client"))
             task_id, service = record.get("task_id"), record.get("service")
             found = store.get(service, task_id) if task_id and service else None
             if record.get("state") == "done" and found is not None and found.finished:
@@ -498,9 +581,15 @@ class SeparationWidget(anywidget.AnyWidget):
                 message=f"{clip.name}: {why}.",
                 hint="Retry runs it again; a task the service still has is picked up, "
                 "not sent twice."
-                if clip.path is not None
+                if clip.path is not None and not lost_client
+                else "Add the file again with add_file(..., clients=[...])."
+                if lost_client
                 else "Its file is gone too: add the file again.",
-                action="retry" if clip.path is not None else "choose-file",
+                action="retry"
+                if clip.path is not None and not lost_client
+                else ""
+                if lost_client
+                else "choose-file",
             )
             clip.done_event.set()
 
@@ -603,12 +692,18 @@ class SeparationWidget(anywidget.AnyWidget):
             self._runner.start(clip)
 
     def _msg_remove(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
-        clip = self._find(str(msg["clip_id"]))
-        self._runner.cancel(clip)
-        self._tiles.forget(clip.id)
+        key = str(msg["clip_id"])
         with self._lock:
-            self._clips = [c for c in self._clips if c is not clip]
-        self._on_clip_change(clip)
+            # A card of several runs goes as a whole (its id is their group's).
+            gone = [c for c in self._clips if c.group and c.group == key]
+        if not gone:
+            gone = [self._find(key)]
+        for clip in gone:
+            self._runner.cancel(clip)
+            self._tiles.forget(clip.id)
+        with self._lock:
+            self._clips = [c for c in self._clips if all(c is not g for g in gone)]
+        self._on_clip_change(gone[0])
 
     def _msg_media(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
         """A view asks for what it has not got: lanes' pictures, the preview of all lanes."""
