@@ -306,11 +306,28 @@ class SeparationWidget(anywidget.AnyWidget):
         return self._find(key).to_state()
 
     def cancel(self, key: str) -> bool:
-        """Cancel a clip by id or file name; False when it had already finished."""
+        """Cancel a clip by id or file name; False when it had already finished.
+
+        A card of several runs (the id :meth:`add_file` returned for them) cancels every run
+        still going.
+        """
+        runs = self._runs_of(key)
+        if runs:
+            return any([self._runner.cancel(clip) for clip in runs])
         return self._runner.cancel(self._find(key))
 
     def retry(self, key: str) -> None:
-        """Run a failed or cancelled clip again (by id or file name)."""
+        """Run a failed or cancelled clip again (by id or file name).
+
+        A card of several runs (its id) runs again those of its runs that failed or were
+        cancelled.
+        """
+        runs = self._runs_of(key)
+        if runs:
+            for clip in runs:
+                if clip.finished and clip.state != "done":
+                    self.retry(clip.id)
+            return
         clip = self._find(key)
         if clip.path is None:
             raise InputError(f"{clip.name}: its upload did not finish; add the file again")
@@ -463,6 +480,11 @@ class SeparationWidget(anywidget.AnyWidget):
             self._clips.append(clip)
         return clip
 
+    def _runs_of(self, key: str) -> list[Clip]:
+        """The runs of the card whose id is *key* (none when it is a clip's id or name)."""
+        with self._lock:
+            return [c for c in self._clips if c.group and c.group == key]
+
     def _find(self, key: str) -> Clip:
         with self._lock:
             for clip in self._clips:
@@ -550,8 +572,13 @@ class SeparationWidget(anywidget.AnyWidget):
                 clip.pipeline, clip.store = self._run_pipelines.for_plan(
                     RunPlan(str(run_method), None, str(run_method))
                 )
-            # A run on a service passed as a client: this kernel has no such client.
+            # A run on a service passed as a client: this kernel has no such client, and
+            # the widget's own service must not run it in its place.
             lost_client = bool(record.get("run_client"))
+            if lost_client:
+                clip.pipeline = _client_gone
+            if clip.pipeline is not None:
+                clip.store = record.get("service")
             task_id, service = record.get("task_id"), record.get("service")
             found = store.get(service, task_id) if task_id and service else None
             if record.get("state") == "done" and found is not None and found.finished:
@@ -693,9 +720,8 @@ class SeparationWidget(anywidget.AnyWidget):
 
     def _msg_remove(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
         key = str(msg["clip_id"])
-        with self._lock:
-            # A card of several runs goes as a whole (its id is their group's).
-            gone = [c for c in self._clips if c.group and c.group == key]
+        # A card of several runs goes as a whole (its id is their group's).
+        gone = self._runs_of(key)
         if not gone:
             gone = [self._find(key)]
         for clip in gone:
@@ -818,6 +844,15 @@ class SeparationWidget(anywidget.AnyWidget):
                         out.write(window.residual)
             return target
         raise InputError(f"lane={lane!r} is not original, foreground, background or residual")
+
+
+def _client_gone(path: Path, _report: Any) -> Any:
+    """The pipeline of a run whose service was a client of an earlier kernel."""
+    raise InputError(
+        f"{path.name}: this run was on a service passed as a client in an earlier kernel; "
+        "add the file again with add_file(..., clients=[...])",
+        parameter="clients",
+    )
 
 
 def _tile_stems(result: Any, stems: Any) -> Any:

@@ -2268,9 +2268,9 @@ var RunCard = class {
         q.mix.solo = new Set(p.mix.solo);
         q.mix.mute = new Set(p.mix.mute);
         q.seek(t);
-        q.redraw();
         if (p.duration && q.duration) q.setView(p.viewport.start, p.viewport.end);
       }
+      q?.redraw();
       this.sync(q);
       if (q && playing) q.play();
       if (q && focus) moveFocus(focus, p, q);

@@ -218,9 +218,9 @@ export class RunCard {
         q.mix.solo = new Set(p.mix.solo);
         q.mix.mute = new Set(p.mix.mute);
         q.seek(t);
-        q.redraw(); // it was hidden: its lanes had no width
         if (p.duration && q.duration) q.setView(p.viewport.start, p.viewport.end);
       }
+      q?.redraw(); // it was hidden: its lanes had no width
       this.sync(q);
       if (q && playing) q.play();
       if (q && focus) moveFocus(focus, p, q);

@@ -86,6 +86,9 @@ def test_two_methods_make_one_card_of_two_runs_each_sent_once(clip_files):
     assert len({round(r.stems().duration, 3) for r in results}) == 1
     assert all(s["id"] in w.pictures for s in states)
 
+    # Retry by the card's id runs again only the runs that did not finish.
+    w.retry(group)
+    assert [s["attempt"] for s in w.clips] == [1, 1]
     # Removing the card (its id is the group's) removes every run.
     w._msg_remove({"clip_id": group}, [])
     assert w.clips == []
@@ -133,3 +136,18 @@ def test_a_method_and_a_service_with_a_key_that_never_leaves_the_client(
     _key_nowhere(again, emulator.api_key)
     again.close()
     service.close()
+
+
+def test_cancel_and_retry_by_the_cards_id_act_on_every_run(clip_files):
+    w = SeparationWidget("local", session=False)
+    group = w.add_file(clip_files["mix"], methods=["spleeter", "repet"])
+    assert w.cancel(group) is True
+    assert [s["state"] for s in w.clips] == ["cancelled", "cancelled"]
+    assert w.cancel(group) is False  # nothing left to cancel
+    w.retry(group)
+    w.wait(timeout=300)
+    assert [(s["run"], s["state"], s["attempt"]) for s in w.clips] == [
+        ("spleeter", "done", 2),
+        ("repet", "done", 2),
+    ]
+    w.close()
