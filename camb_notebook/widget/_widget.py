@@ -21,7 +21,7 @@ from .._config import cache_dir
 from .._connect import LOCAL_ENGINE, Backend, ServiceChoice, choose_service
 from .._exceptions import InputError, WaitTimeoutError, register_secret
 from ..audio import ACCEPT, mime_type
-from ..comparison import RunPlan
+from ..comparison import Comparison, Run, RunPlan
 from ._pipeline import ClientPipeline
 from ._preview import MIME as _PREVIEW_MIME
 from ._runner import Clip, Pipeline, Runner, own_stems
@@ -277,6 +277,7 @@ class SeparationWidget(anywidget.AnyWidget):
             clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
             clip.group, clip.run = group, plan.label if group else ""
             clip.pipeline, clip.store = pipeline, store
+            clip.facts["service"] = plan.service  # a host name at most: never a key
             clips.append(clip)
         for clip in clips:
             self._runner.start(clip)
@@ -285,6 +286,50 @@ class SeparationWidget(anywidget.AnyWidget):
     def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
         """:meth:`add_file` for several paths; returns their ids."""
         return [self.add_file(p) for p in paths]
+
+    def comparison(self, key: str, truth: Any = None) -> Comparison:
+        """The runs of a card of several as a :class:`~camb_notebook.comparison.Comparison`.
+
+        Scores, figures on one time axis and colour scale, an HTML report: what
+        :func:`camb_notebook.comparison.compare` gives, from the runs this widget made.
+
+        Parameters
+        ----------
+        key : str
+            The card's id, as ``add_file(path, methods=[...])`` returned it.
+        truth : optional
+            The true stems (see :class:`~camb_notebook.comparison.Comparison`).
+
+        Raises
+        ------
+        InputError
+            *key* is not a card of several runs, or some of its runs are not done.
+
+        Examples
+        --------
+        >>> card = w.add_file("song.wav", methods=["spleeter", "repet"])  # doctest: +SKIP
+        >>> w.wait(); w.comparison(card).metrics()  # doctest: +SKIP
+        """
+        runs = self._runs_of(key)
+        if not runs:
+            raise InputError(
+                f"{key!r} is not a card of several runs: pass the id that "
+                "add_file(path, methods=[...]) returned",
+                parameter="key",
+                value=key,
+            )
+        waiting = [f"{c.run} ({c.state})" for c in runs if c.state != "done"]
+        if waiting:
+            raise InputError(
+                f"{runs[0].name}: runs {', '.join(waiting)} are not done: wait for them "
+                "(w.wait()), or retry the failed ones (w.retry(key))",
+                parameter="key",
+                value=key,
+            )
+        return Comparison(
+            [Run(c.run, c.result, service=str(c.facts.get("service") or "")) for c in runs],
+            truth=truth,
+        )
 
     @property
     def results(self) -> list[Any]:

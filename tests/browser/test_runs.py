@@ -8,11 +8,12 @@ playback position while it plays.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import SHOTS, _stop, start_voila, widget_notebook, write_song
+from .conftest import SHOTS, _stop, start_lab, start_voila, widget_notebook, write_song
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -176,3 +177,32 @@ def test_ab_switches_runs_at_the_same_position_while_playing(runs_page: Any) -> 
     group.locator(".camb-run-card:not([hidden]) .camb-play").click()
     assert all(r["paused"] for r in _runs(page).values())
     assert page.camb_errors == []
+
+
+def test_keys_switch_runs_in_notebook_7_command_mode(page: Any, workdir: Path) -> None:
+    """B and X are Notebook 7 shortcuts (insert a cell, cut it): the player keeps them."""
+    from .test_lab import _open, _run_cell
+
+    widget_notebook(workdir / "runs.ipynb", CELL)
+    server = start_lab(workdir, app="notebook")
+    try:
+        _open(page, server, "runs.ipynb", prefix="/notebooks")
+        page.camb_errors.clear()  # Notebook 7 raises "reading 'schema'" while it boots
+        _run_cell(page, 0)
+        page.wait_for_function(BOTH_READY, timeout=300_000)
+        page.keyboard.press("Escape")  # command mode, where B, X and digits are shortcuts
+        cells = page.locator(".jp-Cell").count()
+        group = page.locator(".camb-run-group")
+        group.locator(".camb-run-card:not([hidden]) .camb-lane-foreground .camb-lane-view").click()
+        page.keyboard.press("b")
+        assert group.locator(".camb-run[aria-checked=true]").get_attribute("data-run") == "repet"
+        page.keyboard.press("x")  # Mix, in the run now shown
+        mix = group.locator(".camb-run-card:not([hidden]) .camb-mix")
+        assert mix.get_attribute("aria-pressed") == "true"
+        page.keyboard.press("b")  # leaves the mix first, as in a card of one run
+        page.keyboard.press("b")
+        assert group.locator(".camb-run[aria-checked=true]").get_attribute("data-run") == "spleeter"
+        assert page.locator(".jp-Cell").count() == cells
+        assert not page.camb_errors, page.camb_errors
+    finally:
+        _stop(server.proc)

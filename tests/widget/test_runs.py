@@ -86,6 +86,14 @@ def test_two_methods_make_one_card_of_two_runs_each_sent_once(clip_files):
     assert len({round(r.stems().duration, 3) for r in results}) == 1
     assert all(s["id"] in w.pictures for s in states)
 
+    # The runs as a comparison (what compare() gives): aligned to the one original.
+    comparison = w.comparison(group)
+    assert comparison.labels == ["spleeter", "repet"]
+    assert comparison["repet"].service == "local engine"
+    assert list(comparison.metrics().index) == ["spleeter", "repet"]
+    with pytest.raises(InputError, match="not a card of several runs"):
+        w.comparison(states[0]["id"])
+
     # Retry by the card's id runs again only the runs that did not finish.
     w.retry(group)
     assert [s["attempt"] for s in w.clips] == [1, 1]
