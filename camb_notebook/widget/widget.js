@@ -2258,7 +2258,6 @@ var RunCard = class {
     if (prev && prev !== next) {
       const active = document.activeElement;
       const focus = p && active instanceof HTMLElement && p.el.contains(active) ? active : null;
-      const t = p ? p.time() : 0;
       const playing = Boolean(p?.playing);
       if (p && playing) p.pause();
       this.selected = id;
@@ -2267,13 +2266,19 @@ var RunCard = class {
         q.mix.mode = p.mix.mode;
         q.mix.solo = new Set(p.mix.solo);
         q.mix.mute = new Set(p.mix.mute);
-        q.seek(t);
         if (p.duration && q.duration) q.setView(p.viewport.start, p.viewport.end);
       }
       q?.redraw();
+      if (p && q) q.updatePlayheads(p.time());
       this.sync(q);
-      if (q && playing) q.play();
       if (q && focus) moveFocus(focus, p, q);
+      const start = () => {
+        if (!q || this.selected !== id) return;
+        q.seek(p ? p.time() : 0);
+        if (playing) q.play();
+      };
+      if (p && playing) afterEvent(p.media, "pause", start);
+      else start();
     } else {
       this.selected = id;
       this.refresh();
@@ -2324,6 +2329,18 @@ var RunCard = class {
     this.el.remove();
   }
 };
+function afterEvent(el, type, fn, ms = 150) {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    el.removeEventListener(type, once);
+    fn();
+  };
+  const timer = setTimeout(once, ms);
+  el.addEventListener(type, once);
+}
 function moveFocus(focus, p, q) {
   const lane = focus.closest?.(".camb-lane")?.getAttribute("data-lane");
   const view = lane ? q.lanes.get(lane)?.view : null;

@@ -208,7 +208,6 @@ export class RunCard {
     if (prev && prev !== next) {
       const active = document.activeElement;
       const focus = p && active instanceof HTMLElement && p.el.contains(active) ? active : null;
-      const t = p ? p.time() : 0;
       const playing = Boolean(p?.playing);
       if (p && playing) p.pause();
       this.selected = id;
@@ -217,13 +216,21 @@ export class RunCard {
         q.mix.mode = p.mix.mode;
         q.mix.solo = new Set(p.mix.solo);
         q.mix.mute = new Set(p.mix.mute);
-        q.seek(t);
         if (p.duration && q.duration) q.setView(p.viewport.start, p.viewport.end);
       }
       q?.redraw(); // it was hidden: its lanes had no width
+      if (p && q) q.updatePlayheads(p.time()); // the exact seek follows (see start)
       this.sync(q);
-      if (q && playing) q.play();
       if (q && focus) moveFocus(focus, p, q);
+      const start = () => {
+        if (!q || this.selected !== id) return;
+        q.seek(p ? p.time() : 0);
+        if (playing) q.play();
+      };
+      // A playing element's time runs ahead of what was heard (the output's latency) until
+      // its pause has settled: the other run starts where this one was really stopped.
+      if (p && playing) afterEvent(p.media, "pause", start);
+      else start();
     } else {
       this.selected = id;
       this.refresh();
@@ -275,6 +282,26 @@ export class RunCard {
   destroy() {
     this.el.remove();
   }
+}
+
+/**
+ * Call `fn` once, on the element's next `type` event or after `ms` if none comes.
+ * @param {HTMLElement} el
+ * @param {string} type
+ * @param {() => void} fn
+ * @param {number} [ms]
+ */
+function afterEvent(el, type, fn, ms = 150) {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    el.removeEventListener(type, once);
+    fn();
+  };
+  const timer = setTimeout(once, ms);
+  el.addEventListener(type, once);
 }
 
 /**

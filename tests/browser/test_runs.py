@@ -74,22 +74,31 @@ def runs_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _stop(server.proc)
 
 
-# Where the run that stops stopped and where the run that starts started (media events).
+# Where the run that stops stopped, where the run that starts was sought to and where it
+# started to play (media events).
 WATCH = """() => {
-  window.__cambSwitch = {};
+  const seen = (window.__cambSwitch = {});
   for (const card of document.querySelectorAll('.camb-run-card')) {
     const audio = card.querySelector('audio');
-    const run = document.querySelector(`.camb-run[data-run-id="${card.dataset.clipId}"]`)
-      .dataset.run;
-    const note = () => { window.__cambSwitch[run] = audio.currentTime; };
-    audio.addEventListener(audio.paused ? 'playing' : 'pause', note, {once: true});
+    const note = (what) => () => { seen[what] = audio.currentTime; };
+    if (audio.paused) {
+      audio.addEventListener('seeked', note('sought'), {once: true});
+      audio.addEventListener('playing', note('playing'), {once: true});
+    } else {
+      audio.addEventListener('pause', note('paused'), {once: true});
+    }
   }
 }"""
 
 
 def _switched(page: Any) -> dict[str, float]:
-    page.wait_for_function("() => Object.keys(window.__cambSwitch).length === 2")
-    return page.evaluate("() => window.__cambSwitch")
+    page.wait_for_function("() => Object.keys(window.__cambSwitch).length === 3")
+    kept = page.evaluate("() => window.__cambSwitch")
+    # Sought to where the other stopped; playing from there (the event comes a little later
+    # on a loaded machine, never earlier).
+    assert abs(kept["sought"] - kept["paused"]) < 0.05, kept
+    assert -0.05 < kept["playing"] - kept["paused"] < 0.5, kept
+    return kept
 
 
 def _runs(page: Any) -> dict[str, dict[str, Any]]:
@@ -137,8 +146,7 @@ def test_ab_switches_runs_at_the_same_position_while_playing(runs_page: Any) -> 
     assert runs["repet"]["shown"] and not runs["spleeter"]["shown"], runs
     assert runs["spleeter"]["paused"] and not runs["repet"]["paused"], runs
     # The same position: where spleeter stopped is where repet started.
-    kept = _switched(page)
-    assert abs(kept["repet"] - kept["spleeter"]) < 0.1, kept
+    _switched(page)
     # What is heard now is the other run's foreground.
     assert runs["repet"]["heard"] == ["foreground"], runs
     assert runs["repet"]["gains"]["foreground"] > 0.99, runs
@@ -160,16 +168,14 @@ def test_ab_switches_runs_at_the_same_position_while_playing(runs_page: Any) -> 
     back = _runs(page)
     assert back["spleeter"]["shown"] and not back["spleeter"]["paused"], back
     assert back["repet"]["paused"], back
-    kept = _switched(page)
-    assert abs(kept["repet"] - kept["spleeter"]) < 0.1 and kept["repet"] > 2.0, kept
+    assert _switched(page)["paused"] > 2.0
 
     # The run switch does the same: repet, still playing, at the same position.
     page.evaluate(WATCH)
     group.locator('.camb-run[data-run="repet"]').click()
     picked = _runs(page)
     assert picked["repet"]["shown"] and not picked["repet"]["paused"], picked
-    kept = _switched(page)
-    assert abs(kept["repet"] - kept["spleeter"]) < 0.1, kept
+    _switched(page)
     assert (
         group.locator(".camb-run-card:not([hidden]) .camb-ab-switch").get_attribute("aria-checked")
         == "true"
