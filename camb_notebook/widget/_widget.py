@@ -53,8 +53,10 @@ class SeparationWidget(anywidget.AnyWidget):
     through upload, validation, the service's queue and separation; when it is
     done the card shows original, foreground and background as lanes with
     waveform, spectrogram and player on one time axis, one transport, solo/mute,
-    an A/B switch and download buttons. Work happens on background threads, so
-    other cells keep running.
+    an A/B switch and download buttons. ``add_file(path, methods=[...], clients=[...])``
+    separates a file several ways in one card, with a run switch; its A/B switch then
+    compares runs at the same playback position (:meth:`comparison` scores them). Work
+    happens on background threads, so other cells keep running.
 
     Parameters
     ----------
@@ -283,9 +285,18 @@ class SeparationWidget(anywidget.AnyWidget):
             self._runner.start(clip)
         return group or clips[0].id
 
-    def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-        """:meth:`add_file` for several paths; returns their ids."""
-        return [self.add_file(p) for p in paths]
+    def add_files(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        methods: Sequence[str] | None = None,
+        clients: Sequence[Any] | None = None,
+    ) -> list[str]:
+        """:meth:`add_file` for several paths (each with the same runs); returns their ids."""
+        paths = list(paths)
+        if methods is not None or clients is not None:
+            plan_card_runs(methods, clients)  # a bad name fails before the first file starts
+        return [self.add_file(p, methods=methods, clients=clients) for p in paths]
 
     def comparison(self, key: str, truth: Any = None) -> Comparison:
         """The runs of a card of several as a :class:`~camb_notebook.comparison.Comparison`.

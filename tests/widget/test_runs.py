@@ -159,3 +159,14 @@ def test_cancel_and_retry_by_the_cards_id_act_on_every_run(clip_files):
         ("repet", "done", 2),
     ]
     w.close()
+
+
+def test_add_files_checks_the_runs_before_the_first_file(clip_files, tmp_path):
+    w = SeparationWidget("local", session=False)
+    with pytest.raises(InputError, match="'nope'"):
+        w.add_files([clip_files["mix"], clip_files["mix"]], methods=["repet", "nope"])
+    assert w.clips == []
+    ids = w.add_files([clip_files["mix"]], methods=["repet", "spleeter"])
+    w.wait(timeout=300)
+    assert [s["group"] for s in w.clips] == ids * 2
+    w.close()
