@@ -2201,7 +2201,10 @@ var RunCard = class {
       btn.title = `Show and hear the ${run} run`;
       return btn;
     });
-    this.switch.replaceChildren(...buttons);
+    const have = [...this.switch.children];
+    if (have.length !== buttons.length || buttons.some((b, i) => have[i] !== b)) {
+      this.switch.replaceChildren(...buttons);
+    }
     for (const card of this.runs) card.el.hidden = card.id !== this.selected;
   }
   /** @param {boolean} online */

@@ -146,7 +146,11 @@ export class RunCard {
       btn.title = `Show and hear the ${run} run`;
       return btn;
     });
-    this.switch.replaceChildren(...buttons);
+    // Only when the runs changed: moving a focused button would drop its focus.
+    const have = [...this.switch.children];
+    if (have.length !== buttons.length || buttons.some((b, i) => have[i] !== b)) {
+      this.switch.replaceChildren(...buttons);
+    }
     for (const card of this.runs) card.el.hidden = card.id !== this.selected;
   }
 
