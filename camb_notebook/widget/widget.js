@@ -2128,6 +2128,29 @@ var RunCard = class {
       this
     ));
     el.append(head, this.body, this.removeBtn);
+    this.onWindowKey = (e) => {
+      if (!(e.target instanceof Node && this.switch.contains(e.target))) return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+      const n = this.runs.length;
+      if (step && n) {
+        const at = Math.max(0, this.runs.findIndex((c) => c.id === this.selected));
+        const next = this.runs[(at + step + n) % n];
+        this.pick(next.id);
+        this.switch.querySelector(
+          `[data-run-id="${next.id}"]`
+        )?.focus();
+      } else if (e.key === "b" || e.key === "B") {
+        const player = this.player;
+        if (!player) return;
+        player.toggleAB();
+      } else {
+        return;
+      }
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    };
+    window.addEventListener("keydown", this.onWindowKey, true);
   }
   /** The shown run's card. */
   get current() {
@@ -2329,6 +2352,7 @@ var RunCard = class {
     return `${card?.clip?.run || "run"}: ${this.ctx.vocab.laneLabel(rl.lane)}`;
   }
   destroy() {
+    window.removeEventListener("keydown", this.onWindowKey, true);
     this.el.remove();
   }
 };

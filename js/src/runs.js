@@ -73,6 +73,31 @@ export class RunCard {
     this.removeBtn = button("×", "camb-remove");
     this.removeBtn.addEventListener("click", () => this.ctx.remove(/** @type {any} */ (this)));
     el.append(head, this.body, this.removeBtn);
+    // Keys on the run switch: arrows go to the next run (a radio group), B is the A/B switch
+    // as in the player. Taken on the window in the capture phase, as the player does, so a
+    // notebook's command mode (↑ ↓ select cells, B inserts one) never sees them.
+    this.onWindowKey = (/** @type {KeyboardEvent} */ e) => {
+      if (!(e.target instanceof Node && this.switch.contains(e.target))) return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+      const n = this.runs.length;
+      if (step && n) {
+        const at = Math.max(0, this.runs.findIndex((c) => c.id === this.selected));
+        const next = this.runs[(at + step + n) % n];
+        this.pick(next.id);
+        /** @type {HTMLElement | null} */ (this.switch.querySelector(
+          `[data-run-id="${next.id}"]`))?.focus();
+      } else if (e.key === "b" || e.key === "B") {
+        const player = this.player;
+        if (!player) return;
+        player.toggleAB();
+      } else {
+        return;
+      }
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    };
+    window.addEventListener("keydown", this.onWindowKey, true);
   }
 
   /** The shown run's card. */
@@ -284,6 +309,7 @@ export class RunCard {
   }
 
   destroy() {
+    window.removeEventListener("keydown", this.onWindowKey, true);
     this.el.remove();
   }
 }

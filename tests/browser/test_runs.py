@@ -208,6 +208,14 @@ def test_keys_switch_runs_in_notebook_7_command_mode(page: Any, workdir: Path) -
         page.keyboard.press("b")  # leaves the mix first, as in a card of one run
         page.keyboard.press("b")
         assert group.locator(".camb-run[aria-checked=true]").get_attribute("data-run") == "spleeter"
+        # The run switch is a radio group: arrows go from run to run, B still switches A/B.
+        group.locator(".camb-run[aria-checked=true]").focus()
+        page.keyboard.press("ArrowRight")
+        assert group.locator(".camb-run[aria-checked=true]").get_attribute("data-run") == "repet"
+        assert page.evaluate("() => document.activeElement.dataset.run") == "repet"
+        page.keyboard.press("ArrowDown")  # in command mode: the next cell, were it not ours
+        page.keyboard.press("b")  # from spleeter (side A) to repet (side B)
+        assert group.locator(".camb-run[aria-checked=true]").get_attribute("data-run") == "repet"
         assert page.locator(".jp-Cell").count() == cells
         assert not page.camb_errors, page.camb_errors
     finally:
