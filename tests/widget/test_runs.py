@@ -170,3 +170,15 @@ def test_add_files_checks_the_runs_before_the_first_file(clip_files, tmp_path):
     w.wait(timeout=300)
     assert [s["group"] for s in w.clips] == ids * 2
     w.close()
+
+
+def test_methods_run_on_the_local_engine_when_the_widget_uses_another_service(
+    emulator: Emulator, clip_files
+):
+    w = SeparationWidget(api_key=emulator.api_key, base_url=emulator.base_url, session=False)
+    w.add_file(clip_files["mix"], methods=["repet", "spleeter"])
+    results = w.wait(timeout=300)
+    assert [r.method for r in results] == ["repet", "spleeter"]
+    assert emulator.submissions == 0  # the service was not asked to run a local method
+    assert {s["facts"]["service"] for s in w.clips} == {"local engine"}
+    w.close()
