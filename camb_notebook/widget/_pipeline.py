@@ -59,6 +59,9 @@ class ClientPipeline:
     can_stop_tasks : bool
         The service can stop a task it accepted (the local engine's cancel call); a
         cancelled clip's task is then stopped there, not only no longer waited for.
+    owns_client : bool
+        Close the client with the pipeline; False for a client that is someone else's (one
+        passed in ``add_file(clients=[...])``, or the widget's, shared by a run's pipeline).
 
     Examples
     --------
@@ -74,8 +77,11 @@ class ClientPipeline:
         limits: Any = None,
         timeout: float | None = None,
         can_stop_tasks: bool = False,
+        owns_client: bool = True,
     ) -> None:
         self._factory = client_factory
+        #: False when the client is someone else's (a user's, another pipeline's): not closed.
+        self.owns_client = owns_client
         self._client: Any = None
         self._lock = threading.Lock()
         self.submit_kw = {k: v for k, v in (submit_kw or {}).items() if v is not None}
@@ -94,7 +100,7 @@ class ClientPipeline:
     def close(self) -> None:
         with self._lock:
             client, self._client = self._client, None
-        if client is not None and hasattr(client, "close"):
+        if client is not None and self.owns_client and hasattr(client, "close"):
             client.close()
 
     def __call__(self, path: Path, report: Reporter) -> Any:

@@ -140,6 +140,14 @@ class Clip:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     future: Future[Any] | None = None
     done_event: threading.Event = field(default_factory=threading.Event)
+    #: One run of several of the same file (``add_file(path, methods=[...])``): the card's id
+    #: (shared by its runs) and this run's name; "" for a clip of its own.
+    group: str = ""
+    run: str = ""
+    #: This run's own pipeline (its method or service); None: the runner's.
+    pipeline: Pipeline | None = None
+    #: Where the run's task lives in the task store (None: the widget's service).
+    store: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -166,6 +174,7 @@ class Clip:
             "lanes": list(self.lanes),
             "levels": {k: round(v, 1) for k, v in self.levels.items()},
             "attempt": self.attempt,
+            **({"group": self.group, "run": self.run} if self.group else {}),
         }
 
 
@@ -296,7 +305,7 @@ class Runner:
             clip.cancel_event.set()
             if clip.future is not None:
                 clip.future.cancel()  # drops it if no worker picked it up yet
-        can_stop = bool(getattr(self.pipeline, "can_stop_tasks", False))
+        can_stop = bool(getattr(clip.pipeline or self.pipeline, "can_stop_tasks", False))
         self._update(
             clip,
             None,
@@ -323,7 +332,7 @@ class Runner:
                 result = found
             else:
                 assert clip.path is not None
-                result = self.pipeline(clip.path, report)
+                result = (clip.pipeline or self.pipeline)(clip.path, report)
             self._prepare(clip, attempt, result, report)
         except CancelledError:
             pass  # cancel() already marked the clip

@@ -34,7 +34,22 @@ __all__ = ["Session", "cell_session_key"]
 log = logging.getLogger("camb_notebook.widget")
 
 #: Fields of a clip kept in the session file.
-FIELDS = ("id", "name", "size", "source", "path", "state", "task_id", "service", "method")
+FIELDS = (
+    "id",
+    "name",
+    "size",
+    "source",
+    "path",
+    "state",
+    "task_id",
+    "service",
+    "method",
+    # A run of a card of several (add_file(methods=..., clients=...)).
+    "group",
+    "run",
+    "run_method",
+    "run_client",
+)
 
 
 def cell_session_key() -> str | None:

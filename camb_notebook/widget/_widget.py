@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,9 +21,11 @@ from .._config import cache_dir
 from .._connect import LOCAL_ENGINE, Backend, ServiceChoice, choose_service
 from .._exceptions import InputError, WaitTimeoutError, register_secret
 from ..audio import ACCEPT, mime_type
+from ..comparison import Comparison, Run, RunPlan
 from ._pipeline import ClientPipeline
 from ._preview import MIME as _PREVIEW_MIME
 from ._runner import Clip, Pipeline, Runner, own_stems
+from ._runs import RunPipelines, plan_card_runs
 from ._session import Session, cell_session_key
 from ._states import LANES, vocabulary
 from ._tiles import TileRequest, TileService
@@ -51,8 +53,10 @@ class SeparationWidget(anywidget.AnyWidget):
     through upload, validation, the service's queue and separation; when it is
     done the card shows original, foreground and background as lanes with
     waveform, spectrogram and player on one time axis, one transport, solo/mute,
-    an A/B switch and download buttons. Work happens on background threads, so
-    other cells keep running.
+    an A/B switch and download buttons. ``add_file(path, methods=[...], clients=[...])``
+    separates a file several ways in one card, with a run switch; its A/B switch then
+    compares runs at the same playback position (:meth:`comparison` scores them). Work
+    happens on background threads, so other cells keep running.
 
     Parameters
     ----------
@@ -166,6 +170,18 @@ class SeparationWidget(anywidget.AnyWidget):
                 can_stop_tasks=service.origin != "cloud",
             )
         self._pipeline = pipeline
+        #: Each run's pipeline for add_file(methods=, clients=) (none with a custom pipeline).
+        self._run_pipelines = (
+            None
+            if service is None
+            else RunPipelines(
+                service,
+                pipeline,
+                {"project_name": project_name, "folder_id": folder_id},
+                timeout=timeout,
+                polling=_ENGINE_POLLING,
+            )
+        )
         self._lock = threading.RLock()
         self._clips: list[Clip] = []
         self._callbacks: list[Callable[[Any], Any]] = []
@@ -194,34 +210,137 @@ class SeparationWidget(anywidget.AnyWidget):
             self._restore(self._session.load())
 
     # -- public API -------------------------------------------------------------------
-    def add_file(self, path: str | os.PathLike[str]) -> str:
+    def add_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        methods: Sequence[str] | None = None,
+        clients: Sequence[Any] | None = None,
+    ) -> str:
         """Add a clip from the kernel's disk and start separating it.
+
+        With ``methods`` and/or ``clients`` the file is separated several ways and the runs
+        share one card: a run switch names each (its method, or its service), and the A/B
+        switch compares a lane of one run with a lane of another at the same playback
+        position. Each run is one submission, remembered in the task store like any clip.
 
         Parameters
         ----------
         path : path-like
             An audio file (FLAC, MP3, WAV, AAC/M4A, OGG).
+        methods : list of str, optional
+            Methods of the local engine, e.g. ``["spleeter", "repet"]``
+            (``camb_notebook.methods.available_methods()``).
+        clients : list of Client, optional
+            Services to run it on as well, e.g. ``[camb_notebook.connect(api_key=...)]``;
+            their keys stay in the clients.
 
         Returns
         -------
         str
-            The clip's id (see :attr:`clips`).
+            The clip's id (see :attr:`clips`); for several runs, the card's id (each run's
+            clip has it as ``"group"``).
+
+        Raises
+        ------
+        InputError
+            No such file; an unknown method (the message lists the available ones); a method
+            named twice; ``methods``/``clients`` with a custom ``pipeline``.
 
         Examples
         --------
         >>> w.add_file("song.mp3")  # doctest: +SKIP
         'c1a2b3'
+        >>> w.add_file("song.mp3", methods=["spleeter", "repet"])  # doctest: +SKIP
+        '9f8e7d'
         """
         p = Path(path).expanduser()
+        plans = None
+        if methods is not None or clients is not None:
+            if self._run_pipelines is None:
+                raise InputError(
+                    "methods= and clients= need a service; this widget runs a custom "
+                    "pipeline: create SeparationWidget() without pipeline= to use them",
+                    parameter="methods",
+                    value=methods,
+                )
+            plans = plan_card_runs(methods, clients)  # bad names fail before anything runs
         if not p.is_file():
             raise InputError(f"{p}: no such file; pass the path of an audio file", path=p)
-        clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
-        self._runner.start(clip)
-        return clip.id
+        if plans is None:
+            clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
+            self._runner.start(clip)
+            return clip.id
+        assert self._run_pipelines is not None
+        group = uuid.uuid4().hex[:12] if len(plans) > 1 else ""
+        clips = []
+        for plan in plans:
+            pipeline, store = self._run_pipelines.for_plan(plan)
+            clip = self._new_clip(p.name, p.stat().st_size, source="disk", path=p.resolve())
+            clip.group, clip.run = group, plan.label if group else ""
+            clip.pipeline, clip.store = pipeline, store
+            clip.facts["service"] = plan.service  # a host name at most: never a key
+            clips.append(clip)
+        for clip in clips:
+            self._runner.start(clip)
+        return group or clips[0].id
 
-    def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-        """:meth:`add_file` for several paths; returns their ids."""
-        return [self.add_file(p) for p in paths]
+    def add_files(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        methods: Sequence[str] | None = None,
+        clients: Sequence[Any] | None = None,
+    ) -> list[str]:
+        """:meth:`add_file` for several paths (each with the same runs); returns their ids."""
+        paths = list(paths)
+        if methods is not None or clients is not None:
+            plan_card_runs(methods, clients)  # a bad name fails before the first file starts
+        return [self.add_file(p, methods=methods, clients=clients) for p in paths]
+
+    def comparison(self, key: str, truth: Any = None) -> Comparison:
+        """The runs of a card of several as a :class:`~camb_notebook.comparison.Comparison`.
+
+        Scores, figures on one time axis and colour scale, an HTML report: what
+        :func:`camb_notebook.comparison.compare` gives, from the runs this widget made.
+
+        Parameters
+        ----------
+        key : str
+            The card's id, as ``add_file(path, methods=[...])`` returned it.
+        truth : optional
+            The true stems (see :class:`~camb_notebook.comparison.Comparison`).
+
+        Raises
+        ------
+        InputError
+            *key* is not a card of several runs, or some of its runs are not done.
+
+        Examples
+        --------
+        >>> card = w.add_file("song.wav", methods=["spleeter", "repet"])  # doctest: +SKIP
+        >>> w.wait(); w.comparison(card).metrics()  # doctest: +SKIP
+        """
+        runs = self._runs_of(key)
+        if not runs:
+            raise InputError(
+                f"{key!r} is not a card of several runs: pass the id that "
+                "add_file(path, methods=[...]) returned",
+                parameter="key",
+                value=key,
+            )
+        waiting = [f"{c.run} ({c.state})" for c in runs if c.state != "done"]
+        if waiting:
+            raise InputError(
+                f"{runs[0].name}: runs {', '.join(waiting)} are not done: wait for them "
+                "(w.wait()), or retry the failed ones (w.retry(key))",
+                parameter="key",
+                value=key,
+            )
+        return Comparison(
+            [Run(c.run, c.result, service=str(c.facts.get("service") or "")) for c in runs],
+            truth=truth,
+        )
 
     @property
     def results(self) -> list[Any]:
@@ -243,11 +362,28 @@ class SeparationWidget(anywidget.AnyWidget):
         return self._find(key).to_state()
 
     def cancel(self, key: str) -> bool:
-        """Cancel a clip by id or file name; False when it had already finished."""
+        """Cancel a clip by id or file name; False when it had already finished.
+
+        A card of several runs (the id :meth:`add_file` returned for them) cancels every run
+        still going.
+        """
+        runs = self._runs_of(key)
+        if runs:
+            return any([self._runner.cancel(clip) for clip in runs])
         return self._runner.cancel(self._find(key))
 
     def retry(self, key: str) -> None:
-        """Run a failed or cancelled clip again (by id or file name)."""
+        """Run a failed or cancelled clip again (by id or file name).
+
+        A card of several runs (its id) runs again those of its runs that failed or were
+        cancelled.
+        """
+        runs = self._runs_of(key)
+        if runs:
+            for clip in runs:
+                if clip.finished and clip.state != "done":
+                    self.retry(clip.id)
+            return
         clip = self._find(key)
         if clip.path is None:
             raise InputError(f"{clip.name}: its upload did not finish; add the file again")
@@ -387,7 +523,7 @@ class SeparationWidget(anywidget.AnyWidget):
         :attr:`results` keep their original files.
         """
         # Also reached from Widget.__del__, possibly on a half-constructed widget.
-        for part in ("_tiles", "_runner", "_uploads", "_pipeline"):
+        for part in ("_tiles", "_runner", "_uploads", "_pipeline", "_run_pipelines"):
             close = getattr(getattr(self, part, None), "close", None)
             if callable(close):
                 close()
@@ -399,6 +535,11 @@ class SeparationWidget(anywidget.AnyWidget):
         with self._lock:
             self._clips.append(clip)
         return clip
+
+    def _runs_of(self, key: str) -> list[Clip]:
+        """The runs of the card whose id is *key* (none when it is a clip's id or name)."""
+        with self._lock:
+            return [c for c in self._clips if c.group and c.group == key]
 
     def _find(self, key: str) -> Clip:
         with self._lock:
@@ -448,8 +589,20 @@ class SeparationWidget(anywidget.AnyWidget):
             "path": str(clip.path) if clip.path else None,
             "state": clip.state,
             "task_id": getattr(clip.result, "task_id", None) or clip.facts.get("task_id"),
-            "service": _store_key(self._service),
+            "service": clip.store if clip.pipeline is not None else _store_key(self._service),
             "method": clip.facts.get("method"),
+            "group": clip.group or None,
+            "run": clip.run or None,
+            # How to make the run's pipeline again: a method of the engine, or a service
+            # passed as a client (which a new kernel does not have).
+            "run_method": getattr(clip.pipeline, "submit_kw", {}).get("method")
+            if clip.pipeline is not None
+            else None,
+            "run_client": (
+                clip.pipeline is not None
+                and not getattr(clip.pipeline, "submit_kw", {}).get("method")
+            )
+            or None,
         }
 
     def _restore(self, records: list[dict[str, Any]]) -> None:
@@ -469,6 +622,19 @@ class SeparationWidget(anywidget.AnyWidget):
                 source=str(record.get("source") or "disk"),
                 path=path if path is not None and path.is_file() else None,
             )
+            clip.group, clip.run = str(record.get("group") or ""), str(record.get("run") or "")
+            run_method = record.get("run_method")
+            if run_method and self._run_pipelines is not None:
+                clip.pipeline, clip.store = self._run_pipelines.for_plan(
+                    RunPlan(str(run_method), None, str(run_method))
+                )
+            # A run on a service passed as a client: this kernel has no such client, and
+            # the widget's own service must not run it in its place.
+            lost_client = bool(record.get("run_client"))
+            if lost_client:
+                clip.pipeline = _client_gone
+            if clip.pipeline is not None:
+                clip.store = record.get("service")
             task_id, service = record.get("task_id"), record.get("service")
             found = store.get(service, task_id) if task_id and service else None
             if record.get("state") == "done" and found is not None and found.finished:
@@ -498,9 +664,15 @@ class SeparationWidget(anywidget.AnyWidget):
                 message=f"{clip.name}: {why}.",
                 hint="Retry runs it again; a task the service still has is picked up, "
                 "not sent twice."
-                if clip.path is not None
+                if clip.path is not None and not lost_client
+                else "Add the file again with add_file(..., clients=[...])."
+                if lost_client
                 else "Its file is gone too: add the file again.",
-                action="retry" if clip.path is not None else "choose-file",
+                action="retry"
+                if clip.path is not None and not lost_client
+                else ""
+                if lost_client
+                else "choose-file",
             )
             clip.done_event.set()
 
@@ -603,12 +775,17 @@ class SeparationWidget(anywidget.AnyWidget):
             self._runner.start(clip)
 
     def _msg_remove(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
-        clip = self._find(str(msg["clip_id"]))
-        self._runner.cancel(clip)
-        self._tiles.forget(clip.id)
+        key = str(msg["clip_id"])
+        # A card of several runs goes as a whole (its id is their group's).
+        gone = self._runs_of(key)
+        if not gone:
+            gone = [self._find(key)]
+        for clip in gone:
+            self._runner.cancel(clip)
+            self._tiles.forget(clip.id)
         with self._lock:
-            self._clips = [c for c in self._clips if c is not clip]
-        self._on_clip_change(clip)
+            self._clips = [c for c in self._clips if all(c is not g for g in gone)]
+        self._on_clip_change(gone[0])
 
     def _msg_media(self, msg: dict[str, Any], _buffers: list[Any]) -> None:
         """A view asks for what it has not got: lanes' pictures, the preview of all lanes."""
@@ -723,6 +900,15 @@ class SeparationWidget(anywidget.AnyWidget):
                         out.write(window.residual)
             return target
         raise InputError(f"lane={lane!r} is not original, foreground, background or residual")
+
+
+def _client_gone(path: Path, _report: Any) -> Any:
+    """The pipeline of a run whose service was a client of an earlier kernel."""
+    raise InputError(
+        f"{path.name}: this run was on a service passed as a client in an earlier kernel; "
+        "add the file again with add_file(..., clients=[...])",
+        parameter="clients",
+    )
 
 
 def _tile_stems(result: Any, stems: Any) -> Any:

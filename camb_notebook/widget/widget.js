@@ -704,6 +704,7 @@ var Player = class {
     this.tileTimer = void 0;
     this.reportTimer = void 0;
     this.scale = null;
+    this.startAt = 0;
     this.el = h("div", "camb-player");
     this.el.cambPlayer = this;
     this.media = h("audio", "camb-audio");
@@ -740,7 +741,7 @@ var Player = class {
       h("span", "camb-ab-knob"),
       h("span", "camb-ab-side", "B")
     );
-    this.abBtn.addEventListener("click", () => this.change(() => this.mix.toggleSide()));
+    this.abBtn.addEventListener("click", () => this.toggleAB());
     this.mixBtn = button("Mix", "camb-mix", "Mix: hear several lanes, with solo and mute (key X)");
     this.mixBtn.addEventListener("click", () => this.change(() => this.mix.setMode(this.mix.mode === "mix" ? "ab" : "mix")));
     const abGroup = h("span", "camb-ab");
@@ -841,16 +842,56 @@ var Player = class {
     return this.viewport.duration;
   }
   get name() {
-    return this.card.clip?.name || "this clip";
+    const clip = this.card.clip;
+    if (!clip) return "this clip";
+    return clip.run ? `${clip.name} (${clip.run})` : clip.name;
+  }
+  /**
+   * The card of several runs this player is one of (its A/B pairs lanes of runs), or null.
+   * @returns {import("./runs.js").RunCard | null}
+   */
+  get runs() {
+    const group = this.card.group;
+    return group && group.pair ? group : null;
+  }
+  /** The A/B switch (button or key B): the other side; in a card of runs, maybe another run. */
+  toggleAB() {
+    const runs = this.runs;
+    if (runs) runs.toggleSide(this);
+    else this.change(() => this.mix.toggleSide());
   }
   /** @param {"A" | "B"} side */
   laneSelect(side) {
     const sel = h("select", "camb-ab-select");
     sel.setAttribute("aria-label", `Lane ${side}`);
-    sel.addEventListener("change", () => this.change(() => this.mix.setPair(side, sel.value)));
+    sel.addEventListener("change", () => {
+      const runs = this.runs;
+      if (runs) runs.setPair(side, sel.value);
+      else this.change(() => this.mix.setPair(side, sel.value));
+    });
     return sel;
   }
   refreshSelects() {
+    const runs = this.runs;
+    if (runs) {
+      const options = runs.options();
+      for (
+        const [side, sel] of
+        /** @type {const} */
+        [["A", this.selA], ["B", this.selB]]
+      ) {
+        const have = [...sel.options].map((o) => o.value).join("\n");
+        if (have !== options.map((o) => o.value).join("\n")) {
+          sel.replaceChildren(...options.map(({ value, label }) => {
+            const o = h("option", "", label);
+            o.value = value;
+            return o;
+          }));
+        }
+        sel.value = runs.key(side);
+      }
+      return;
+    }
     const names = [...this.lanes.keys()];
     for (
       const [side, sel] of
@@ -995,6 +1036,8 @@ var Player = class {
       this.playBtn.title = `cannot play here: ${err}`;
     }
     this.media.src = url;
+    if (this.startAt) this.media.currentTime = this.startAt;
+    this.startAt = 0;
     this.media.dataset.channels = String(msg.channels);
     this.playBtn.disabled = !this.graph;
     this.applyGains(true);
@@ -1025,13 +1068,15 @@ var Player = class {
     const heard = mix.audible(this.shownLanes());
     const ab = mix.mode === "ab";
     const label = (n) => this.ctx.vocab.laneLabel(n);
+    const runs = this.runs;
+    const hearing = runs ? runs.label(mix.side) : label(mix.current);
     this.abBtn.dataset.side = mix.side;
     this.abBtn.setAttribute("aria-checked", String(mix.side === "B"));
     this.abBtn.setAttribute(
       "aria-label",
-      `A/B switch (key B): hearing ${mix.side}, ${label(mix.current)}`
+      `A/B switch (key B): hearing ${mix.side}, ${hearing}`
     );
-    this.abBtn.title = ab ? `Hearing ${mix.side}: ${label(mix.current)}. Press (or key B) for the other lane.` : "A/B is off while Mix is on: press (or key B) to go back to A/B.";
+    this.abBtn.title = ab ? `Hearing ${mix.side}: ${hearing}. Press (or key B) for the other ${runs ? "side" : "lane"}.` : "A/B is off while Mix is on: press (or key B) to go back to A/B.";
     this.abBtn.classList.toggle("camb-off", !ab);
     this.selA.disabled = !ab;
     this.selB.disabled = !ab;
@@ -1079,7 +1124,7 @@ var Player = class {
         this.playing ? this.pause() : this.play();
         break;
       case "ab-switch":
-        this.change(() => this.mix.toggleSide());
+        this.toggleAB();
         break;
       case "mix-toggle":
         this.change(() => this.mix.setMode(this.mix.mode === "mix" ? "ab" : "mix"));
@@ -1533,6 +1578,7 @@ var Player = class {
   seek(t) {
     t = Math.min(Math.max(0, t), this.duration || 0);
     if (this.media.src) this.media.currentTime = t;
+    else this.startAt = t;
     this.updatePlayheads(t);
   }
   async play() {
@@ -1679,6 +1725,7 @@ var Card = class {
   constructor(ctx, clip) {
     this.ctx = ctx;
     this.id = clip.id;
+    this.group = null;
     this.attempt = -1;
     this.player = null;
     this.clip = null;
@@ -1781,6 +1828,7 @@ var Card = class {
       if (!this.player) {
         this.player = new Player(this);
         this.el.insertBefore(this.player.el, this.removeBtn);
+        this.group?.sync(this.player);
       }
       this.player.update(clip);
       this.askForMedia(clip);
@@ -2036,6 +2084,313 @@ function keepInNotebook(model) {
   };
 }
 
+// src/runs.js
+function runLaneKey(rl) {
+  return `${rl.run}|${rl.lane}`;
+}
+function parseRunLane(value) {
+  const at = value.lastIndexOf("|");
+  if (at <= 0 || at === value.length - 1) return null;
+  return { run: value.slice(0, at), lane: value.slice(at + 1) };
+}
+function pickRun(pair, side, run) {
+  if (pair[side].run === run) return { pair, side };
+  const other = side === "A" ? "B" : "A";
+  if (pair[other].run === run) return { pair, side: other };
+  return { pair: { ...pair, [side]: { run, lane: pair[side].lane } }, side };
+}
+var RunCard = class {
+  /**
+   * @param {import("./card.js").ViewContext} ctx
+   * @param {import("./types.js").ClipState} clip the first run seen
+   */
+  constructor(ctx, clip) {
+    this.ctx = ctx;
+    this.id = /** @type {string} */
+    clip.group;
+    this.runs = [];
+    this.selected = null;
+    this.pair = null;
+    this.side = "A";
+    const el = this.el = h("div", "camb-card camb-run-group");
+    el.dataset.clipId = this.id;
+    el.dataset.group = this.id;
+    const head = h("div", "camb-card-head");
+    this.name = h("span", "camb-name");
+    this.size = h("span", "camb-size");
+    this.switch = h("div", "camb-run-switch");
+    this.switch.setAttribute("role", "radiogroup");
+    head.append(this.name, this.size, this.switch);
+    this.body = h("div", "camb-runs");
+    this.removeBtn = button("×", "camb-remove");
+    this.removeBtn.addEventListener("click", () => this.ctx.remove(
+      /** @type {any} */
+      this
+    ));
+    el.append(head, this.body, this.removeBtn);
+    this.onWindowKey = (e) => {
+      if (!(e.target instanceof Node && this.switch.contains(e.target))) return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+      const n = this.runs.length;
+      if (step && n) {
+        const at = Math.max(0, this.runs.findIndex((c) => c.id === this.selected));
+        const next = this.runs[(at + step + n) % n];
+        this.pick(next.id);
+        this.switch.querySelector(
+          `[data-run-id="${next.id}"]`
+        )?.focus();
+      } else if (e.key === "b" || e.key === "B") {
+        const player = this.player;
+        if (!player) return;
+        player.toggleAB();
+      } else {
+        return;
+      }
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    };
+    window.addEventListener("keydown", this.onWindowKey, true);
+  }
+  /** The shown run's card. */
+  get current() {
+    return this.runs.find((c) => c.id === this.selected) || this.runs[0] || null;
+  }
+  /** What the view's removal needs: a name, and "done" when any run is (Undo then). */
+  get clip() {
+    const first = this.runs[0]?.clip;
+    const done = this.runs.some((c) => c.clip?.state === "done");
+    return { name: first?.name || "clip", state: done ? "done" : first?.state || "waiting" };
+  }
+  /** @returns {import("./player.js").Player | null} */
+  get player() {
+    return this.current?.player || null;
+  }
+  /** @param {Card} card */
+  add(card) {
+    if (this.runs.includes(card)) return;
+    card.group = this;
+    card.el.classList.add("camb-run-card");
+    this.runs.push(card);
+    this.body.append(card.el);
+  }
+  /** @param {Card} card */
+  drop(card) {
+    this.runs = this.runs.filter((c) => c !== card);
+    if (this.selected === card.id) this.selected = null;
+  }
+  /** The runs changed (states, lanes): the head, the switch, which run shows. */
+  refresh() {
+    const first = this.runs[0]?.clip;
+    const name = first?.name || "";
+    if (this.name.textContent !== name) this.name.replaceChildren(...breakable(name));
+    this.name.title = name;
+    this.size.textContent = first?.size ? fmtBytes(first.size) : "";
+    this.switch.setAttribute("aria-label", `Runs of ${name}`);
+    this.removeBtn.setAttribute("aria-label", `Remove ${name} (every run)`);
+    this.removeBtn.title = `Remove ${name} (every run)`;
+    if (!this.selected && this.runs.length) this.selected = this.runs[0].id;
+    if (!this.pair && this.runs.length >= 2) {
+      this.pair = {
+        A: { run: this.runs[0].id, lane: "foreground" },
+        B: { run: this.runs[1].id, lane: "foreground" }
+      };
+    }
+    const { vocab } = this.ctx;
+    const buttons = this.runs.map((card) => {
+      const clip = card.clip;
+      let btn = (
+        /** @type {HTMLButtonElement | null} */
+        this.switch.querySelector(`[data-run-id="${card.id}"]`)
+      );
+      if (!btn) {
+        btn = button("", "camb-run");
+        btn.dataset.runId = card.id;
+        btn.setAttribute("role", "radio");
+        btn.addEventListener("click", () => this.pick(card.id));
+      }
+      const run = clip?.run || "run";
+      const state = clip ? clip.detail || vocab.stateLabel(clip.state) : "";
+      btn.dataset.run = run;
+      btn.dataset.state = clip?.state || "";
+      btn.replaceChildren(
+        h("span", "camb-run-name", run),
+        h("span", "camb-run-state", clip?.state === "done" ? "" : state)
+      );
+      const on = card.id === this.selected;
+      btn.setAttribute("aria-checked", String(on));
+      btn.tabIndex = on ? 0 : -1;
+      btn.setAttribute("aria-label", `${run}: ${state}`);
+      btn.title = `Show and hear the ${run} run`;
+      return btn;
+    });
+    const have = [...this.switch.children];
+    if (have.length !== buttons.length || buttons.some((b, i) => have[i] !== b)) {
+      this.switch.replaceChildren(...buttons);
+    }
+    for (const card of this.runs) card.el.hidden = card.id !== this.selected;
+  }
+  /** @param {boolean} online */
+  setOnline(online) {
+    this.removeBtn.disabled = !online;
+  }
+  /**
+   * The run switch: show this run (the A/B pair follows, see `pickRun`).
+   * @param {string} id
+   */
+  pick(id) {
+    if (this.pair) ({ pair: this.pair, side: this.side } = pickRun(this.pair, this.side, id));
+    this.follow(id);
+  }
+  /**
+   * The A/B switch of any run's player: the other side, which may be another run.
+   * @param {import("./player.js").Player} player
+   */
+  toggleSide(player) {
+    if (!this.pair) {
+      player.change(() => player.mix.toggleSide());
+      return;
+    }
+    if (player.mix.mode !== "ab") {
+      player.change(() => player.mix.setMode("ab"));
+      this.updatePlayers();
+      return;
+    }
+    this.side = this.side === "A" ? "B" : "A";
+    this.follow(this.pair[this.side].run);
+  }
+  /**
+   * A side of the A/B switch now sounds this run's lane.
+   * @param {Side} side
+   * @param {string} value see `runLaneKey`
+   */
+  setPair(side, value) {
+    const rl = parseRunLane(value);
+    if (!this.pair || !rl || !this.runs.some((c) => c.id === rl.run)) return;
+    this.pair = { ...this.pair, [side]: rl };
+    this.follow(this.pair[this.side].run);
+  }
+  /**
+   * Show run `id`; its player takes over where the shown one was: time, playing, zoom,
+   * the mix, and the focus (so the keys keep working).
+   * @param {string} id
+   */
+  follow(id) {
+    const prev = this.current;
+    const next = this.runs.find((c) => c.id === id);
+    if (!next) return;
+    const p = prev?.player || null;
+    const q = next.player;
+    if (prev && prev !== next) {
+      const active = document.activeElement;
+      const focus = p && active instanceof HTMLElement && p.el.contains(active) ? active : null;
+      const playing = Boolean(p?.playing);
+      if (p && playing) p.pause();
+      this.selected = id;
+      this.refresh();
+      if (p && q) {
+        q.mix.mode = p.mix.mode;
+        q.mix.solo = new Set(p.mix.solo);
+        q.mix.mute = new Set(p.mix.mute);
+        if (p.duration && q.duration) q.setView(p.viewport.start, p.viewport.end);
+      }
+      q?.redraw();
+      if (p && q) q.updatePlayheads(p.time());
+      this.sync(q);
+      if (q && focus) moveFocus(focus, p, q);
+      const start = () => {
+        if (!q || this.selected !== id) return;
+        q.seek(p ? p.time() : 0);
+        if (playing) q.play();
+      };
+      if (p && playing) afterEvent(p.media, "pause", start);
+      else start();
+    } else {
+      this.selected = id;
+      this.refresh();
+      this.sync(q);
+    }
+    this.updatePlayers();
+  }
+  /**
+   * A run's player follows the card's A/B pair and side (made after the pair, or shown).
+   * @param {import("./player.js").Player | null} player
+   */
+  sync(player) {
+    if (!player || !this.pair) return;
+    const own = player.card.id;
+    player.mix.side = this.side;
+    for (
+      const s of
+      /** @type {const} */
+      ["A", "B"]
+    ) {
+      if (this.pair[s].run === own) player.mix.pair[s] = this.pair[s].lane;
+    }
+    player.applyGains();
+  }
+  updatePlayers() {
+    for (const card of this.runs) card.player?.updateListen();
+  }
+  /** Every lane of every run, for the A/B selects: `{value, label}`. */
+  options() {
+    const { vocab } = this.ctx;
+    return this.runs.flatMap((card) => (card.clip?.lanes || []).map((lane) => ({
+      value: runLaneKey({ run: card.id, lane }),
+      label: `${card.clip?.run || "run"}: ${vocab.laneLabel(lane)}`
+    })));
+  }
+  /** @param {Side} side */
+  key(side) {
+    return this.pair ? runLaneKey(this.pair[side]) : "";
+  }
+  /** @param {Side} side what that side sounds, in words */
+  label(side) {
+    if (!this.pair) return "";
+    const rl = this.pair[side];
+    const card = this.runs.find((c) => c.id === rl.run);
+    return `${card?.clip?.run || "run"}: ${this.ctx.vocab.laneLabel(rl.lane)}`;
+  }
+  destroy() {
+    window.removeEventListener("keydown", this.onWindowKey, true);
+    this.el.remove();
+  }
+};
+function afterEvent(el, type, fn, ms = 150) {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    el.removeEventListener(type, once);
+    fn();
+  };
+  const timer = setTimeout(once, ms);
+  el.addEventListener(type, once);
+}
+function moveFocus(focus, p, q) {
+  const lane = focus.closest?.(".camb-lane")?.getAttribute("data-lane");
+  const view = lane ? q.lanes.get(lane)?.view : null;
+  if (view && focus.classList.contains("camb-lane-view")) {
+    view.focus();
+    return;
+  }
+  const pairs = p ? [
+    [p.abBtn, q.abBtn],
+    [p.playBtn, q.playBtn],
+    [p.selA, q.selA],
+    [p.selB, q.selB],
+    [p.mixBtn, q.mixBtn]
+  ] : [];
+  for (const [from, to] of pairs) {
+    if (from === focus) {
+      to.focus();
+      return;
+    }
+  }
+  q.playBtn.focus();
+}
+
 // src/uploader.js
 var UPLOAD_WINDOW = 4;
 var Uploader = class {
@@ -2134,6 +2489,7 @@ function render({ model, el }) {
   const vocab = makeVocab(model.get("vocabulary"));
   const conn = new Connection(model, (link) => onLink(link));
   const cards = /* @__PURE__ */ new Map();
+  const groups = /* @__PURE__ */ new Map();
   let pendingRemoval = null;
   let replacing = null;
   const ctx = {
@@ -2281,6 +2637,7 @@ function render({ model, el }) {
       card.setOnline(live);
       if (card.clip) card.update(card.clip);
     }
+    for (const group of groups.values()) group.setOnline(live);
   }
   function flashNotice() {
     notice.hidden = false;
@@ -2295,6 +2652,7 @@ function render({ model, el }) {
   const syncClips = () => {
     const clips = model.get("clips") || [];
     const seen = /* @__PURE__ */ new Set();
+    const seenGroups = /* @__PURE__ */ new Set();
     for (const clip of clips) {
       seen.add(clip.id);
       let card = cards.get(clip.id);
@@ -2302,14 +2660,37 @@ function render({ model, el }) {
         card = new Card(ctx, clip);
         cards.set(clip.id, card);
       }
-      list.append(card.el);
+      if (clip.group) {
+        let group = groups.get(clip.group);
+        if (!group) {
+          group = new RunCard(ctx, clip);
+          groups.set(clip.group, group);
+          group.setOnline(conn.live);
+        }
+        if (!seenGroups.has(clip.group)) list.append(group.el);
+        seenGroups.add(clip.group);
+        group.add(card);
+      } else {
+        list.append(card.el);
+      }
       card.update(clip);
     }
     for (const [id, card] of cards) {
       if (!seen.has(id)) {
         if (pendingRemoval?.card === card) pendingRemoval = null;
+        card.group?.drop(card);
         card.destroy();
         cards.delete(id);
+      }
+    }
+    for (const [id, group] of groups) {
+      if (!seenGroups.has(id)) {
+        if (pendingRemoval?.card === /** @type {any} */
+        group) pendingRemoval = null;
+        group.destroy();
+        groups.delete(id);
+      } else {
+        group.refresh();
       }
     }
     empty.hidden = clips.length > 0;
@@ -2384,6 +2765,8 @@ function render({ model, el }) {
     urls.clear();
     for (const card of cards.values()) card.destroy();
     cards.clear();
+    for (const group of groups.values()) group.destroy();
+    groups.clear();
     model.off("msg:custom", onMsg);
     model.off("change:clips", syncClips);
     model.off("change:pictures", syncPictures);

@@ -33,6 +33,8 @@ export class Card {
   constructor(ctx, clip) {
     this.ctx = ctx;
     this.id = clip.id;
+    /** @type {import("./runs.js").RunCard | null} the card of runs this one is a run of */
+    this.group = null;
     this.attempt = -1;
     /** @type {Player | null} */
     this.player = null;
@@ -144,6 +146,7 @@ export class Card {
       if (!this.player) {
         this.player = new Player(this);
         this.el.insertBefore(this.player.el, this.removeBtn);
+        this.group?.sync(this.player);
       }
       this.player.update(clip);
       this.askForMedia(clip);

@@ -18,6 +18,7 @@ import { Card } from "./card.js";
 import { Connection } from "./connection.js";
 import { button, copyBytes, h } from "./dom.js";
 import { keepInNotebook } from "./saved-state.js";
+import { RunCard } from "./runs.js";
 import { Uploader } from "./uploader.js";
 import { makeVocab } from "./vocab.js";
 
@@ -33,8 +34,10 @@ function render({ model, el }) {
   const urls = new Set();
   const vocab = makeVocab(model.get("vocabulary"));
   const conn = new Connection(model, (link) => onLink(link));
-  /** @type {Map<string, Card>} */
+  /** @type {Map<string, Card>} one per clip (a run of several is a clip) */
   const cards = new Map();
+  /** @type {Map<string, RunCard>} one per file added with several runs, by group id */
+  const groups = new Map();
   /** @type {{card: Card, timer: ReturnType<typeof setTimeout>} | null} */
   let pendingRemoval = null;
   /** @type {Card | null} */
@@ -195,6 +198,7 @@ function render({ model, el }) {
       card.setOnline(live);
       if (card.clip) card.update(card.clip);
     }
+    for (const group of groups.values()) group.setOnline(live);
   }
 
   function flashNotice() {
@@ -212,6 +216,7 @@ function render({ model, el }) {
     /** @type {import("./types.js").ClipState[]} */
     const clips = model.get("clips") || [];
     const seen = new Set();
+    const seenGroups = new Set();
     for (const clip of clips) {
       seen.add(clip.id);
       let card = cards.get(clip.id);
@@ -219,14 +224,37 @@ function render({ model, el }) {
         card = new Card(ctx, clip);
         cards.set(clip.id, card);
       }
-      list.append(card.el); // keeps the kernel's order; a no-op when already in place
+      if (clip.group) {
+        // A run of several: its card sits in the card of its file.
+        let group = groups.get(clip.group);
+        if (!group) {
+          group = new RunCard(ctx, clip);
+          groups.set(clip.group, group);
+          group.setOnline(conn.live);
+        }
+        if (!seenGroups.has(clip.group)) list.append(group.el);
+        seenGroups.add(clip.group);
+        group.add(card);
+      } else {
+        list.append(card.el); // keeps the kernel's order; a no-op when already in place
+      }
       card.update(clip);
     }
     for (const [id, card] of cards) {
       if (!seen.has(id)) {
         if (pendingRemoval?.card === card) pendingRemoval = null;
+        card.group?.drop(card);
         card.destroy();
         cards.delete(id);
+      }
+    }
+    for (const [id, group] of groups) {
+      if (!seenGroups.has(id)) {
+        if (pendingRemoval?.card === /** @type {any} */ (group)) pendingRemoval = null;
+        group.destroy();
+        groups.delete(id);
+      } else {
+        group.refresh();
       }
     }
     empty.hidden = clips.length > 0;
@@ -310,6 +338,8 @@ function render({ model, el }) {
     urls.clear();
     for (const card of cards.values()) card.destroy();
     cards.clear();
+    for (const group of groups.values()) group.destroy();
+    groups.clear();
     model.off("msg:custom", onMsg);
     model.off("change:clips", syncClips);
     model.off("change:pictures", syncPictures);

@@ -101,6 +101,8 @@ export class Player {
     this.reportTimer = undefined;
     /** @type {[number, number] | null} the colour scale in dB */
     this.scale = null;
+    /** Seconds to start from once the preview arrives (a seek before it did). */
+    this.startAt = 0;
 
     this.el = h("div", "camb-player");
     /** @type {any} */ (this.el).cambPlayer = this; // for tests and debugging in the console
@@ -137,7 +139,7 @@ export class Player {
     this.abBtn.setAttribute("role", "switch");
     this.abBtn.append(h("span", "camb-ab-side", "A"), h("span", "camb-ab-knob"),
       h("span", "camb-ab-side", "B"));
-    this.abBtn.addEventListener("click", () => this.change(() => this.mix.toggleSide()));
+    this.abBtn.addEventListener("click", () => this.toggleAB());
     this.mixBtn = button("Mix", "camb-mix", "Mix: hear several lanes, with solo and mute (key X)");
     this.mixBtn.addEventListener("click", () => this.change(() =>
       this.mix.setMode(this.mix.mode === "mix" ? "ab" : "mix")));
@@ -226,18 +228,57 @@ export class Player {
   }
 
   get name() {
-    return this.card.clip?.name || "this clip";
+    const clip = this.card.clip;
+    if (!clip) return "this clip";
+    return clip.run ? `${clip.name} (${clip.run})` : clip.name;
+  }
+
+  /**
+   * The card of several runs this player is one of (its A/B pairs lanes of runs), or null.
+   * @returns {import("./runs.js").RunCard | null}
+   */
+  get runs() {
+    const group = this.card.group;
+    return group && group.pair ? group : null;
+  }
+
+  /** The A/B switch (button or key B): the other side; in a card of runs, maybe another run. */
+  toggleAB() {
+    const runs = this.runs;
+    if (runs) runs.toggleSide(this);
+    else this.change(() => this.mix.toggleSide());
   }
 
   /** @param {"A" | "B"} side */
   laneSelect(side) {
     const sel = h("select", "camb-ab-select");
     sel.setAttribute("aria-label", `Lane ${side}`);
-    sel.addEventListener("change", () => this.change(() => this.mix.setPair(side, sel.value)));
+    sel.addEventListener("change", () => {
+      const runs = this.runs;
+      if (runs) runs.setPair(side, sel.value);
+      else this.change(() => this.mix.setPair(side, sel.value));
+    });
     return sel;
   }
 
   refreshSelects() {
+    const runs = this.runs;
+    if (runs) {
+      // Every lane of every run: a side of the switch may sound another run.
+      const options = runs.options();
+      for (const [side, sel] of /** @type {const} */ ([["A", this.selA], ["B", this.selB]])) {
+        const have = [...sel.options].map((o) => o.value).join("\n");
+        if (have !== options.map((o) => o.value).join("\n")) {
+          sel.replaceChildren(...options.map(({ value, label }) => {
+            const o = h("option", "", label);
+            o.value = value;
+            return o;
+          }));
+        }
+        sel.value = runs.key(side);
+      }
+      return;
+    }
     const names = [...this.lanes.keys()];
     for (const [side, sel] of /** @type {const} */ ([["A", this.selA], ["B", this.selB]])) {
       if (sel.options.length !== names.length) {
@@ -369,6 +410,8 @@ export class Player {
       this.playBtn.title = `cannot play here: ${err}`;
     }
     this.media.src = url;
+    if (this.startAt) this.media.currentTime = this.startAt;
+    this.startAt = 0;
     this.media.dataset.channels = String(msg.channels);
     this.playBtn.disabled = !this.graph;
     this.applyGains(true);
@@ -405,12 +448,15 @@ export class Player {
     const heard = mix.audible(this.shownLanes());
     const ab = mix.mode === "ab";
     const label = (/** @type {string} */ n) => this.ctx.vocab.laneLabel(n);
+    const runs = this.runs;
+    const hearing = runs ? runs.label(mix.side) : label(mix.current);
     this.abBtn.dataset.side = mix.side;
     this.abBtn.setAttribute("aria-checked", String(mix.side === "B"));
     this.abBtn.setAttribute("aria-label",
-      `A/B switch (key B): hearing ${mix.side}, ${label(mix.current)}`);
-    this.abBtn.title = ab ? `Hearing ${mix.side}: ${label(mix.current)}. Press (or key B) for the `
-      + `other lane.` : "A/B is off while Mix is on: press (or key B) to go back to A/B.";
+      `A/B switch (key B): hearing ${mix.side}, ${hearing}`);
+    this.abBtn.title = ab ? `Hearing ${mix.side}: ${hearing}. Press (or key B) for the `
+      + `other ${runs ? "side" : "lane"}.`
+      : "A/B is off while Mix is on: press (or key B) to go back to A/B.";
     this.abBtn.classList.toggle("camb-off", !ab);
     this.selA.disabled = !ab;
     this.selB.disabled = !ab;
@@ -453,7 +499,7 @@ export class Player {
         this.playing ? this.pause() : this.play();
         break;
       case "ab-switch":
-        this.change(() => this.mix.toggleSide());
+        this.toggleAB();
         break;
       case "mix-toggle":
         this.change(() => this.mix.setMode(this.mix.mode === "mix" ? "ab" : "mix"));
@@ -920,6 +966,7 @@ export class Player {
   seek(t) {
     t = Math.min(Math.max(0, t), this.duration || 0);
     if (this.media.src) this.media.currentTime = t;
+    else this.startAt = t; // its preview is on its way (a run shown before it arrived)
     this.updatePlayheads(t);
   }
 

@@ -30,6 +30,8 @@
  * @property {string[]} lanes
  * @property {Record<string, number>} levels
  * @property {number} attempt
+ * @property {string} [group] A run of a card of several: the card's id.
+ * @property {string} [run] That run's name (its method or service).
  */
 
 /**
