@@ -192,3 +192,48 @@ def test_repr_and_items_say_what_backs_the_stems(tmp_path: Path) -> None:
     paths = [audio.save(tmp_path / f"{k}.flac", x, SR) for k in ("o", "f", "b")]
     with audio.Stems.from_files(*paths) as on_disk:
         assert repr(on_disk).endswith("(2.00 s, files)>")
+
+
+def test_file_stems_that_lead_and_stop_early_stream_zeros_outside(tmp_path: Path) -> None:
+    """Stems 300 samples early (negative codec delay) and 5000 short: streamed blocks hold
+    zeros before and after the stem's samples, exactly where ``read`` puts them."""
+    n, lead, short = 3 * SR, 300, 5000
+    rng = np.random.default_rng(7)
+    x = (tone_mix(3.0) + 0.1 * rng.standard_normal((2, n))).astype(np.float32)
+    fg = 0.5 * x[:, lead : n - short]
+    bg = 0.5 * x[:, lead:]
+    paths = [
+        audio.save(tmp_path / f"{name}.wav", signal, SR)
+        for name, signal in (("mix", x), ("fg", fg), ("bg", bg))
+    ]
+    expected_fg = 0.5 * x
+    expected_fg[:, :lead] = 0
+    expected_fg[:, n - short :] = 0
+    with audio.Stems.from_files(*paths) as stems:
+        whole = stems.read()
+        np.testing.assert_array_equal(whole.foreground, expected_fg)
+        for start, stop in [(0, n), (0, 100), (100, 2000), (n - 7000, n), (n - 1000, n)]:
+            windows = list(stems.blocks(128, start=start, stop=stop))
+            assert [w.start for w in windows] == list(range(start, stop, 128))
+            assert all(w.n_samples == min(128, stop - w.start) for w in windows)
+            for name in ("original", "foreground", "background"):
+                got = np.concatenate([getattr(w, name) for w in windows], axis=1)
+                np.testing.assert_array_equal(got, getattr(whole, name)[:, start:stop], name)
+
+
+@pytest.mark.parametrize("delay", [1, -300])
+def test_from_arrays_aligns_stems_one_sample_late_or_early(delay: int) -> None:
+    """The smallest delay and a negative one (stems that start early, their first samples
+    missing): aligned sample for sample, zeros where the stem has no samples, float32
+    whatever the input's dtype (half the memory of float64)."""
+    n = 3 * SR
+    rng = np.random.default_rng(11)
+    x = tone_mix(3.0).astype(np.float64) + 0.1 * rng.standard_normal((2, n))
+    stem = np.pad(0.5 * x, ((0, 0), (delay, 0))) if delay > 0 else 0.5 * x[:, -delay:]
+    s = audio.Stems.from_arrays(x, stem, stem, SR)
+    expected = (0.5 * x).astype(np.float32)
+    expected[:, : max(-delay, 0)] = 0
+    for name in ("original", "foreground", "background"):
+        assert getattr(s, name).dtype == np.float32, name
+    np.testing.assert_array_equal(s.foreground, expected)
+    np.testing.assert_array_equal(s.background, expected)
