@@ -126,7 +126,11 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "camb_notebook/methods/_masks.py",
-        ("tests/methods/test_dsp.py", _doctests("camb_notebook.methods._masks")),
+        (
+            "tests/methods/test_masks.py",
+            "tests/methods/test_dsp.py",
+            _doctests("camb_notebook.methods._masks"),
+        ),
     ),
     Target(
         "camb_notebook/methods/repet.py",

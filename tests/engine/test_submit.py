@@ -336,7 +336,8 @@ def test_an_upload_too_large_keeps_its_run_id_and_says_both_sizes(
     runner: KeepJobs, tmp_path: Path
 ) -> None:
     slack = 1024 * 1024
-    with _app(runner, tmp_path, max_bytes=3 * 2**20) as client:
+    # persist: the failed task is saved like any other (its row needs every field).
+    with _app(runner, tmp_path, max_bytes=3 * 2**20, persist=True) as client:
         code, _, payload = _raw_post(client, 4 * 2**20 + slack, b"", run_id=55)
         assert code == 200
         status = client.get(f"/audio-separation/{json.loads(payload)['task_id']}").json()
