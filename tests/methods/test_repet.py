@@ -112,3 +112,14 @@ def test_the_stream_equals_separate_and_guards_its_ends(tone_mix) -> None:
     with pytest.raises(RuntimeError, match=r"^finish\(\) was called already$"):
         stream.finish()
     assert method.stream(8000, 2).finish() == []
+
+
+def test_config_limits() -> None:
+    for good in ({"k": 1}, {"k": 64}, {"frame": 0.005}, {"frame": 0.5}, {"exclude": 11.9}):
+        RepetConfig(**good)  # type: ignore[arg-type]
+    bad = [{"k": 65}, {"frame": 0.0049}, {"exclude": 0.0}, {"exclude": 12.0}]
+    for kwargs in bad:
+        with pytest.raises(InputError):
+            RepetConfig(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"^frame=0\.6 s must be between 0\.005 and 0\.5$"):
+        RepetConfig(frame=0.6)
