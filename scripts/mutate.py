@@ -126,12 +126,18 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "camb_notebook/methods/_masks.py",
-        ("tests/methods/test_dsp.py", _doctests("camb_notebook.methods._masks")),
+        (
+            "tests/methods/test_masks.py",
+            "tests/methods/test_dsp.py",
+            _doctests("camb_notebook.methods._masks"),
+        ),
     ),
     Target(
         "camb_notebook/methods/repet.py",
         (
             "tests/methods/test_repet.py",
+            # The median network is a DSP building block: its test is with the others.
+            "tests/methods/test_dsp.py::test_median_network_equals_numpy_median",
             "tests/methods/test_quality.py::test_repet_keeps_its_quality",
         ),
     ),
@@ -183,6 +189,8 @@ def _prepare(target: Target) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     shutil.copytree(ROOT / "camb_notebook", work / "camb_notebook", ignore=skip)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=skip)
+    # Some quality guards reuse the benchmarks' signals (tests/methods/test_quality.py).
+    shutil.copytree(ROOT / "benchmarks", work / "benchmarks", ignore=skip)
     # The notebooks are not part of a mutation run: drop nbval's options and the plugin.
     pyproject = re.sub(
         r"^addopts = .*$",
@@ -197,6 +205,8 @@ def _prepare(target: Target) -> Path:
         "pytest_add_cli_args_test_selection": list(target.tests),
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-m", "not browser and not slow"],
         "use_git_change_detection": False,
+        # The mutants' copy is all the tests import (PYTHONPATH): bring the benchmarks along.
+        "also_copy": ["benchmarks"],
         # Log lines say what happens; their wording is not behaviour a test should pin.
         "do_not_mutate_patterns": [r"\blog\.(debug|info|warning|error|exception)\("],
     }

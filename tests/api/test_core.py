@@ -70,6 +70,7 @@ class Run:
         self.clock = clock
         self.script: Iterator[httpx.Response] = iter(script)
         self.sleeps: list[float] = []
+        self.interrupted: list[bool] = []  # per pause: did its own cancel event end it?
         self.requests: list[httpx.Request] = []
         self.notified: list[Any] = []
         self.cancel = cancel  # set by "the user" during pause number *cancel_on_sleep*
@@ -93,6 +94,7 @@ class Run:
                     self.cancel.set()
                 # As the clients do: a pause ends early when *its* cancel event is set.
                 value = effect.cancel is not None and effect.cancel.is_set()
+                self.interrupted.append(value)
             elif isinstance(effect, Notify):
                 self.notified.append(effect.value)
                 value = effect.callback(effect.value)
@@ -223,6 +225,9 @@ def test_cancel_during_a_pause_stops_polling(clock: Clock) -> None:
     with pytest.raises(CancelledError, match=r"client\.wait\('t-c'\)"):
         run(core().wait("t-c", cancel=cancel))
     assert len(run.requests) == 2 and run.sleeps == [1.0, 1.5]
+    # The pause itself carries the cancel event, so a real client's sleep ends at the cancel
+    # instead of running its full length (up to poll_max_interval) before the check.
+    assert run.interrupted == [False, True]
 
 
 def test_cancel_during_a_status_retry_back_off(clock: Clock) -> None:

@@ -133,3 +133,23 @@ def test_where_the_store_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_a_base_url_without_credentials_is_kept_as_written() -> None:
     assert public_base_url("HTTP://Svc.Example:8750/apis/") == "HTTP://Svc.Example:8750/apis/"
     assert public_base_url("https://me:pw@Svc.Example/apis") == "https://svc.example/apis"
+
+
+def test_record_stems_by_task_id_or_run_id(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "t.sqlite3")
+    fg, bg = tmp_path / "fg.flac", tmp_path / "bg.flac"
+    assert store.record_stems(URL, fg, bg) == 0  # neither key: nothing to find
+    assert store.record_stems(URL, fg, bg, task_id="nobody") == 0
+    store.record_submitted(Task("t1", URL, "a.wav", "h", 1.0), 10)
+    store.record_submitted(Task("t2", "http://user:pw@127.0.0.1:9/apis", "b.wav", "h2", 1.0))
+    store.update_status(URL, TaskStatus("PENDING", run_id=7, task_id="t2"))
+    before = time.time()
+    assert store.record_stems(URL, fg, bg, task_id="t1") == 1
+    # By run id, on the same service written with credentials: the public URL is the key.
+    assert store.record_stems("http://u:p@127.0.0.1:9/apis", bg, fg, run_id=7) == 1
+    assert store.record_stems("http://other/apis", fg, bg, run_id=7) == 0
+    one, two = store.get(URL, "t1"), store.get(URL, "t2")
+    assert one is not None and two is not None
+    assert (one.state, one.foreground, one.background) == ("SUCCESS", fg, bg)
+    assert (two.state, two.foreground, two.background) == ("SUCCESS", bg, fg)
+    assert one.updated_at >= before and one.original is None

@@ -124,3 +124,26 @@ def test_the_shared_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
         "notes.mp3: the content is not audio in a supported format "
         "(expected FLAC, MP3, WAV, AAC/M4A or OGG)"
     )
+
+
+def test_decode_errors_name_the_file_the_format_and_where_it_stops() -> None:
+    from camb_notebook.audio._formats import cannot_decode, truncated
+
+    e = cannot_decode("song.flac", ValueError("bad frame"))
+    assert str(e) == (
+        "song.flac: cannot decode the audio (bad frame); re-export or re-download the file"
+    )
+    assert e.exception_reason == "INVALID_SOURCE_DATA"
+    e = truncated("cut.mp3", "mp3", 1.234, 5.0, "last page cut")
+    assert str(e) == (
+        "cut.mp3: truncated or corrupt MP3: decoding stopped at 1.23 s of the 5.00 s it should "
+        "hold (last page cut); re-export or re-download the file"
+    )
+    assert (e.exception_reason, e.stopped_at) == ("INVALID_SOURCE_DATA", 1.234)
+    # Nothing promised, no detail, a format without a display name: only what is known.
+    e = truncated("x.raw", "raw", 0.5)
+    assert str(e) == (
+        "x.raw: truncated or corrupt raw: decoding stopped at 0.50 s; "
+        "re-export or re-download the file"
+    )
+    assert (e.exception_reason, e.stopped_at) == ("INVALID_SOURCE_DATA", 0.5)

@@ -186,6 +186,10 @@ def test_probe_of_a_compressed_clip_shorter_than_a_second(tmp_path: Path) -> Non
     for ext in ("mp3", "m4a"):
         info = audio.probe(audio.save(tmp_path / f"short.{ext}", tone_mix()[:, : SR // 2], SR))
         assert abs(info.frames - SR // 2) <= 1152, (ext, info.frames)
+    # Exact for Opus: the packets' timestamps say 0.5 s, the container's duration is 312 samples
+    # (Opus's pre-skip) longer and must not replace them, however short the clip.
+    info = audio.probe(audio.save(tmp_path / "short.ogg", tone_mix()[:, : SR // 2], SR))
+    assert (info.sample_rate, info.frames) == (48000, 24000)
 
 
 @pytest.mark.parametrize(
@@ -334,3 +338,97 @@ def test_an_mp4_without_audio_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AudioFormatError, match=r"video\.m4a: the file holds no audio stream") as e:
         audio.probe(p)
     assert e.value.exception_reason == "SOURCE_TYPE_NOT_SUPPORTED"
+
+
+# -- compressed files: what probe decodes, and of which stream -------------------------------
+
+
+def test_an_m4a_whose_only_packet_is_encoder_delay_is_refused(tmp_path: Path) -> None:
+    """One sample of AAC is all priming: the decoder drops it and yields no frame at all."""
+    from .conftest import SR, tone_mix
+
+    p = audio.save(tmp_path / "one.m4a", tone_mix()[:, :1], SR)
+    with pytest.raises(
+        AudioDecodeError,
+        match=r"^one\.m4a: no decodable audio in this AAC/M4A \(MP4 container\) file; "
+        r"re-export or re-download the file$",
+    ) as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def _damage_mp3_frame(src: Path, dst: Path, index: int) -> Path:
+    """A copy of *src* whose MP3 frame *index* keeps its header but has a garbage body."""
+    import av
+
+    with av.open(str(src)) as c:
+        frames = [(p.pos, p.size) for p in c.demux(c.streams.audio[0]) if p.size]
+    pos, size = frames[index]
+    data = bytearray(src.read_bytes())
+    data[pos + 4 : pos + size] = b"\x55" * (size - 4)
+    dst.write_bytes(data)
+    return dst
+
+
+def test_damage_in_the_first_eight_mp3_frames_is_refused(
+    tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    # The eighth frame is the last one probe decodes: damage there is still found.
+    p = _damage_mp3_frame(clips["mp3"], tmp_path / "bad.mp3", 7)
+    with pytest.raises(AudioDecodeError, match=r"bad\.mp3: the MP3 data is corrupt") as e:
+        audio.probe(p)
+    assert e.value.exception_reason == "INVALID_SOURCE_DATA"
+
+
+def test_probe_decodes_only_the_head(tmp_path: Path, clips: dict[str, Path]) -> None:
+    """Probing must stay cheap on long files: past the eighth frame packets are only demuxed,
+    so damage there is left to the decoder (``load``), which reports it in context."""
+    p = _damage_mp3_frame(clips["mp3"], tmp_path / "late.mp3", 8)
+    assert audio.probe(p).frames == audio.probe(clips["mp3"]).frames
+
+
+def test_a_video_is_probed_by_its_audio_stream(tmp_path: Path) -> None:
+    """Only the audio stream's packets count: a longer picture track does not lengthen it."""
+    import av
+
+    from .conftest import SR, tone_mix
+
+    p = tmp_path / "film.mp4"
+    with av.open(str(p), "w", format="mp4") as out:
+        sound = out.add_stream("aac", rate=SR)
+        sound.layout = "stereo"
+        picture = out.add_stream("mpeg4", rate=25)
+        picture.width, picture.height, picture.pix_fmt = 64, 64, "yuv420p"
+        frame = av.AudioFrame.from_ndarray(tone_mix(1.0), format="fltp", layout="stereo")
+        frame.sample_rate = SR
+        for packet in [*sound.encode(frame), *sound.encode(None)]:
+            out.mux(packet)
+        for i in range(75):  # 3 s of picture
+            image = av.VideoFrame(64, 64, "yuv420p")
+            image.pts = i
+            out.mux(picture.encode(image))
+        out.mux(picture.encode(None))
+    info = audio.probe(p)
+    assert (info.format, info.codec, info.sample_rate, info.channels) == ("m4a", "aac", SR, 2)
+    # 1 s, give or take the AAC encoder's one frame of padding (1024 samples).
+    assert abs(info.frames - SR) <= 1024, info.frames
+
+
+def test_probe_reads_only_the_head(tmp_path: Path) -> None:
+    """Sniffing the format reads 64 KiB, never the whole file (memory is a feature)."""
+    import struct
+    import tracemalloc
+
+    n = 32_000_000  # 1000 s of 16-bit stereo at 8 kHz, as a sparse file of zeros
+    p = tmp_path / "long.wav"
+    with p.open("wb") as f:
+        f.write(_wav_header(b"data" + struct.pack("<I", n)))
+        f.truncate(f.tell() + n)
+    tracemalloc.start()
+    try:
+        info = audio.probe(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.frames == n // 4
+    assert peak < 4_000_000, peak

@@ -192,3 +192,126 @@ def test_repr_and_items_say_what_backs_the_stems(tmp_path: Path) -> None:
     paths = [audio.save(tmp_path / f"{k}.flac", x, SR) for k in ("o", "f", "b")]
     with audio.Stems.from_files(*paths) as on_disk:
         assert repr(on_disk).endswith("(2.00 s, files)>")
+
+
+def test_file_stems_that_lead_and_stop_early_stream_zeros_outside(tmp_path: Path) -> None:
+    """Stems 300 samples early (negative codec delay) and 5000 short: streamed blocks hold
+    zeros before and after the stem's samples, exactly where ``read`` puts them."""
+    n, lead, short = 3 * SR, 300, 5000
+    rng = np.random.default_rng(7)
+    x = (tone_mix(3.0) + 0.1 * rng.standard_normal((2, n))).astype(np.float32)
+    fg = 0.5 * x[:, lead : n - short]
+    bg = 0.5 * x[:, lead:]
+    paths = [
+        audio.save(tmp_path / f"{name}.wav", signal, SR)
+        for name, signal in (("mix", x), ("fg", fg), ("bg", bg))
+    ]
+    expected_fg = 0.5 * x
+    expected_fg[:, :lead] = 0
+    expected_fg[:, n - short :] = 0
+    with audio.Stems.from_files(*paths) as stems:
+        whole = stems.read()
+        np.testing.assert_array_equal(whole.foreground, expected_fg)
+        assert {signal.dtype for _, signal in whole.items()} == {np.dtype(np.float32)}
+        for start, stop in [(0, n), (0, 100), (100, 2000), (n - 7000, n), (n - 1000, n)]:
+            windows = list(stems.blocks(128, start=start, stop=stop))
+            assert [w.start for w in windows] == list(range(start, stop, 128))
+            assert all(w.n_samples == min(128, stop - w.start) for w in windows)
+            for name in ("original", "foreground", "background"):
+                # float32 throughout, the zeros too (float64 would double every block).
+                assert {getattr(w, name).dtype for w in windows} == {np.dtype(np.float32)}
+                got = np.concatenate([getattr(w, name) for w in windows], axis=1)
+                np.testing.assert_array_equal(got, getattr(whole, name)[:, start:stop], name)
+
+
+@pytest.mark.parametrize("delay", [1, -300])
+def test_from_arrays_aligns_stems_one_sample_late_or_early(delay: int) -> None:
+    """The smallest delay and a negative one (stems that start early, their first samples
+    missing): aligned sample for sample, zeros where the stem has no samples, float32
+    whatever the input's dtype (half the memory of float64)."""
+    n = 3 * SR
+    rng = np.random.default_rng(11)
+    x = tone_mix(3.0).astype(np.float64) + 0.1 * rng.standard_normal((2, n))
+    stem = np.pad(0.5 * x, ((0, 0), (delay, 0))) if delay > 0 else 0.5 * x[:, -delay:]
+    s = audio.Stems.from_arrays(x, stem, stem, SR)
+    expected = (0.5 * x).astype(np.float32)
+    expected[:, : max(-delay, 0)] = 0
+    for name in ("original", "foreground", "background"):
+        assert getattr(s, name).dtype == np.float32, name
+    np.testing.assert_array_equal(s.foreground, expected)
+    np.testing.assert_array_equal(s.background, expected)
+
+
+def test_blocks_default_size_and_bounds() -> None:
+    n = 2 * 65536 + 10
+    x = np.full((2, n), 0.5)  # float64: held as float32
+    s = audio.Stems(x, x, 0 * x, SR)
+    assert {s.original.dtype, s.foreground.dtype, s.background.dtype} == {np.dtype(np.float32)}
+    windows = [(w.start, w.n_samples, w.sr) for w in s.blocks()]
+    assert windows == [(0, 65536, SR), (65536, 65536, SR), (131072, 10, SR)]
+    assert [w.start for w in s.blocks(1, start=5, stop=8)] == [5, 6, 7]
+    for bad in (0, -3):
+        with pytest.raises(InputError, match=rf"^size={bad} must be a positive number of samples$"):
+            next(s.blocks(bad))
+
+
+def test_mismatched_shapes_are_named_in_order() -> None:
+    with pytest.raises(
+        InputError,
+        match=r"^original, foreground and background must share one \(channels, n\) shape, "
+        r"got \(2, 10\), \(2, 9\), \(1, 10\)$",
+    ):
+        audio.Stems(np.zeros((2, 10)), np.zeros((2, 9)), np.zeros((1, 10)), SR)
+
+
+def _noise(n: int, scale: float = 0.3) -> np.ndarray:
+    return (scale * np.random.default_rng(13).standard_normal((1, n))).astype(np.float32)
+
+
+def _late(x: np.ndarray, k: int) -> np.ndarray:
+    """*x* delayed by *k* samples (early by ``-k`` when negative), same length."""
+    return (
+        np.pad(x, ((0, 0), (k, 0)))[:, : x.shape[1]]
+        if k >= 0
+        else np.pad(x[:, -k:], ((0, 0), (0, -k)))
+    )
+
+
+def test_codec_delay_searches_4096_samples_either_way() -> None:
+    from camb_notebook.audio._stems import _codec_delay
+
+    x = _noise(40000)
+    for k in (4096, -4096, 100, -100, 1):
+        assert _codec_delay(x, _late(x, k)) == k
+    for k in (4097, -4097):  # outside the search: never reported, nothing past it either
+        found = _codec_delay(x, _late(x, k))
+        assert found != k and abs(found) <= 4096, found
+
+
+def test_codec_delay_needs_four_times_the_search_of_overlap() -> None:
+    from camb_notebook.audio._stems import _codec_delay
+
+    x = _noise(40000)
+    assert _codec_delay(x[:, :16384], _late(x, 100)[:, :16384]) == 100  # exactly enough
+    assert _codec_delay(x[:, :16383], _late(x, 100)) == 0  # the original is too short
+    assert _codec_delay(x, _late(x, 100)[:, :16383]) == 0  # the stems are too short
+
+
+def test_codec_delay_only_for_a_clear_peak() -> None:
+    """A delayed copy 1.6 times as strong as the undelayed one is a delay; at 1.1 times it is
+    an echo, not clearly later than the mix, so nothing is shifted. Quiet stems count too."""
+    from camb_notebook.audio._stems import _codec_delay
+
+    x = _noise(40000)
+    assert _codec_delay(x, x + 1.6 * _late(x, 500)) == 500
+    assert _codec_delay(x, x + 1.1 * _late(x, 500)) == 0
+    quiet = _noise(40000, scale=1e-3)
+    assert _codec_delay(quiet, _late(quiet, 100)) == 100
+
+
+def test_stems_need_a_positive_rate() -> None:
+    x = np.zeros((1, 10), np.float32)
+    for sr in (0, -8000):
+        with pytest.raises(InputError, match=rf"^sr={sr} must be a positive sample rate$"):
+            audio.Stems(x, x, x, sr)
+    assert audio.Stems(x, x, x, 1).sr == 1

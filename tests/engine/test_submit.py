@@ -201,11 +201,15 @@ def test_a_malformed_body_is_422(app: Served) -> None:
     assert error["loc"] == ["body"] and error["msg"].startswith("malformed multipart body")
 
 
-def _raw_post(client: Served, declared: int, body: bytes) -> tuple[int, dict[str, str], bytes]:
+def _raw_post(
+    client: Served, declared: int, body: bytes, run_id: int | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """POST with a Content-Length of *declared* but only *body* sent (httpx sends it all)."""
     url = httpx.URL(str(client.base_url))
+    query = "" if run_id is None else f"?run_id={run_id}"
     head = (
-        f"POST {url.path.rstrip('/')}/audio-separation HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"POST {url.path.rstrip('/')}/audio-separation{query} HTTP/1.1\r\n"
+        f"Host: {url.host}:{url.port}\r\n"
         f"x-api-key: {KEY}\r\nContent-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n"
     )
     with socket.create_connection((url.host, url.port), timeout=30) as sock:
@@ -218,9 +222,9 @@ def _raw_post(client: Served, declared: int, body: bytes) -> tuple[int, dict[str
             answer += chunk
     status_line, _, rest = answer.partition(b"\r\n")
     header_block, _, payload = rest.partition(b"\r\n\r\n")
-    headers = dict(
-        line.decode().lower().split(": ", 1) for line in header_block.split(b"\r\n") if line
-    )
+    # Names are case-insensitive, values as sent (``Connection: close`` must be the token).
+    pairs = [line.decode().split(": ", 1) for line in header_block.split(b"\r\n") if line]
+    headers = {name.lower(): value for name, value in pairs}
     return int(status_line.split()[1]), headers, payload
 
 
@@ -304,3 +308,43 @@ def test_queue_full_answers_whole_seconds_of_at_least_one(hint: float, header: s
 def test_run_id_taken() -> None:
     error = run_id_taken(5)
     assert error.status_code == 409 and "run_id 5 is already in use" in error.detail
+
+
+def test_a_key_at_its_limit_is_429_with_retry_after(
+    runner: KeepJobs, tmp_path: Path, wav: Path
+) -> None:
+    # The kept jobs never finish: the key stays at its limit of one.
+    with _app(runner, tmp_path, max_jobs_per_key=1) as client:
+        assert _post(client, wav).status_code == 200
+        for hint, seconds in [(2.6, "3"), (0.2, "1")]:
+            runner.retry_after = lambda hint=hint: hint  # type: ignore[method-assign]
+            refused = _post(client, wav)
+            assert refused.status_code == 429 and refused.headers["retry-after"] == seconds
+            assert refused.json()["detail"] == (
+                "your key (default) already has 1 jobs waiting or "
+                f"running, this engine's limit per key; retry in {seconds} s, once one of them "
+                "has finished"
+            )
+        assert len(runner.jobs) == 1
+        refusals = client.state.metrics.registry.get_sample_value(  # type: ignore[attr-defined]
+            "camb_engine_refusals_total", {"key": "default", "cause": "key_limit"}
+        )
+        assert refusals == 2
+
+
+def test_an_upload_too_large_keeps_its_run_id_and_says_both_sizes(
+    runner: KeepJobs, tmp_path: Path
+) -> None:
+    slack = 1024 * 1024
+    # persist: the failed task is saved like any other (its row needs every field).
+    with _app(runner, tmp_path, max_bytes=3 * 2**20, persist=True) as client:
+        code, _, payload = _raw_post(client, 4 * 2**20 + slack, b"", run_id=55)
+        assert code == 200
+        status = client.get(f"/audio-separation/{json.loads(payload)['task_id']}").json()
+        # The failed task holds the run_id it asked for, like any task: it is taken.
+        code, _, payload = _raw_post(client, 4 * 2**20 + slack, b"", run_id=55)
+        assert code == 409, payload
+    assert status["message"] == (
+        "the upload passed 5.0 MiB, larger than this engine's limit of 3.0 MiB; "
+        "compress it (e.g. to FLAC or MP3) or split it"
+    )

@@ -161,12 +161,34 @@ def test_field_names_and_values_that_are_not_utf8(tmp_path: Path) -> None:
     assert read(ctype, body, tmp_path).fields == {"project_name": "na\ufffdve"}
 
 
+def test_part_and_file_names_that_are_not_utf8_into_a_new_folder(tmp_path: Path) -> None:
+    ctype, body = _raw(
+        b'Content-Disposition: form-data; name="media_file"; filename="caf\xe9.wav"\r\n\r\n'
+        + AUDIO,
+        b'Content-Disposition: form-data; name="n\xefte"\r\n\r\nv',
+    )
+    dest = tmp_path / "not" / "yet"  # created with its parents
+    upload = read(ctype, body, dest)
+    assert (upload.filename, upload.fields) == ("caf\ufffd.wav", {"n\ufffdte": "v"})
+    assert upload.path == dest / "input.wav"
+    assert upload.path.read_bytes() == AUDIO
+
+
+def test_a_field_at_the_limit_after_another_is_kept(tmp_path: Path) -> None:
+    """In one chunk the second field starts deep inside it: only its own bytes count."""
+    limit = 64 * 1024
+    ctype, body = _fields(("note", "first"), ("project_name", "x" * limit))
+    fields = read(ctype, body, tmp_path, chunk=len(body)).fields
+    assert fields == {"note": "first", "project_name": "x" * limit}
+
+
 @pytest.mark.parametrize(
     ("name", "suffix"),
     [
         ("song.MP3", ".mp3"),
         ("../../etc/song.flac", ".flac"),
         ("C:\\Users\\me\\take.WAV", ".wav"),
+        ("C:\\Users\\me\\.mp3", ""),  # a Windows path to a dot-file: no extension
         ("archive.tar/../y", ""),
         ("clip.abcdefgh", ".abcdefgh"),  # 8 characters: still plain
         ("clip.abcdefghi", ""),  # 9: not an extension we keep

@@ -91,3 +91,35 @@ def test_config_is_validated() -> None:
         RepetConfig(search=2.0, exclude=5.0)
     with pytest.raises(InputError, match="k=0"):
         RepetConfig(k=0)
+
+
+def test_the_stream_equals_separate_and_guards_its_ends(tone_mix) -> None:
+    method = RepetMethod(RepetConfig(search=2.0, exclude=0.5))
+    x = tone_mix(8000, 6.0, 2)
+    fg, bg = method.separate(x, 8000)
+    stream = method.stream(8000, 2)
+    buf = np.empty((2, 3000), np.float32)  # the caller reuses one buffer: the stream copies
+    outs = []
+    for a in range(0, x.shape[1], 3000):
+        n = min(3000, x.shape[1] - a)
+        buf[:, :n] = x[:, a : a + n]
+        outs += stream.push(buf[:, :n])
+    outs += stream.finish()
+    np.testing.assert_allclose(np.concatenate([f for f, _ in outs], axis=1), fg, atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([b for _, b in outs], axis=1), bg, atol=1e-6)
+    with pytest.raises(RuntimeError, match=r"^push\(\) after finish\(\): open a new stream$"):
+        stream.push(x[:, :10])
+    with pytest.raises(RuntimeError, match=r"^finish\(\) was called already$"):
+        stream.finish()
+    assert method.stream(8000, 2).finish() == []
+
+
+def test_config_limits() -> None:
+    for good in ({"k": 1}, {"k": 64}, {"frame": 0.005}, {"frame": 0.5}, {"exclude": 11.9}):
+        RepetConfig(**good)  # type: ignore[arg-type]
+    bad = [{"k": 65}, {"frame": 0.0049}, {"exclude": 0.0}, {"exclude": 12.0}]
+    for kwargs in bad:
+        with pytest.raises(InputError):
+            RepetConfig(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"^frame=0\.6 s must be between 0\.005 and 0\.5$"):
+        RepetConfig(frame=0.6)
