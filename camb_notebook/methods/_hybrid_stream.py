@@ -168,8 +168,8 @@ class HybridCore:
             ahead = stop + self._reach
             if known < ahead and not (total is not None and known >= total):
                 break
-            self._ranges.popleft()
-            outs.append(self._fuse(r, known))
+            del r  # _fuse gets the range alone: its mask is dropped once no longer needed
+            outs.append(self._fuse(self._ranges.popleft(), known))
         return [o for o in outs if o.shape[1]]
 
     def _energies(self, fg_mask: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -229,6 +229,7 @@ class HybridCore:
         # Md and the fusion a chunk of bins at a time, into Spleeter's mask (not needed after):
         # the same numbers, without whole-range temporaries (~20 MB at the worker's peak).
         fused = r.spleeter
+        del r
         for f0 in range(0, top, _CHUNK):
             f1 = min(f0 + _CHUNK, top)
             part = fused[:, f0:f1]

@@ -122,8 +122,10 @@ class FrameSource:
         """Add ``(channels, k)`` samples at the end."""
         k = block.shape[1]
         if self._used + k > self._buf.shape[1]:
+            # by a quarter: the buffer settles at the look-ahead held (tens of seconds for the
+            # hybrid), and doubling left up to as much again allocated for nothing
             grown = np.empty(
-                (self.channels, max(self._used + k, 2 * self._buf.shape[1])), np.float32
+                (self.channels, max(self._used + k, self._buf.shape[1] * 5 // 4)), np.float32
             )
             grown[:, : self._used] = self._buf[:, : self._used]
             self._buf = grown
