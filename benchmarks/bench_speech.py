@@ -266,7 +266,7 @@ def quality(items, quick: bool, targets: bool = False) -> tuple[list[dict], dict
     dch = lambda x: get("dch", lambda x: dfn_ch.separate(x, SR)[0], x)  # noqa: E731
     dmid = lambda x: get("dmid", lambda x: dfn_mid.separate(x, SR)[0], x)  # noqa: E731
 
-    score("today's default (`spleeter`)", sp, "base")
+    score("`spleeter` (the default before `hybrid`)", sp, "base")
     if targets:
         score(STEPS[-1][0], lambda x: hybrid.separate(x, SR)[0], "step")
         return rows, cache
@@ -764,9 +764,9 @@ def quality_tables(base: dict, rows: list[dict], sung_rows, full_rows, runs: lis
         f"### Quality: mean global SDR over the {len(base['names'])} dev items (dB)",
         "",
         f"Targets (issue 13): fg ≥ {TARGET_FG:.1f}, bg ≥ {TARGET_BG:.1f}, no item more than "
-        f"{-TARGET_ITEM:.1f} dB below today's default. Δ = change of the mean fg against the "
+        f"{-TARGET_ITEM:.1f} dB below `spleeter`. Δ = change of the mean fg against the "
         "previous `+` step; *worst item* = "
-        "the smallest per-item fg change against today's default.",
+        "the smallest per-item fg change against `spleeter`.",
         "",
         "| method | fg | bg | Δ fg | worst item | per-item fg | per-item bg |",
         "|---|---:|---:|---:|---:|---|---|",
