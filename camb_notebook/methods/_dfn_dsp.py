@@ -33,7 +33,7 @@ import scipy.fft
 
 from ._dfn_model import DfnSession
 
-__all__ = ["DELAY", "HOP", "N_FFT", "SR", "DfnCore", "erb_widths", "vorbis_window"]
+__all__ = ["DELAY", "HOP", "N_FFT", "SR", "DfnCore", "erb_widths", "running_mean", "vorbis_window"]
 
 SR = 48000
 N_FFT = 960
@@ -115,6 +115,32 @@ def _norm_alpha(tau: float) -> np.float32:
         if rounded < 1.0:
             return np.float32(rounded)
         digits += 1
+
+
+def running_mean(x: np.ndarray, alpha: np.float32, last: np.ndarray) -> np.ndarray:
+    """Exponential running mean over axis 1: ``s_t = (1 - alpha) x_t + alpha s_{t-1}``.
+
+    ``x`` is ``(batch, frames, features)`` float32, ``last`` the ``(batch, features)`` mean
+    before the first frame. The same operations in the same order (float64) as
+    ``scipy.signal.lfilter([1 - alpha], [1, -alpha], x, axis=1, zi=(alpha * last)[:, None])``,
+    so the same numbers: scipy.signal is not imported for it, which an engine worker would
+    otherwise hold (~35 MB resident) for one first-order filter.
+
+    Examples
+    --------
+    >>> x = np.ones((1, 3, 1), np.float32)
+    >>> running_mean(x, np.float32(0.5), np.zeros((1, 1), np.float32))[0, :, 0].tolist()
+    [0.5, 0.75, 0.875]
+    """
+    b = np.float64(np.float32(1.0) - alpha)  # lfilter's b (float32) and a (float64) as float64
+    a = np.float64(alpha)
+    out = np.empty(x.shape, np.float64)
+    z = (alpha * last).astype(np.float64)  # lfilter's initial state
+    for t in range(x.shape[1]):
+        y = z + b * x[:, t]  # the direct form II transposed of lfilter: y = z + b0 x
+        out[:, t] = y
+        z = a * y  # z = b1 x - a1 y with b1 = 0, a1 = -alpha
+    return out
 
 
 class DfnCore:
@@ -253,22 +279,16 @@ class DfnCore:
         return spec.astype(np.complex64, copy=False)
 
     def _features(self, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # imported here: scipy.signal costs seconds on a busy box, and importing the methods
-        # package (the engine's method list) must stay cheap
-        from scipy.signal import lfilter
-
         a = self._alpha
         power = spec.real**2 + spec.imag**2
         bands = np.add.reduceat(power, self._band_starts, axis=-1) * self._inv_widths
         erb_db = (10.0 * np.log10(bands + np.float32(1e-10))).astype(np.float32)
         # running mean s_t = (1 - a) x_t + a s_{t-1}, over the frame axis, carried across chunks
-        mean, _ = lfilter([1.0 - a], [1.0, -a], erb_db, axis=1, zi=(a * self._erb_mean)[:, None, :])
+        mean = running_mean(erb_db, a, self._erb_mean)
         self._erb_mean = mean[:, -1].astype(np.float32)
         feat_erb = ((erb_db - mean) / 40.0).astype(np.float32)[:, None]
         low = spec[..., :NB_DF]
-        unit, _ = lfilter(
-            [1.0 - a], [1.0, -a], np.abs(low), axis=1, zi=(a * self._unit_mean)[:, None, :]
-        )
+        unit = running_mean(np.abs(low), a, self._unit_mean)
         self._unit_mean = unit[:, -1].astype(np.float32)
         low = low / np.sqrt(unit).astype(np.float32)
         feat_spec = np.stack([low.real, low.imag], axis=1).astype(np.float32)

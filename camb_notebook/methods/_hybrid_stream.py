@@ -37,7 +37,8 @@ from ._wiener import wiener
 __all__ = ["FusionModel", "HybridCore", "HybridStream"]
 
 BINS = 1024  # Spleeter's band: 0 – 11 kHz
-_CHUNK = 128  # bins through the Wiener step at a time
+_CHUNK = 128  # bins through the fusion and the Wiener step at a time
+_FRAMES = 64  # frames through the gate's energies at a time
 _EPS = 1e-10
 
 
@@ -138,8 +139,7 @@ class HybridCore:
         masks = self._spleeter.masks
         assert masks is not None
         while masks:
-            start, (fg_mask, _) = masks.pop(0)
-            self._waiting.append((start, fg_mask))
+            self._waiting.append(masks.pop(0))
         # Spleeter's ranges come with their frames; DeepFilterNet3's output may lag a little.
         while self._waiting:
             start, fg_mask = self._waiting[0]
@@ -149,19 +149,15 @@ class HybridCore:
             self._waiting.popleft()
             # Only the gate's energies now: a range waits ~a segment for the gate's look-ahead,
             # and its spectra (complex, every bin) are 4x the samples they come from, so they
-            # are cut again from the samples when the range is fused.
-            x = self._mix.frames(start, stop, self._window)[:, :BINS]
-            d = self._dfn.frames(start, stop, self._window)[:, :BINS]
-            p = x.real**2 + x.imag**2
-            e = np.stack(
-                [
-                    (fg_mask[:, :BINS] ** 2 * p).sum(axis=(0, 1)),
-                    (d.real**2 + d.imag**2).sum(axis=(0, 1)),
-                    p.sum(axis=(0, 1)),
-                ]
-            )
-            del x, d, p
-            self._energy = np.concatenate([self._energy, e], axis=1)
+            # are cut again from the samples when the range is fused. A few frames at a time:
+            # each frame's energies are its own sums, and the spectra of a whole range at
+            # once were ~30 MB more at the engine worker's peak.
+            e = [
+                self._energies(fg_mask[:, :BINS, f0 - start : f1 - start], f0, f1)
+                for f0 in range(start, stop, _FRAMES)
+                for f1 in [min(f0 + _FRAMES, stop)]
+            ]
+            self._energy = np.concatenate([self._energy, *e], axis=1)
             self._ranges.append(_Range(start, fg_mask))
         known = self._base + self._energy.shape[1]
         total = self._mix.total_frames
@@ -172,9 +168,22 @@ class HybridCore:
             ahead = stop + self._reach
             if known < ahead and not (total is not None and known >= total):
                 break
-            self._ranges.popleft()
-            outs.append(self._fuse(r, known))
+            del r  # _fuse gets the range alone: its mask is dropped once no longer needed
+            outs.append(self._fuse(self._ranges.popleft(), known))
         return [o for o in outs if o.shape[1]]
+
+    def _energies(self, fg_mask: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Per-frame energies below 11 kHz of Spleeter's voice, DeepFilterNet3's, the mixture."""
+        x = self._mix.frames(start, stop, self._window)[:, :BINS]
+        d = self._dfn.frames(start, stop, self._window)[:, :BINS]
+        p = x.real**2 + x.imag**2
+        return np.stack(
+            [
+                (fg_mask**2 * p).sum(axis=(0, 1)),
+                (d.real**2 + d.imag**2).sum(axis=(0, 1)),
+                p.sum(axis=(0, 1)),
+            ]
+        )
 
     def _fuse(self, r: _Range, known: int) -> np.ndarray:
         cfg = self._method.config
@@ -204,24 +213,28 @@ class HybridCore:
             self._energy = self._energy[:, drop:]
             self._base += drop
         stop = r.start + count
-        # every bin when masks are kept (to show), else only those the fusion uses
-        shown = N_FFT // 2 + 1 if self.masks is not None else self._top
-        d = self._dfn.frames(r.start, stop, self._window)[:, :shown]
+        d = self._dfn.frames(r.start, stop, self._window)
         self._dfn.release(stop)
         mix = self._mix.frames(r.start, stop, self._window)
         self._mix.release(stop)
-        ad = np.abs(d)
-        md = ad / (ad + np.abs(mix[:, :shown] - d) + np.float32(_EPS))
-        del d
-        md = md.astype(np.float32, copy=False)
         top = self._top
-        fused = r.spleeter.copy()
-        fused[:, :top] += (cfg.dfn_weight * gate) * (md[:, :top] - fused[:, :top])
+        weight = cfg.dfn_weight * gate
         self.frames_done = stop
-        if self.masks is not None:
+        if self.masks is not None:  # every bin of Md, to show; Spleeter's mask kept as it is
+            md = _magnitude_mask(d, mix)
+            fused = r.spleeter.copy()
+            fused[:, :top] += weight * (md[:, :top] - fused[:, :top])
             self.masks.append((r.start, fused, r.spleeter, md, gate.astype(np.float32)))
             return np.zeros((mix.shape[0], 0), np.float32)
-        del md
+        # Md and the fusion a chunk of bins at a time, into Spleeter's mask (not needed after):
+        # the same numbers, without whole-range temporaries (~20 MB at the worker's peak).
+        fused = r.spleeter
+        del r
+        for f0 in range(0, top, _CHUNK):
+            f1 = min(f0 + _CHUNK, top)
+            part = fused[:, f0:f1]
+            part += weight * (_magnitude_mask(d[:, f0:f1], mix[:, f0:f1]) - part)
+        del d
         y = fused * mix
         del fused
         iterations = cfg.wiener_iterations
@@ -229,8 +242,12 @@ class HybridCore:
             # Below 11 kHz, as in Spleeter: the Wiener step, a chunk of bins at a time (every
             # bin is filtered on its own; chunks keep the temporaries small), its regulariser
             # set once for the block. Above, the fused mask alone (Spleeter's rule there).
-            head = mix[:, :BINS]
-            eps = max(1e-10 * float(np.max(head.real**2 + head.imag**2)), 1e-20)
+            power = max(
+                float(np.max(x.real**2 + x.imag**2))
+                for f0 in range(0, BINS, _CHUNK)
+                for x in [mix[:, f0 : min(f0 + _CHUNK, BINS)]]
+            )
+            eps = max(1e-10 * power, 1e-20)
             for f0 in range(0, BINS, _CHUNK):
                 f1 = min(f0 + _CHUNK, BINS)
                 x = mix[:, f0:f1]
@@ -240,7 +257,13 @@ class HybridCore:
                     y[c : c + 2, f0:f1] = wiener(pair, np.stack([fg, pair - fg]), iterations, eps)[
                         0
                     ]
-        return self._ola.add(r.start, [y])[0]
+        return self._ola.add(stop - count, [y])[0]
+
+
+def _magnitude_mask(d: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """DeepFilterNet3's magnitude-ratio mask ``Md = |D| / (|D| + |X - D| + eps)``, float32."""
+    ad = np.abs(d)
+    return ad / (ad + np.abs(mix - d) + np.float32(_EPS))
 
 
 class HybridStream:

@@ -72,9 +72,7 @@ class SegmentModel(Protocol):
 
     def _submit(self, mix: np.ndarray) -> Future: ...
 
-    def _ratio_masks(
-        self, mix: np.ndarray, v: list[np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def _fg_mask(self, mix: np.ndarray, v: list[np.ndarray]) -> np.ndarray: ...
 
     def _stems(self, mix: np.ndarray, v: list[np.ndarray], stems: int) -> list[np.ndarray]: ...
 
@@ -90,9 +88,9 @@ class Segments:
     stems : int
         1: the foreground only (the background is the mixture minus it); 2: both.
     keep_masks : bool
-        Record ``(first_frame, (fg_mask, bg_mask))`` per final range in ``masks`` instead
-        of separating (for :meth:`SpleeterMethod.masks` and the ``hybrid``, which pops them
-        as they come): then no stems come out.
+        Record ``(first_frame, fg_mask)`` per final range in ``masks`` instead of separating
+        (for :meth:`SpleeterMethod.masks` and the ``hybrid``, which pops them as they come;
+        the background's mask is one minus it): then no stems come out.
     """
 
     def __init__(
@@ -115,9 +113,7 @@ class Segments:
         self._done = False
         self._pending: deque[_Segment] = deque()
         self._acc: list[np.ndarray] | None = None
-        self.masks: list[tuple[int, tuple[np.ndarray, np.ndarray]]] | None = (
-            [] if keep_masks else None
-        )
+        self.masks: list[tuple[int, np.ndarray]] | None = [] if keep_masks else None
 
     @property
     def received(self) -> int:
@@ -210,7 +206,7 @@ class Segments:
         mix = seg.mix[:, :, :count]
         v = [a[:, :, :count] for a in acc]
         if self.masks is not None:
-            self.masks.append((s, self._method._ratio_masks(mix, v)))
+            self.masks.append((s, self._method._fg_mask(mix, v)))
             return []
         return self._ola.add(s, self._method._stems(mix, v, self._stems))
 

@@ -17,6 +17,10 @@ import scipy.fft
 __all__ = ["FrameSource", "OverlapAddStream", "hann", "n_frames", "stft_block", "window_envelope"]
 
 
+#: Frames per FFT call in :func:`stft_block`.
+_FRAMES_PER_FFT = 64
+
+
 def hann(n: int) -> np.ndarray:
     """Periodic Hann window of length ``n`` (``torch.hann_window(n)``), float32.
 
@@ -59,18 +63,26 @@ def stft_block(
     """
     ch, n = x.shape
     half = n_fft // 2
-    lo = start * hop - half
-    hi = (stop - 1) * hop + half
-    seg = np.zeros((ch, hi - lo), dtype=np.float32)
-    a, b = max(lo, 0), min(hi, n)
-    if b > a:
-        seg[:, a - lo : b - lo] = x[:, a:b]
     count = stop - start
-    s0, s1 = seg.strides
-    frames = np.lib.stride_tricks.as_strided(seg, (ch, count, n_fft), (s0, hop * s1, s1))
-    spec = scipy.fft.rfft(frames * window, axis=-1)
-    spec[:, max(0, n_frames(n, hop) - start) :] = 0  # frames past the signal's last are empty
-    return np.ascontiguousarray(spec.transpose(0, 2, 1), dtype=np.complex64)
+    out = np.empty((ch, half + 1, count), np.complex64)
+    empty_from = n_frames(n, hop)  # frames past the signal's last are empty
+    # A few frames per FFT call: the windowed frames and their spectra exist for those only
+    # (for a whole 512-frame segment they were ~4x the output, the engine worker's peak).
+    # Each frame's FFT does not depend on the others, so the numbers are the same.
+    for f0 in range(start, stop, _FRAMES_PER_FFT):
+        f1 = min(f0 + _FRAMES_PER_FFT, stop)
+        lo = f0 * hop - half
+        hi = (f1 - 1) * hop + half
+        seg = np.zeros((ch, hi - lo), dtype=np.float32)
+        a, b = max(lo, 0), min(hi, n)
+        if b > a:
+            seg[:, a - lo : b - lo] = x[:, a:b]
+        s0, s1 = seg.strides
+        frames = np.lib.stride_tricks.as_strided(seg, (ch, f1 - f0, n_fft), (s0, hop * s1, s1))
+        spec = scipy.fft.rfft(frames * window, axis=-1)
+        spec[:, max(0, empty_from - f0) :] = 0
+        out[:, :, f0 - start : f1 - start] = spec.transpose(0, 2, 1)
+    return out
 
 
 class FrameSource:
@@ -110,8 +122,10 @@ class FrameSource:
         """Add ``(channels, k)`` samples at the end."""
         k = block.shape[1]
         if self._used + k > self._buf.shape[1]:
+            # by a quarter: the buffer settles at the look-ahead held (tens of seconds for the
+            # hybrid), and doubling left up to as much again allocated for nothing
             grown = np.empty(
-                (self.channels, max(self._used + k, 2 * self._buf.shape[1])), np.float32
+                (self.channels, max(self._used + k, self._buf.shape[1] * 5 // 4)), np.float32
             )
             grown[:, : self._used] = self._buf[:, : self._used]
             self._buf = grown

@@ -278,7 +278,7 @@ class SpleeterMethod:
             core.finish()
         fgm = np.zeros((x.shape[0], N_FFT // 2 + 1, n_frames(x.shape[1], HOP)), np.float32)
         rows = [src.index(c) for c in range(x.shape[0])]  # each channel's first row
-        for start, (m, _) in core.masks or []:
+        for start, m in core.masks or []:
             fgm[:, :, start : start + m.shape[2]] = m[rows]
         return SoftMasks(fgm, 1.0 - fgm, SR, N_FFT, HOP, self.name)
 
@@ -299,8 +299,9 @@ class SpleeterMethod:
             a.reshape(ch, t, BINS).transpose(0, 2, 1),
         )
 
-    def _ratio_masks(self, mix: np.ndarray, v: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Full-grid ratio masks of one final range (for :meth:`masks`)."""
+    def _fg_mask(self, mix: np.ndarray, v: list[np.ndarray]) -> np.ndarray:
+        """Full-grid foreground ratio mask of one final range (for :meth:`masks` and the
+        ``hybrid``; the background's is one minus it)."""
         ch, bins, t = mix.shape
         fg = np.zeros((ch, bins, t), np.float32)
         fg[:, :BINS] = _ratio_masks(v[0], v[1])[0]
@@ -309,10 +310,7 @@ class SpleeterMethod:
             fg[:, BINS:] = fg[:, :BINS].mean(axis=1, keepdims=True)
         elif hb == "extend":
             fg[:, BINS:] = _edge_share(fg[:, :BINS], mix[:, :BINS])
-        bg = 1.0 - fg
-        if hb == "zero":
-            bg[:, BINS:] = 0.0
-        return fg, bg
+        return fg
 
     def _stems(self, mix: np.ndarray, v: list[np.ndarray], stems: int) -> list[np.ndarray]:
         """The STFTs of the first ``stems`` sources (foreground, background) of a final range.

