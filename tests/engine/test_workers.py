@@ -367,7 +367,7 @@ def test_a_warm_worker_paces_its_first_short_job_from_the_start(tmp_path: Path):
     progress moves between 5 % and the end; a cold worker has nothing to go by. (The job takes
     well under a second on an idle machine: a look or two between the ends is all there is.)"""
     clip = write_clip(tmp_path / "eleven.wav", seconds=11.0)
-    engine = start(workers=1, prewarm=True)
+    engine = start(workers=1, prewarm=True, default_method="spleeter")  # warms spleeter
     try:
         with _client(engine) as client:
             task_id = submit(client, clip, method="spleeter").json()["task_id"]
