@@ -94,10 +94,12 @@ WATCH = """() => {
 def _switched(page: Any) -> dict[str, float]:
     page.wait_for_function("() => Object.keys(window.__cambSwitch).length === 3")
     kept = page.evaluate("() => window.__cambSwitch")
-    # Sought to where the other stopped; playing from there (the event comes a little later
-    # on a loaded machine, never earlier).
-    assert abs(kept["sought"] - kept["paused"]) < 0.05, kept
-    assert -0.05 < kept["playing"] - kept["paused"] < 0.5, kept
+    # Sought to where the other stopped, within 0.1 s (the stopping element's time is read in
+    # its pause event, which can lag its settled time by a frame or two on a loaded machine:
+    # 50 ms was seen; without the hand-over the jump was 1.47 s); playing from there (the
+    # event comes a little later on a loaded machine, never earlier).
+    assert abs(kept["sought"] - kept["paused"]) < 0.1, kept
+    assert -0.1 < kept["playing"] - kept["paused"] < 0.5, kept
     return kept
 
 
