@@ -124,6 +124,11 @@ def test_one_card_with_a_run_switch_named_by_method(runs_page: Any) -> None:
     shown = group.locator(".camb-run-card:not([hidden])")
     a = shown.locator(".camb-ab-select").nth(0)
     b = shown.locator(".camb-ab-select").nth(1)
+    # the A/B menus fill in once both runs' lanes are listed (a moment after the lanes show)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.camb-run-card:not([hidden]) .camb-ab-select')]
+          .filter((s) => s.selectedIndex >= 0 && s.options.length >= 4).length === 2"""
+    )
     label = lambda sel: sel.evaluate("(s) => s.options[s.selectedIndex].textContent")  # noqa: E731
     assert (label(a), label(b)) == ("spleeter: Foreground", "repet: Foreground")
     assert runs["spleeter"]["heard"] == ["foreground"]
