@@ -271,19 +271,31 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1100}, accept_downloads=True)
+@contextlib.contextmanager
+def open_page(
+    browser: Any, shot: str, width: int = 1280, height: int = 1100, **options: Any
+) -> Iterator[Any]:
+    """A new page in its own context: uncaught page errors collected in ``page.camb_errors``,
+    a screenshot ``<shot>-last.png`` in SHOTS when it closes."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(f"{e}\n{e.stack or ''}"[:1500]))
     pg.camb_errors = errors
-    yield pg
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(Exception):  # a crashed page must not hide the test's failure
-        pg.screenshot(path=str(SHOTS / f"{request.node.name}-last.png"), full_page=True)
-    context.close()
+    try:
+        yield pg
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):  # a crashed page must not hide the test's failure
+            pg.screenshot(path=str(SHOTS / f"{shot}-last.png"), full_page=True)
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    with open_page(browser, request.node.name, accept_downloads=True) as pg:
+        yield pg
 
 
 @pytest.fixture

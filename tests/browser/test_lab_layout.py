@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from . import _flows as flow
-from .conftest import SHOTS, _stop, start_lab, widget_notebook, write_song
+from .conftest import SHOTS, _stop, open_page, start_lab, widget_notebook, write_song
 from .test_lab import _open, _run_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -35,22 +35,16 @@ def lab_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     write_song(root / NAME, seconds=9.0)
     widget_notebook(root / "layout.ipynb", CELL)
     server = start_lab(root)
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.camb_errors = errors
     try:
-        _open(page, server, "layout.ipynb")
-        _run_cell(page, 0)
-        page.wait_for_function(flow.LANES_READY, arg=3, timeout=300_000)
-        # The file browser open on the left, as in the report.
-        page.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")
-        page.wait_for_selector("#filebrowser", state="visible")
-        yield page
+        with open_page(browser, "lab-layout", 1440, 1000) as page:
+            _open(page, server, "layout.ipynb")
+            _run_cell(page, 0)
+            page.wait_for_function(flow.LANES_READY, arg=3, timeout=300_000)
+            # The file browser open on the left, as in the report.
+            page.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")
+            page.wait_for_selector("#filebrowser", state="visible")
+            yield page
     finally:
-        context.close()
         _stop(server.proc)
 
 

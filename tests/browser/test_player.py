@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import _flows as flow
-from .conftest import SHOTS, _stop, start_voila, widget_notebook, write_song
+from .conftest import SHOTS, _stop, open_page, start_voila, widget_notebook, write_song
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,27 +58,19 @@ def player_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     write_song(root / "other.wav", seconds=20.0)
     widget_notebook(root / "app.ipynb", WIDGET_CELL)
     server = start_voila(root, "app.ipynb")
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.camb_errors = errors
-    page.camb_root = root
     try:
-        page.goto(server.page_url("/"), wait_until="domcontentloaded")
-        page.wait_for_selector(".camb-sep .camb-drop", timeout=120_000)
-        page.evaluate(flow.RECORD_STATES)
-        flow.upload(page, root / "song.wav", root / "other.wav")
-        page.wait_for_function(flow.LANES_READY, arg=[3, True], timeout=300_000)
-        page.wait_for_function(
-            "() => document.querySelectorAll('.camb-card[data-state=done]').length === 2"
-        )
-        yield page
+        with open_page(browser, "player") as page:
+            page.camb_root = root
+            page.goto(server.page_url("/"), wait_until="domcontentloaded")
+            page.wait_for_selector(".camb-sep .camb-drop", timeout=120_000)
+            page.evaluate(flow.RECORD_STATES)
+            flow.upload(page, root / "song.wav", root / "other.wav")
+            page.wait_for_function(flow.LANES_READY, arg=[3, True], timeout=300_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.camb-card[data-state=done]').length === 2"
+            )
+            yield page
     finally:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "player-last.png"), full_page=True)
-        context.close()
         _stop(server.proc)
 
 

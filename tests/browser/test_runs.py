@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SHOTS, _stop, start_lab, start_voila, widget_notebook, write_song
+from .conftest import _stop, open_page, start_lab, start_voila, widget_notebook, write_song
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,20 +57,12 @@ def runs_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     write_song(root / "song.wav", seconds=8.0)
     widget_notebook(root / "app.ipynb", CELL)
     server = start_voila(root, "app.ipynb")
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.camb_errors = errors
     try:
-        page.goto(server.page_url("/"), wait_until="domcontentloaded")
-        page.wait_for_function(BOTH_READY, timeout=300_000)
-        yield page
+        with open_page(browser, "runs") as page:
+            page.goto(server.page_url("/"), wait_until="domcontentloaded")
+            page.wait_for_function(BOTH_READY, timeout=300_000)
+            yield page
     finally:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "runs-last.png"), full_page=True)
-        context.close()
         _stop(server.proc)
 
 
